@@ -1,0 +1,4 @@
+//! Passwords and sessions.
+
+pub mod password;
+pub mod session;

@@ -1,0 +1,66 @@
+//! Audit events: append-only, each carrying the hash of the one before it.
+
+use super::user::UserId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum AuditActor {
+    System,
+    User(UserId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditAction {
+    Setup,
+    SignIn,
+    SignOut,
+    PermissionDenied,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Success,
+    Denied,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct AuditEvent {
+    /// 1, 2, 3, ... with no gaps.
+    pub seq: u64,
+    pub at: DateTime<Utc>,
+    pub actor: AuditActor,
+    pub action: AuditAction,
+    /// What the action was done to, for example a user's email.
+    pub target: Option<String>,
+    /// Before/after summary or the reason of a refusal; never a secret.
+    pub summary: String,
+    pub outcome: Outcome,
+    /// Hex SHA-256 of the previous event ([`AuditEvent::hash`]); all zeros for the first.
+    pub prev_hash: String,
+}
+
+/// What an operation asks to record; the store gives it its number and chain hash.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub actor: AuditActor,
+    pub action: AuditAction,
+    pub target: Option<String>,
+    pub summary: String,
+    pub outcome: Outcome,
+}
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+impl AuditEvent {
+    /// The hash the next event carries: SHA-256 over this event's canonical JSON.
+    pub fn hash(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        data_encoding::HEXLOWER.encode(&Sha256::digest(&bytes))
+    }
+}

@@ -1,0 +1,15 @@
+//! The nouns of the directory.
+
+pub mod audit;
+pub mod email;
+pub mod org;
+pub mod permission;
+pub mod role;
+pub mod user;
+
+pub use audit::{AuditAction, AuditActor, AuditEvent, Outcome};
+pub use email::Email;
+pub use org::{Organization, Settings};
+pub use permission::{Action, Module, Permission, PermissionSet};
+pub use role::{Role, RoleKey};
+pub use user::{User, UserId, UserStatus, UserView};

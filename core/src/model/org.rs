@@ -1,0 +1,24 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The one organization this store administers, created at setup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Organization {
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Settings {
+    /// How long an invitation or reset code stays valid, in hours (1 to 720).
+    pub invitation_lifetime_hours: u32,
+    /// Minutes without activity after which a session ends (1 to 60).
+    pub session_idle_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { invitation_lifetime_hours: 7 * 24, session_idle_minutes: 15 }
+    }
+}

@@ -1,0 +1,61 @@
+use super::{email::Email, role::RoleKey};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub type UserId = Uuid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Inactive,
+    Invited,
+}
+
+/// A user as stored. Holds secrets: never sent to a front end (see [`UserView`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub email: Email,
+    pub status: UserStatus,
+    pub roles: Vec<RoleKey>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// argon2id PHC string; `None` while Invited.
+    pub password_hash: Option<String>,
+    /// The previous hashes, newest first, at most 4.
+    pub previous_hashes: Vec<String>,
+}
+
+impl User {
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            name: self.name.clone(),
+            email: self.email.as_str().to_string(),
+            status: self.status,
+            roles: self.roles.clone(),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_sign_in_at: self.last_sign_in_at,
+        }
+    }
+}
+
+/// What a front end sees of a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct UserView {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub status: UserStatus,
+    pub roles: Vec<RoleKey>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,8 @@
+//! The verbs of the directory, one use case a file. Each is a method on [`crate::Directory`].
+
+pub mod session;
+mod setup;
+mod users;
+
+pub use session::{Actor, SessionInfo, SignedIn};
+pub use setup::SetupInput;

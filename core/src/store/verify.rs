@@ -1,0 +1,93 @@
+//! `verify()`: re-checks every invariant of the store. Tests call it at their end; the app
+//! offers it as "verify integrity".
+
+use super::tx::AuditHead;
+use super::{decode, Store, AUDIT_HEAD_KEY};
+use crate::error::Result;
+use crate::model::audit::GENESIS_HASH;
+use crate::model::{role, User, UserId, UserStatus};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The result of [`Store::verify`]: counts, and every problem found (none when intact).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+pub struct Integrity {
+    pub users: u32,
+    pub audit_events: u32,
+    pub problems: Vec<String>,
+}
+
+impl Integrity {
+    pub fn is_intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+pub(super) fn verify(store: &Store) -> Result<Integrity> {
+    let mut problems = Vec::new();
+    let users = store.users()?;
+    check_users(store, &users, &mut problems)?;
+    let audit_events = check_audit_chain(store, &mut problems)?;
+    Ok(Integrity { users: users.len() as u32, audit_events: audit_events as u32, problems })
+}
+
+fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Result<()> {
+    let mut by_key: HashMap<&str, UserId> = HashMap::new();
+    for user in users {
+        if let Some(other) = by_key.insert(user.email.key(), user.id) {
+            problems.push(format!("users {other} and {} share the email {}", user.id, user.email));
+        }
+        if store.emails.get(user.email.key().as_bytes())?.as_deref() != Some(user.id.as_bytes()) {
+            problems
+                .push(format!("the email index does not point {} to user {}", user.email, user.id));
+        }
+        if user.roles.is_empty() {
+            problems.push(format!("user {} has no role", user.id));
+        }
+        if (user.status == UserStatus::Invited) != user.password_hash.is_none() {
+            problems.push(format!("user {} has a password that does not fit its status", user.id));
+        }
+    }
+    if store.emails.len() != users.len() {
+        problems.push(format!(
+            "the email index has {} entries for {} users",
+            store.emails.len(),
+            users.len()
+        ));
+    }
+    let set_up = store.organization()?.is_some();
+    let active_owner = users
+        .iter()
+        .any(|u| u.status == UserStatus::Active && u.roles.iter().any(|r| r == role::OWNER));
+    if set_up && !active_owner {
+        problems.push("there is no Active Owner".to_string());
+    }
+    Ok(())
+}
+
+fn check_audit_chain(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS_HASH.to_string();
+    for event in store.audit_events(1) {
+        let event = event?;
+        if event.seq != expected_seq {
+            problems.push(format!("audit event {} follows event {}", event.seq, expected_seq - 1));
+        }
+        if event.prev_hash != prev_hash {
+            problems.push(format!(
+                "audit event {} does not carry the hash of the one before",
+                event.seq
+            ));
+        }
+        prev_hash = event.hash();
+        expected_seq = event.seq + 1;
+    }
+    let count = expected_seq - 1;
+    let head: Option<AuditHead> =
+        store.meta.get(AUDIT_HEAD_KEY)?.map(|v| decode(&v)).transpose()?;
+    let expected_head = (count > 0).then(|| AuditHead { seq: count, hash: prev_hash });
+    if head != expected_head {
+        problems.push("the audit log's last event is missing or altered".to_string());
+    }
+    Ok(count)
+}

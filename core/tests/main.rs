@@ -1,0 +1,9 @@
+//! Gatehouse core's integration tests: one binary, a file per area. Each test drives a real
+//! sled store in a temporary directory and ends with `verify()`.
+
+mod support;
+
+mod permissions_table;
+mod setup;
+mod sign_in;
+mod store;
