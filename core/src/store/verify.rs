@@ -85,7 +85,7 @@ fn check_audit_chain(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
     let count = expected_seq - 1;
     let head: Option<AuditHead> =
         store.meta.get(AUDIT_HEAD_KEY)?.map(|v| decode(&v)).transpose()?;
-    let expected_head = (count > 0).then(|| AuditHead { seq: count, hash: prev_hash });
+    let expected_head = (count > 0).then_some(AuditHead { seq: count, hash: prev_hash });
     if head != expected_head {
         problems.push("the audit log's last event is missing or altered".to_string());
     }
