@@ -117,15 +117,3 @@ pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
 }
-
-impl Serialize for Error {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_body().serialize(s)
-    }
-}
-
-impl specta::Type for Error {
-    fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
-        ErrorBody::definition(types)
-    }
-}

@@ -1,7 +1,6 @@
 //! Gatehouse core's integration tests: one binary, a file per area. Each test drives a real
 //! sled store in a temporary directory and ends with `verify()`.
 
-
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 mod support;
 

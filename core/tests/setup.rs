@@ -67,3 +67,13 @@ fn bad_setup_input_is_refused_with_its_code_and_changes_nothing() {
     assert_eq!(integrity.audit_events, 0, "a refused setup records nothing");
     org.verify();
 }
+
+#[test]
+fn the_owner_reads_the_five_built_in_roles() {
+    let org = Org::new().with_owner();
+    let roles = org.dir.list_roles(org.owner()).unwrap();
+    let keys: Vec<&str> = roles.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(keys, ["owner", "admin", "system_integrator", "payment_management", "reporting"]);
+    assert!(roles.iter().all(|r| r.built_in));
+    org.verify();
+}

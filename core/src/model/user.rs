@@ -48,7 +48,7 @@ impl User {
 }
 
 /// What a front end sees of a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct UserView {
     pub id: UserId,
     pub name: String,

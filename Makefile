@@ -1,0 +1,89 @@
+# Gatehouse's entry points. `make run` starts the app, `make test` runs every check; both
+# install what a fresh Debian/Ubuntu machine lacks first, and are quick when nothing changed.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# Build and run (shared/setup.md), plus what the end-to-end tests drive the window with.
+SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev \
+	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver
+UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
+
+.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings clean
+
+help:
+	@echo "make run       start Gatehouse (installs what is missing first)"
+	@echo "make test      every check: formatting, lints, Rust tests, UI checks, bindings, end-to-end"
+	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
+	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
+	@echo "make fmt       format Rust and UI code"
+
+## Dependencies ------------------------------------------------------------------------------
+
+deps: system-deps node-deps
+
+system-deps:
+	@missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages:" $$missing; \
+	  $(SUDO) apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "Rust is missing: install it from https://rustup.rs"; exit 1; }
+	@node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
+	  || { echo "Node.js 20.19 or newer is needed (found $$(node --version 2>/dev/null || echo none))"; exit 1; }
+
+node-deps: ui/node_modules/.installed
+
+ui/node_modules/.installed: ui/package.json ui/package-lock.json
+	cd ui && npm ci --no-fund --no-audit
+	@touch $@
+
+tauri-driver:
+	@command -v tauri-driver >/dev/null || $(CARGO) install tauri-driver --locked --version ^2
+
+## Building ----------------------------------------------------------------------------------
+
+ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
+	cd ui && npx vite build --logLevel warn
+
+app: deps ui/dist/index.html
+	$(CARGO) build -p gatehouse
+
+run: app
+	$(CARGO) run -q -p gatehouse
+
+## Checks ------------------------------------------------------------------------------------
+
+test: deps tauri-driver ui/dist/index.html lint rust-test ui-check e2e
+	@echo "make test: every check passed"
+
+lint: ui/dist/index.html
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --features gatehouse-e2e/e2e -- -D warnings
+
+rust-test: ui/dist/index.html
+	$(CARGO) test --workspace
+
+ui-check: node-deps
+	cd ui && npm run --silent check
+	cd ui && npm run --silent format:check
+
+e2e: app tauri-driver
+	$(CARGO) test -p gatehouse-e2e --features e2e -- --test-threads=1
+
+bindings: ui/dist/index.html
+	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse --test bindings
+	@echo "ui/src/lib/bindings.ts regenerated"
+
+fmt: node-deps
+	$(CARGO) fmt --all
+	cd ui && npm run --silent format
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules

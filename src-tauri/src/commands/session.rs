@@ -1,0 +1,71 @@
+use crate::state::{blocking, AppState};
+use gatehouse_core::{ErrorBody, ErrorCode, SessionInfo, SetupInput};
+use serde::Serialize;
+use tauri::State;
+
+/// What the first screen needs to know.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct AppStatus {
+    /// Whether first-run setup is done (false: show the setup screen).
+    pub set_up: bool,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn app_status(state: State<'_, AppState>) -> Result<AppStatus, ErrorBody> {
+    let dir = state.directory()?;
+    let set_up = blocking(move || dir.is_set_up()).await?;
+    Ok(AppStatus { set_up })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn setup(
+    state: State<'_, AppState>,
+    input: SetupInput,
+) -> Result<SessionInfo, ErrorBody> {
+    let dir = state.directory()?;
+    let signed_in = blocking(move || dir.setup(input)).await?;
+    state.set_session(Some(signed_in.session));
+    Ok(signed_in.info)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    state: State<'_, AppState>,
+    email: String,
+    password: String,
+) -> Result<SessionInfo, ErrorBody> {
+    let dir = state.directory()?;
+    let signed_in = blocking(move || dir.sign_in(&email, &password)).await?;
+    state.set_session(Some(signed_in.session));
+    Ok(signed_in.info)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorBody> {
+    let dir = state.directory()?;
+    if let Ok(session) = state.session() {
+        state.set_session(None);
+        blocking(move || dir.sign_out(session)).await?;
+    }
+    Ok(())
+}
+
+/// The signed-in user, or `null` when nobody is signed in (or the session ended).
+#[tauri::command]
+#[specta::specta]
+pub async fn current_session(state: State<'_, AppState>) -> Result<Option<SessionInfo>, ErrorBody> {
+    let dir = state.directory()?;
+    let Ok(session) = state.session() else { return Ok(None) };
+    match blocking(move || dir.current_session(session)).await {
+        Ok(info) => Ok(Some(info)),
+        Err(e) if matches!(e.code, ErrorCode::NotSignedIn | ErrorCode::SessionExpired) => {
+            state.set_session(None);
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}

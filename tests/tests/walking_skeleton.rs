@@ -1,0 +1,48 @@
+//! Setup, sign-out, a failed and a good sign-in, and the Users list, in the real window.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_e2e::App;
+
+const EMAIL: &str = "olivia@acme.example";
+const PASSWORD: &str = "correct horse battery staple";
+
+#[tokio::test]
+async fn setup_sign_out_sign_in_and_see_the_owner() {
+    let app = App::launch("walking-skeleton").await;
+
+    app.get("setup-form").await;
+    app.screenshot("01-setup").await;
+    app.type_into("setup-org", "Acme Payments").await;
+    app.type_into("setup-name", "Olivia Owner").await;
+    app.type_into("setup-email", EMAIL).await;
+    app.type_into("setup-password", PASSWORD).await;
+    app.click("setup-submit").await;
+
+    app.get("users-table").await;
+    assert_eq!(app.text("org-name").await, "Acme Payments");
+    app.screenshot("02-users-after-setup").await;
+
+    app.click("sign-out").await;
+    app.get("signin-form").await;
+    app.screenshot("03-signed-out").await;
+
+    app.type_into("signin-email", EMAIL).await;
+    app.type_into("signin-password", "correct horse battery stapler").await;
+    app.click("signin-submit").await;
+    assert_eq!(app.text("signin-error").await, "The email or password is not correct.");
+    app.screenshot("04-wrong-password").await;
+
+    app.type_into("signin-password", PASSWORD).await;
+    app.click("signin-submit").await;
+    app.get("users-table").await;
+    let rows = app.all("user-row").await;
+    assert_eq!(rows.len(), 1, "only the owner is listed");
+    assert_eq!(app.text("user-name").await, "Olivia Owner");
+    assert_eq!(app.text("user-email").await, EMAIL);
+    assert_eq!(app.text("user-status").await, "Active");
+    assert_eq!(app.text("user-roles").await, "Owner");
+    app.screenshot("05-users").await;
+
+    app.close().await;
+}
