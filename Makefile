@@ -59,22 +59,29 @@ run: app
 
 ## Checks ------------------------------------------------------------------------------------
 
-test: deps tauri-driver ui/dist/index.html lint rust-test ui-check e2e
-	@echo "make test: every check passed"
+TEST_LOG := target/test-results.log
+
+test: deps tauri-driver ui/dist/index.html
+	@mkdir -p target && rm -f $(TEST_LOG)
+	$(MAKE) --no-print-directory lint rust-test ui-check e2e
+	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; \
+	  if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' $(TEST_LOG)
 
 lint: ui/dist/index.html
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features gatehouse-e2e/e2e -- -D warnings
 
 rust-test: ui/dist/index.html
-	$(CARGO) test --workspace
+	@mkdir -p target
+	$(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
 
 ui-check: node-deps
 	cd ui && npm run --silent check
 	cd ui && npm run --silent format:check
 
 e2e: app tauri-driver
-	$(CARGO) test -p gatehouse-e2e --features e2e -- --test-threads=1
+	@mkdir -p target
+	$(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
 
 bindings: ui/dist/index.html
 	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse --test bindings
