@@ -14,14 +14,37 @@ pub enum ErrorCode {
     NotSetUp,
     InvalidEmail,
     InvalidName,
+    InvalidSetting,
     PasswordTooShort,
     PasswordTooLong,
     WeakPassword,
+    PasswordReused,
+    WrongPassword,
     EmailTaken,
+    EmailInactive,
+    AlreadyInvited,
     InvalidCredentials,
+    LockedOut,
     NotSignedIn,
     SessionExpired,
     PermissionDenied,
+    OwnerOnly,
+    LastOwner,
+    OwnStatus,
+    OwnRoles,
+    Escalation,
+    NoRoles,
+    UnknownRole,
+    BuiltInRole,
+    RoleExists,
+    RoleInUse,
+    UserNotFound,
+    InvalidTransition,
+    InvalidCode,
+    InvitationExpired,
+    InvitationCancelled,
+    InvitationReplaced,
+    ResetCodeExpired,
     StoreLocked,
     StoreTooNew,
     Internal,
@@ -37,22 +60,68 @@ pub enum Error {
     InvalidEmail(String),
     #[error("{0} must be 1 to 100 characters, without control characters.")]
     InvalidName(&'static str),
+    #[error("{0}")]
+    InvalidSetting(&'static str),
     #[error("The password must be at least {min} characters long.")]
     PasswordTooShort { min: usize },
     #[error("The password must be at most {max} characters long.")]
     PasswordTooLong { max: usize },
     #[error("This password is too easy to guess. {hint}")]
     WeakPassword { hint: String },
+    #[error("Choose a password you have not used recently.")]
+    PasswordReused,
+    #[error("Your current password is not correct.")]
+    WrongPassword,
     #[error("{0} already belongs to a user.")]
     EmailTaken(String),
+    #[error("{0} belongs to an inactive user: reactivate them instead of inviting again.")]
+    EmailInactive(String),
+    #[error("{0} already has a pending invitation: resend it instead.")]
+    AlreadyInvited(String),
     #[error("The email or password is not correct.")]
     InvalidCredentials,
+    #[error("Too many failed sign-in attempts. Try again in {minutes} minutes, or ask an Owner or Admin to unlock the account.")]
+    LockedOut { minutes: i64 },
     #[error("Please sign in.")]
     NotSignedIn,
     #[error("Your session has ended. Please sign in again.")]
     SessionExpired,
     #[error("You do not have permission to do that.")]
     PermissionDenied,
+    #[error("Only an Owner may grant or remove the Owner role, or change another Owner.")]
+    OwnerOnly,
+    #[error("There must always be at least one Active Owner: make someone else an Owner first.")]
+    LastOwner,
+    #[error("You cannot change your own status.")]
+    OwnStatus,
+    #[error("You cannot change your own roles, except to give up Owner while another Active Owner exists.")]
+    OwnRoles,
+    #[error("You cannot grant permissions you do not hold yourself.")]
+    Escalation,
+    #[error("Choose at least one role.")]
+    NoRoles,
+    #[error("There is no role “{0}”.")]
+    UnknownRole(String),
+    #[error("Built-in roles cannot be changed or deleted.")]
+    BuiltInRole,
+    #[error("A role “{0}” already exists.")]
+    RoleExists(String),
+    #[error("This role is held by {users} {}: take it away from them first.", if *users == 1 { "user" } else { "users" })]
+    RoleInUse { users: usize },
+    #[error("That user does not exist.")]
+    UserNotFound,
+    #[error("{0}")]
+    InvalidTransition(&'static str),
+    #[error("That code is not valid. Check it and try again.")]
+    InvalidCode,
+    #[error("This invitation has expired. Ask for a new one.")]
+    InvitationExpired,
+    #[error("This invitation was cancelled.")]
+    InvitationCancelled,
+    #[error("This invitation was replaced by a newer one: use the code from the latest message.")]
+    InvitationReplaced,
+    #[error("This reset code has expired or was replaced. Ask for a new one.")]
+    ResetCodeExpired,
     #[error(
         "The Gatehouse data is in use by another Gatehouse window or command. Close it and try again."
     )]
@@ -65,22 +134,46 @@ pub enum Error {
 
 impl Error {
     pub fn code(&self) -> ErrorCode {
+        use ErrorCode as C;
         match self {
-            Error::AlreadySetUp => ErrorCode::AlreadySetUp,
-            Error::NotSetUp => ErrorCode::NotSetUp,
-            Error::InvalidEmail(_) => ErrorCode::InvalidEmail,
-            Error::InvalidName(_) => ErrorCode::InvalidName,
-            Error::PasswordTooShort { .. } => ErrorCode::PasswordTooShort,
-            Error::PasswordTooLong { .. } => ErrorCode::PasswordTooLong,
-            Error::WeakPassword { .. } => ErrorCode::WeakPassword,
-            Error::EmailTaken(_) => ErrorCode::EmailTaken,
-            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
-            Error::NotSignedIn => ErrorCode::NotSignedIn,
-            Error::SessionExpired => ErrorCode::SessionExpired,
-            Error::PermissionDenied => ErrorCode::PermissionDenied,
-            Error::StoreLocked => ErrorCode::StoreLocked,
-            Error::StoreTooNew { .. } => ErrorCode::StoreTooNew,
-            Error::Internal(_) => ErrorCode::Internal,
+            Error::AlreadySetUp => C::AlreadySetUp,
+            Error::NotSetUp => C::NotSetUp,
+            Error::InvalidEmail(_) => C::InvalidEmail,
+            Error::InvalidName(_) => C::InvalidName,
+            Error::InvalidSetting(_) => C::InvalidSetting,
+            Error::PasswordTooShort { .. } => C::PasswordTooShort,
+            Error::PasswordTooLong { .. } => C::PasswordTooLong,
+            Error::WeakPassword { .. } => C::WeakPassword,
+            Error::PasswordReused => C::PasswordReused,
+            Error::WrongPassword => C::WrongPassword,
+            Error::EmailTaken(_) => C::EmailTaken,
+            Error::EmailInactive(_) => C::EmailInactive,
+            Error::AlreadyInvited(_) => C::AlreadyInvited,
+            Error::InvalidCredentials => C::InvalidCredentials,
+            Error::LockedOut { .. } => C::LockedOut,
+            Error::NotSignedIn => C::NotSignedIn,
+            Error::SessionExpired => C::SessionExpired,
+            Error::PermissionDenied => C::PermissionDenied,
+            Error::OwnerOnly => C::OwnerOnly,
+            Error::LastOwner => C::LastOwner,
+            Error::OwnStatus => C::OwnStatus,
+            Error::OwnRoles => C::OwnRoles,
+            Error::Escalation => C::Escalation,
+            Error::NoRoles => C::NoRoles,
+            Error::UnknownRole(_) => C::UnknownRole,
+            Error::BuiltInRole => C::BuiltInRole,
+            Error::RoleExists(_) => C::RoleExists,
+            Error::RoleInUse { .. } => C::RoleInUse,
+            Error::UserNotFound => C::UserNotFound,
+            Error::InvalidTransition(_) => C::InvalidTransition,
+            Error::InvalidCode => C::InvalidCode,
+            Error::InvitationExpired => C::InvitationExpired,
+            Error::InvitationCancelled => C::InvitationCancelled,
+            Error::InvitationReplaced => C::InvitationReplaced,
+            Error::ResetCodeExpired => C::ResetCodeExpired,
+            Error::StoreLocked => C::StoreLocked,
+            Error::StoreTooNew { .. } => C::StoreTooNew,
+            Error::Internal(_) => C::Internal,
         }
     }
 

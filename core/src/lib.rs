@@ -7,18 +7,23 @@ pub mod clock;
 pub mod error;
 pub mod model;
 pub mod ops;
+pub mod policy;
 pub mod store;
 
 pub use auth::session::SessionId;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
-pub use ops::SetupInput;
+pub use ops::{
+    AcceptInput, AuditPage, AuditQuery, InviteOutcome, InviteRequest, Invitee, ResetInput,
+    RoleInput, RoleView, SettingsInput, SetupInput,
+};
 pub use store::Integrity;
 
 use auth::session::Sessions;
+use model::{role, InvitationInfo, Role, User, UserView};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use store::Store;
 
 /// An open directory: the store, the clock and the live sessions.
@@ -26,13 +31,53 @@ pub struct Directory {
     store: Store,
     clock: Arc<dyn Clock>,
     sessions: Sessions,
+    /// Held by every operation that checks and then changes, so that two concurrent commands
+    /// cannot both pass a check (for example the last-Owner rule) that only one may pass.
+    writer: Mutex<()>,
 }
 
 impl Directory {
     /// Opens the store in `dir`, creating it on first use.
     /// Errors: `store_locked` (another process has it open), `store_too_new`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
-        Ok(Self { store: Store::open(dir)?, clock, sessions: Sessions::default() })
+        Ok(Self {
+            store: Store::open(dir)?,
+            clock,
+            sessions: Sessions::default(),
+            writer: Mutex::new(()),
+        })
+    }
+
+    pub(crate) fn write_lock(&self) -> MutexGuard<'_, ()> {
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A role by key: built-in or custom.
+    pub(crate) fn role(&self, key: &str) -> Result<Option<Role>> {
+        match role::built_in_role(key) {
+            Some(r) => Ok(Some(r)),
+            None => self.store.custom_role(key),
+        }
+    }
+
+    /// What a front end sees of a user, with their invitation and any lockout.
+    pub(crate) fn view(&self, user: &User) -> Result<UserView> {
+        let now = self.clock.now();
+        let mut view = user.view();
+        if let Some(id) = user.invitation_id.filter(|_| user.status == model::UserStatus::Invited) {
+            if let Some(inv) = self.store.invitation(id)? {
+                view.invitation =
+                    Some(InvitationInfo { expires_at: inv.expires_at, expired: inv.is_expired(now) });
+            }
+        }
+        let throttle = self.store.throttle(user.email.key())?;
+        view.locked_until = throttle.locked_until.filter(|until| *until > now);
+        Ok(view)
+    }
+
+    /// The user a caller names, by id.
+    pub(crate) fn target(&self, id: model::UserId) -> Result<User> {
+        self.store.user(id)?.ok_or(Error::UserNotFound)
     }
 
     /// Whether first-run setup has been done.

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 mod support;
 
+mod invitations;
 mod permissions_table;
 mod setup;
 mod sign_in;

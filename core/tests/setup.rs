@@ -72,8 +72,9 @@ fn bad_setup_input_is_refused_with_its_code_and_changes_nothing() {
 fn the_owner_reads_the_five_built_in_roles() {
     let org = Org::new().with_owner();
     let roles = org.dir.list_roles(org.owner()).unwrap();
-    let keys: Vec<&str> = roles.iter().map(|r| r.key.as_str()).collect();
+    let keys: Vec<&str> = roles.iter().map(|r| r.role.key.as_str()).collect();
     assert_eq!(keys, ["owner", "admin", "system_integrator", "payment_management", "reporting"]);
-    assert!(roles.iter().all(|r| r.built_in));
+    assert!(roles.iter().all(|r| r.role.built_in));
+    assert_eq!(roles[0].members, 1, "Olivia holds Owner");
     org.verify();
 }

@@ -1,9 +1,14 @@
 use chrono::{DateTime, TimeZone, Utc};
-use gatehouse_core::{Clock, Directory, ManualClock, SessionId, SetupInput};
+use gatehouse_core::model::{IssuedCode, UserId, UserView};
+use gatehouse_core::{
+    AcceptInput, Clock, Directory, ErrorCode, InviteOutcome, InviteRequest, Invitee, ManualClock,
+    SessionId, SetupInput,
+};
 use std::sync::Arc;
 
 pub const OWNER_EMAIL: &str = "Olivia.Owner@Example.com";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+pub const MEMBER_PASSWORD: &str = "plum tractor lantern quietly";
 
 /// A directory on a fresh temporary store with a clock the test moves.
 pub struct Org {
@@ -12,6 +17,13 @@ pub struct Org {
     pub owner: Option<SessionId>,
     // Dropped last: the store's files live here.
     pub tmp: tempfile::TempDir,
+}
+
+/// A user who accepted an invitation and is signed in.
+pub struct Member {
+    pub id: UserId,
+    pub email: String,
+    pub session: SessionId,
 }
 
 impl Org {
@@ -34,16 +46,65 @@ impl Org {
         self.owner.expect("org set up with an owner")
     }
 
+    /// Moves the clock on by `by`; the owner, whose session went idle, signs in again.
+    pub fn later(&mut self, by: chrono::Duration) {
+        self.clock.advance(by);
+        self.owner = Some(self.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).expect("owner signs in").session);
+    }
+
+    pub fn owner_id(&self) -> UserId {
+        self.dir.current_session(self.owner()).expect("owner signed in").user.id
+    }
+
+    /// Invites `email` with `roles` as the owner; returns the code.
+    pub fn invite(&self, email: &str, roles: &[&str]) -> IssuedCode {
+        self.invite_as(self.owner(), email, roles).expect("invite")
+    }
+
+    pub fn invite_as(&self, by: SessionId, email: &str, roles: &[&str]) -> Result<IssuedCode, ErrorCode> {
+        let request = InviteRequest {
+            invitees: vec![Invitee { email: email.into(), name: None }],
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+        };
+        match self.dir.invite_users(by, request).map_err(|e| e.code())?.remove(0) {
+            InviteOutcome::Invited { issued, .. } => Ok(issued),
+            InviteOutcome::Refused { error, .. } => Err(error.code),
+        }
+    }
+
+    pub fn accept(&self, issued: &IssuedCode, name: &str) -> Member {
+        let signed_in = self
+            .dir
+            .accept_invitation(AcceptInput {
+                email: issued.email.clone(),
+                code: issued.code.clone(),
+                name: name.into(),
+                password: MEMBER_PASSWORD.into(),
+            })
+            .expect("accept");
+        Member { id: signed_in.info.user.id, email: issued.email.clone(), session: signed_in.session }
+    }
+
+    /// An Active, signed-in member with `roles`, invited by the owner.
+    pub fn member(&self, email: &str, roles: &[&str]) -> Member {
+        let issued = self.invite(email, roles);
+        self.accept(&issued, "Member")
+    }
+
+    pub fn user(&self, id: UserId) -> UserView {
+        self.dir.get_user(self.owner(), id).expect("user")
+    }
+
+    pub fn clock_now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
     /// Closes the store and opens it again from disk, as a restart of the app would.
     pub fn reopen(self) -> Self {
         let Org { dir, clock, tmp, .. } = self;
         drop(dir);
         let dir = Directory::open(tmp.path(), clock.clone()).expect("reopen store");
         Org { dir, clock, owner: None, tmp }
-    }
-
-    pub fn clock_now(&self) -> DateTime<Utc> {
-        self.clock.now()
     }
 
     /// Every invariant holds; call at the end of each test.

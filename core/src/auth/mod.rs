@@ -1,4 +1,6 @@
 //! Passwords and sessions.
 
+pub mod code;
 pub mod password;
 pub mod session;
+pub mod throttle;

@@ -19,6 +19,22 @@ pub enum AuditAction {
     SignIn,
     SignOut,
     PermissionDenied,
+    Invite,
+    ResendInvitation,
+    CancelInvitation,
+    AcceptInvitation,
+    Deactivate,
+    Reactivate,
+    ChangeRoles,
+    ChangeName,
+    ChangePassword,
+    IssuePasswordReset,
+    ResetPassword,
+    Unlock,
+    CreateRole,
+    UpdateRole,
+    DeleteRole,
+    UpdateSettings,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -53,6 +69,28 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub summary: String,
     pub outcome: Outcome,
+}
+
+impl AuditEntry {
+    pub fn success(
+        actor: AuditActor,
+        action: AuditAction,
+        target: impl Into<String>,
+        summary: impl Into<String>,
+    ) -> Self {
+        let target = target.into();
+        AuditEntry {
+            actor,
+            action,
+            target: (!target.is_empty()).then_some(target),
+            summary: summary.into(),
+            outcome: Outcome::Success,
+        }
+    }
+
+    pub fn with_outcome(self, outcome: Outcome) -> Self {
+        AuditEntry { outcome, ..self }
+    }
 }
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

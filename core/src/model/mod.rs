@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod email;
+pub mod invitation;
 pub mod org;
 pub mod permission;
 pub mod role;
@@ -9,6 +10,7 @@ pub mod user;
 
 pub use audit::{AuditAction, AuditActor, AuditEvent, Outcome};
 pub use email::Email;
+pub use invitation::{CodeRef, CodeState, InvitationInfo, IssuedCode};
 pub use org::{Organization, Settings};
 pub use permission::{Action, Module, Permission, PermissionSet};
 pub use role::{Role, RoleKey};

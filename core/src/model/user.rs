@@ -1,4 +1,4 @@
-use super::{email::Email, role::RoleKey};
+use super::{email::Email, invitation::InvitationInfo, role::RoleKey};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -30,9 +30,24 @@ pub struct User {
     pub password_hash: Option<String>,
     /// The previous hashes, newest first, at most 4.
     pub previous_hashes: Vec<String>,
+    /// The current invitation, while Invited.
+    #[serde(default)]
+    pub invitation_id: Option<Uuid>,
+    /// The latest password reset issued for the user.
+    #[serde(default)]
+    pub reset_id: Option<Uuid>,
 }
 
 impl User {
+    pub fn is_owner(&self) -> bool {
+        self.roles.iter().any(|r| r == super::role::OWNER)
+    }
+
+    pub fn is_active_owner(&self) -> bool {
+        self.status == UserStatus::Active && self.is_owner()
+    }
+
+    /// The view without invitation or lockout details; see `Directory::view`.
     pub fn view(&self) -> UserView {
         UserView {
             id: self.id,
@@ -42,7 +57,11 @@ impl User {
             roles: self.roles.clone(),
             created_at: self.created_at,
             updated_at: self.updated_at,
+            activated_at: self.activated_at,
+            deactivated_at: self.deactivated_at,
             last_sign_in_at: self.last_sign_in_at,
+            invitation: None,
+            locked_until: None,
         }
     }
 }
@@ -57,5 +76,11 @@ pub struct UserView {
     pub roles: Vec<RoleKey>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub activated_at: Option<DateTime<Utc>>,
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The current invitation, while Invited.
+    pub invitation: Option<InvitationInfo>,
+    /// Set while sign-in for the user's email is locked out.
+    pub locked_until: Option<DateTime<Utc>>,
 }

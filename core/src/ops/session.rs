@@ -1,11 +1,11 @@
-//! Sign-in, sign-out and resolving a session to an authorized actor.
+//! Sign-in (with lockout), sign-out, and resolving a session to an authorized actor.
 
 use crate::auth::password;
 use crate::auth::session::{SessionId, Touch};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::{
-    role, Action, AuditAction, AuditActor, Email, Module, Outcome, Permission, PermissionSet, User,
+    Action, AuditAction, AuditActor, Email, Module, Outcome, Permission, PermissionSet, User,
     UserStatus, UserView,
 };
 use crate::Directory;
@@ -42,18 +42,29 @@ impl Actor {
     pub fn can(&self, module: Module, action: Action) -> bool {
         self.permissions.contains(&Permission { module, action })
     }
+
+    pub(crate) fn audit_actor(&self) -> AuditActor {
+        AuditActor::User(self.user.id)
+    }
+}
+
+/// The key lockouts are counted under: the normalized address, or the trimmed, lower-cased
+/// text when it is not an address at all.
+fn throttle_key(email: &str) -> String {
+    match Email::parse(email) {
+        Ok(e) => e.key().to_string(),
+        Err(_) => email.trim().to_lowercase().chars().take(254).collect(),
+    }
 }
 
 impl Directory {
-    /// Signs in with email and password. Every failure is `invalid_credentials`, whether the
-    /// email is unknown, the user is not Active or the password is wrong.
+    /// Signs in with email and password. A wrong password, an unknown email and a user who
+    /// is not Active all give `invalid_credentials`; the fifth failure in a row for one address
+    /// locks it for 30 minutes (`locked_out`).
     pub fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn> {
-        let now = self.clock.now();
-        let parsed = Email::parse(email).ok();
-        let user = match &parsed {
-            Some(e) => self.store.user_by_email(e.key())?,
-            None => None,
-        };
+        let key = throttle_key(email);
+        let user = self.store.user_by_email(&key)?;
+        // Hash before taking the lock: argon2 is slow on purpose.
         let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
             Some(phc) => password::verify(password, phc),
             None => {
@@ -61,39 +72,49 @@ impl Directory {
                 false
             }
         };
-        let target = parsed
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| email.trim().chars().take(254).collect());
+        let _writes = self.write_lock();
+        let now = self.clock.now();
+        let throttle = self.store.throttle(&key)?;
+        let target = user.as_ref().map(|u| u.email.to_string()).unwrap_or_else(|| key.clone());
+        if let Some(minutes) = throttle.minutes_locked(now) {
+            self.store.write(|tx| {
+                let entry = AuditEntry::success(
+                    AuditActor::System,
+                    AuditAction::SignIn,
+                    target.as_str(),
+                    "refused: locked out",
+                );
+                tx.audit(entry.with_outcome(Outcome::Denied), now)
+            })?;
+            return Err(Error::LockedOut { minutes });
+        }
         let user = match user {
             Some(u) if verified && u.status == UserStatus::Active => u,
             _ => {
+                let after = throttle.after_failure(now);
                 self.store.write(|tx| {
-                    tx.audit(
-                        AuditEntry {
-                            actor: AuditActor::System,
-                            action: AuditAction::SignIn,
-                            target: Some(target.clone()),
-                            summary: "wrong email or password, or the user may not sign in".into(),
-                            outcome: Outcome::Failed,
-                        },
-                        now,
-                    )
+                    tx.put_throttle(&key, &after)?;
+                    let summary = match after.locked_until {
+                        Some(_) => format!("failed attempt {}: locked for 30 minutes", after.failures),
+                        None => format!("failed attempt {}", after.failures),
+                    };
+                    let entry =
+                        AuditEntry::success(AuditActor::System, AuditAction::SignIn, target.as_str(), summary);
+                    tx.audit(entry.with_outcome(Outcome::Failed), now)
                 })?;
-                return Err(Error::InvalidCredentials);
+                return match after.minutes_locked(now) {
+                    Some(minutes) => Err(Error::LockedOut { minutes }),
+                    None => Err(Error::InvalidCredentials),
+                };
             }
         };
         let mut signed_in = user.clone();
         signed_in.last_sign_in_at = Some(now);
         self.store.write(|tx| {
+            tx.put_throttle(&key, &Default::default())?;
             tx.put_user(&signed_in)?;
             tx.audit(
-                AuditEntry {
-                    actor: AuditActor::User(user.id),
-                    action: AuditAction::SignIn,
-                    target: Some(user.email.to_string()),
-                    summary: String::new(),
-                    outcome: Outcome::Success,
-                },
+                AuditEntry::success(AuditActor::User(user.id), AuditAction::SignIn, user.email.as_str(), ""),
                 now,
             )
         })?;
@@ -109,8 +130,8 @@ impl Directory {
         let organization = self.store.organization()?.ok_or(Error::NotSetUp)?.name;
         Ok(SessionInfo {
             organization,
-            user: user.view(),
-            permissions: self.permissions_of(user).into_iter().collect(),
+            user: self.view(user)?,
+            permissions: self.permissions_of(user)?.into_iter().collect(),
         })
     }
 
@@ -120,13 +141,7 @@ impl Directory {
             let now = self.clock.now();
             self.store.write(|tx| {
                 tx.audit(
-                    AuditEntry {
-                        actor: AuditActor::User(ended.user_id),
-                        action: AuditAction::SignOut,
-                        target: None,
-                        summary: String::new(),
-                        outcome: Outcome::Success,
-                    },
+                    AuditEntry::success(AuditActor::User(ended.user_id), AuditAction::SignOut, "", ""),
                     now,
                 )
             })?;
@@ -143,7 +158,7 @@ impl Directory {
 
     /// Resolves a session to its Active user, ending it when idle or when the user may no
     /// longer sign in.
-    fn session_user(&self, session: SessionId) -> Result<User> {
+    pub(crate) fn session_user(&self, session: SessionId) -> Result<User> {
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
         let idle = chrono::Duration::minutes(i64::from(org.settings.session_idle_minutes));
         let live = match self.sessions.touch(session, self.clock.now(), idle) {
@@ -163,32 +178,37 @@ impl Directory {
     /// Checks that the session's user may do `action` on `module`. A refusal is audited.
     pub fn authorize(&self, session: SessionId, module: Module, action: Action) -> Result<Actor> {
         let user = self.session_user(session)?;
-        let permissions = self.permissions_of(&user);
+        let permissions = self.permissions_of(&user)?;
         if permissions.contains(&Permission { module, action }) {
             return Ok(Actor { user, permissions });
         }
         let now = self.clock.now();
         self.store.write(|tx| {
-            tx.audit(
-                AuditEntry {
-                    actor: AuditActor::User(user.id),
-                    action: AuditAction::PermissionDenied,
-                    target: None,
-                    summary: format!("needs {}:{:?}", module.key(), action).to_lowercase(),
-                    outcome: Outcome::Denied,
-                },
-                now,
-            )
+            let summary = format!("needs {}:{}", module.key(), action.letter().to_ascii_lowercase());
+            let entry = AuditEntry::success(
+                AuditActor::User(user.id),
+                AuditAction::PermissionDenied,
+                "",
+                summary,
+            );
+            tx.audit(entry.with_outcome(Outcome::Denied), now)
         })?;
         Err(Error::PermissionDenied)
     }
 
     /// The union of the permissions of the user's roles.
-    pub fn permissions_of(&self, user: &User) -> PermissionSet {
-        user.roles
-            .iter()
-            .filter_map(|key| role::built_in_role(key))
-            .flat_map(|r| r.permissions)
-            .collect()
+    pub fn permissions_of(&self, user: &User) -> Result<PermissionSet> {
+        self.permissions_of_roles(&user.roles)
+    }
+
+    /// Whether the user may do `action` on `module` now: Active, and one of their roles grants
+    /// it. The answer the wider platform asks for (`can(user, module, action)`).
+    pub fn can(&self, user: crate::model::UserId, module: Module, action: Action) -> Result<bool> {
+        match self.store.user(user)? {
+            Some(u) if u.status == UserStatus::Active => {
+                Ok(self.permissions_of(&u)?.contains(&Permission { module, action }))
+            }
+            _ => Ok(false),
+        }
     }
 }

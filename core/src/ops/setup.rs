@@ -32,6 +32,7 @@ impl Directory {
         let email = Email::parse(&input.email)?;
         password::check_policy(&input.password, &[&name, email.as_str(), &org_name])?;
         let hash = password::hash(&input.password)?;
+        let _writes = self.write_lock();
         let now = self.clock.now();
         let owner = User {
             id: uuid::Uuid::now_v7(),
@@ -46,6 +47,8 @@ impl Directory {
             last_sign_in_at: Some(now),
             password_hash: Some(hash),
             previous_hashes: Vec::new(),
+            invitation_id: None,
+            reset_id: None,
         };
         let org = Organization { name: org_name, created_at: now, settings: Settings::default() };
         self.store.write(|tx| {

@@ -2,15 +2,25 @@
 
 use crate::auth::session::SessionId;
 use crate::error::Result;
-use crate::model::{Action, Module, UserView};
+use crate::model::{Action, Module, UserId, UserView};
 use crate::Directory;
 
 impl Directory {
     /// Every user in the list, sorted by name. Needs `users:read`.
     pub fn list_users(&self, session: SessionId) -> Result<Vec<UserView>> {
         self.authorize(session, Module::Users, Action::Read)?;
-        let mut users: Vec<UserView> = self.store.users()?.iter().map(|u| u.view()).collect();
+        let mut users = self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
         users.sort_by_cached_key(|u| (u.name.to_lowercase(), u.email.to_lowercase()));
         Ok(users)
+    }
+}
+
+impl Directory {
+    /// One user. Needs `users:read`, except for oneself.
+    pub fn get_user(&self, session: SessionId, user: UserId) -> Result<UserView> {
+        if self.session_user(session)?.id != user {
+            self.authorize(session, Module::Users, Action::Read)?;
+        }
+        self.view(&self.target(user)?)
     }
 }

@@ -5,15 +5,18 @@
 mod tx;
 mod verify;
 
-pub use tx::{abort as tx_abort, Tx};
+pub use tx::{abort as tx_abort, Tx, TxResult};
 pub use verify::Integrity;
 
+use crate::auth::throttle::Throttle;
 use crate::error::{Error, Result};
-use crate::model::{AuditEvent, Organization, User, UserId};
+use crate::model::invitation::{Invitation, PasswordReset};
+use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 use std::path::Path;
+use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -22,14 +25,30 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";
 const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 
+/// The trees, in the order [`Store::write`] hands them to a transaction.
+const TREES: [&str; 9] =
+    ["meta", "users", "emails", "audit", "roles", "invitations", "resets", "codes", "throttle"];
+
 pub struct Store {
     db: sled::Db,
+    /// schema version, organization, audit head
     meta: Tree,
+    /// user id -> user
     users: Tree,
-    /// normalized email -> user id, for every user in the list.
+    /// normalized email -> user id, for every user in the list
     emails: Tree,
-    /// sequence number (u64, big-endian) -> event.
+    /// sequence number (u64, big-endian) -> event
     audit: Tree,
+    /// custom role key -> role
+    roles: Tree,
+    /// invitation id -> invitation
+    invitations: Tree,
+    /// reset id -> password reset
+    resets: Tree,
+    /// code hash -> what it points at
+    codes: Tree,
+    /// normalized email -> failed sign-in count and lockout
+    throttle: Tree,
 }
 
 impl Store {
@@ -37,17 +56,22 @@ impl Store {
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                Error::StoreLocked
-            }
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => Error::StoreLocked,
             sled::Error::Io(io) if io.to_string().contains("lock") => Error::StoreLocked,
             other => Error::internal("opening the store", other),
         })?;
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
+            TREES.map(|name| db.open_tree(name));
         let store = Store {
-            meta: db.open_tree("meta")?,
-            users: db.open_tree("users")?,
-            emails: db.open_tree("emails")?,
-            audit: db.open_tree("audit")?,
+            meta: meta?,
+            users: users?,
+            emails: emails?,
+            audit: audit?,
+            roles: roles?,
+            invitations: invitations?,
+            resets: resets?,
+            codes: codes?,
+            throttle: throttle?,
             db,
         };
         store.migrate()?;
@@ -75,20 +99,17 @@ impl Store {
     }
 
     pub fn organization(&self) -> Result<Option<Organization>> {
-        self.meta.get(ORG_KEY)?.map(|v| decode(&v)).transpose()
+        get(&self.meta, ORG_KEY)
     }
 
     pub fn user(&self, id: UserId) -> Result<Option<User>> {
-        self.users.get(id.as_bytes())?.map(|v| decode(&v)).transpose()
+        get(&self.users, id.as_bytes())
     }
 
     /// The user holding this normalized email key, if any.
     pub fn user_by_email(&self, key: &str) -> Result<Option<User>> {
         match self.emails.get(key.as_bytes())? {
-            Some(id) => {
-                let id = UserId::from_slice(&id).map_err(|e| Error::internal("email index", e))?;
-                self.user(id)
-            }
+            Some(id) => self.user(uuid_from(&id)?),
             None => Ok(None),
         }
     }
@@ -97,25 +118,61 @@ impl Store {
         self.users.iter().values().map(|v| decode(&v?)).collect()
     }
 
-    /// Audit events in order, from sequence number `from` (1-based).
+    /// Custom roles, by key.
+    pub fn custom_roles(&self) -> Result<Vec<Role>> {
+        self.roles.iter().values().map(|v| decode(&v?)).collect()
+    }
+
+    pub fn custom_role(&self, key: &str) -> Result<Option<Role>> {
+        get(&self.roles, key.as_bytes())
+    }
+
+    pub fn invitation(&self, id: Uuid) -> Result<Option<Invitation>> {
+        get(&self.invitations, id.as_bytes())
+    }
+
+    pub fn reset(&self, id: Uuid) -> Result<Option<PasswordReset>> {
+        get(&self.resets, id.as_bytes())
+    }
+
+    pub fn code(&self, hash: &str) -> Result<Option<CodeRef>> {
+        get(&self.codes, hash.as_bytes())
+    }
+
+    pub fn throttle(&self, email_key: &str) -> Result<Throttle> {
+        Ok(get(&self.throttle, email_key.as_bytes())?.unwrap_or_default())
+    }
+
+    /// Audit events from sequence number `from` (1-based) upwards.
     pub fn audit_events(&self, from: u64) -> impl Iterator<Item = Result<AuditEvent>> + '_ {
         self.audit.range(from.to_be_bytes()..).values().map(|v| decode(&v?))
     }
 
+    /// Audit events below sequence number `before`, newest first.
+    pub fn audit_events_rev(&self, before: u64) -> impl Iterator<Item = Result<AuditEvent>> + '_ {
+        self.audit.range(..before.to_be_bytes()).values().rev().map(|v| decode(&v?))
+    }
+
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the
     /// closure more than once: compute clocks, ids and hashes before calling.
-    pub fn write<T>(
-        &self,
-        change: impl Fn(&mut Tx<'_>) -> Result<T, ConflictableTransactionError<Error>>,
-    ) -> Result<T> {
-        let out = (&self.meta, &self.users, &self.emails, &self.audit).transaction(
-            |(meta, users, emails, audit): &(
-                TransactionalTree,
-                TransactionalTree,
-                TransactionalTree,
-                TransactionalTree,
-            )| { change(&mut Tx { meta, users, emails, audit }) },
-        )?;
+    pub fn write<T>(&self, change: impl Fn(&mut Tx<'_>) -> TxResult<T>) -> Result<T> {
+        let trees = [
+            &self.meta,
+            &self.users,
+            &self.emails,
+            &self.audit,
+            &self.roles,
+            &self.invitations,
+            &self.resets,
+            &self.codes,
+            &self.throttle,
+        ];
+        let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {
+            change(&mut Tx::new(t)).map_err(|e| match e {
+                ConflictableTransactionError::Abort(e) => ConflictableTransactionError::Abort(e),
+                other => other,
+            })
+        })?;
         self.db.flush()?;
         Ok(out)
     }
@@ -124,6 +181,14 @@ impl Store {
     pub fn verify(&self) -> Result<Integrity> {
         verify::verify(self)
     }
+}
+
+fn get<T: DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>> {
+    tree.get(key)?.map(|v| decode(&v)).transpose()
+}
+
+pub(crate) fn uuid_from(bytes: &[u8]) -> Result<Uuid> {
+    Uuid::from_slice(bytes).map_err(|e| Error::internal("an index entry", e))
 }
 
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {

@@ -1,12 +1,15 @@
-use super::{decode, encode, AUDIT_HEAD_KEY, ORG_KEY};
+use super::{decode, encode, uuid_from, AUDIT_HEAD_KEY, ORG_KEY};
+use crate::auth::throttle::Throttle;
 use crate::error::Error;
 use crate::model::audit::{AuditEntry, GENESIS_HASH};
-use crate::model::{AuditEvent, Organization, User};
+use crate::model::invitation::{Invitation, PasswordReset};
+use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
 use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError as TxError, TransactionalTree};
 
-type TxResult<T> = Result<T, TxError<Error>>;
+pub type TxResult<T> = Result<T, TxError<Error>>;
 
 /// Refuses the whole transaction with `e`: nothing of it is written.
 pub fn abort<T>(e: Error) -> TxResult<T> {
@@ -24,22 +27,45 @@ pub(crate) struct AuditHead {
     pub hash: String,
 }
 
-/// The trees inside one transaction.
+/// The trees inside one transaction, with typed access.
 pub struct Tx<'a> {
-    pub(super) meta: &'a TransactionalTree,
-    pub(super) users: &'a TransactionalTree,
-    pub(super) emails: &'a TransactionalTree,
-    pub(super) audit: &'a TransactionalTree,
+    meta: &'a TransactionalTree,
+    users: &'a TransactionalTree,
+    emails: &'a TransactionalTree,
+    audit: &'a TransactionalTree,
+    roles: &'a TransactionalTree,
+    invitations: &'a TransactionalTree,
+    resets: &'a TransactionalTree,
+    codes: &'a TransactionalTree,
+    throttle: &'a TransactionalTree,
 }
 
-impl Tx<'_> {
+fn get<T: DeserializeOwned>(tree: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
+    lift(tree.get(key)?.map(|v| decode(&v)).transpose())
+}
+
+fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResult<()> {
+    tree.insert(key, lift(encode(value))?)?;
+    Ok(())
+}
+
+impl<'a> Tx<'a> {
+    /// `trees` in the order of `super::TREES`.
+    pub(super) fn new(trees: &'a [TransactionalTree]) -> Self {
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| &trees[i]);
+        Tx { meta, users, emails, audit, roles, invitations, resets, codes, throttle }
+    }
+
     pub fn organization(&self) -> TxResult<Option<Organization>> {
-        lift(self.meta.get(ORG_KEY)?.map(|v| decode(&v)).transpose())
+        get(self.meta, ORG_KEY)
     }
 
     pub fn put_organization(&self, org: &Organization) -> TxResult<()> {
-        self.meta.insert(ORG_KEY, lift(encode(org))?)?;
-        Ok(())
+        put(self.meta, ORG_KEY, org)
+    }
+
+    pub fn user(&self, id: UserId) -> TxResult<Option<User>> {
+        get(self.users, id.as_bytes())
     }
 
     /// Writes a user and keeps the email index in step. Refused with `email_taken` when
@@ -47,25 +73,66 @@ impl Tx<'_> {
     pub fn put_user(&self, user: &User) -> TxResult<()> {
         let key = user.email.key().as_bytes();
         if let Some(holder) = self.emails.get(key)? {
-            if holder.as_ref() != user.id.as_bytes() {
+            if lift(uuid_from(&holder))? != user.id {
                 return abort(Error::EmailTaken(user.email.to_string()));
             }
         }
-        if let Some(old) = self.users.get(user.id.as_bytes())? {
-            let old: User = lift(decode(&old))?;
+        if let Some(old) = self.user(user.id)? {
             if old.email.key() != user.email.key() {
                 self.emails.remove(old.email.key().as_bytes())?;
             }
         }
         self.emails.insert(key, user.id.as_bytes().as_slice())?;
-        self.users.insert(user.id.as_bytes().as_slice(), lift(encode(user))?)?;
+        put(self.users, user.id.as_bytes(), user)
+    }
+
+    /// Removes a user who was never Active (a cancelled invitation) and frees the email.
+    pub fn remove_user(&self, user: &User) -> TxResult<()> {
+        self.emails.remove(user.email.key().as_bytes())?;
+        self.users.remove(user.id.as_bytes().as_slice())?;
         Ok(())
+    }
+
+    pub fn put_role(&self, role: &Role) -> TxResult<()> {
+        put(self.roles, role.key.as_bytes(), role)
+    }
+
+    pub fn remove_role(&self, key: &str) -> TxResult<()> {
+        self.roles.remove(key.as_bytes())?;
+        Ok(())
+    }
+
+    pub fn invitation(&self, id: uuid::Uuid) -> TxResult<Option<Invitation>> {
+        get(self.invitations, id.as_bytes())
+    }
+
+    /// Writes an invitation and indexes its code hash.
+    pub fn put_invitation(&self, invitation: &Invitation) -> TxResult<()> {
+        put(self.codes, invitation.code_hash.as_bytes(), &CodeRef::Invitation(invitation.id))?;
+        put(self.invitations, invitation.id.as_bytes(), invitation)
+    }
+
+    pub fn reset(&self, id: uuid::Uuid) -> TxResult<Option<PasswordReset>> {
+        get(self.resets, id.as_bytes())
+    }
+
+    /// Writes a password reset and indexes its code hash.
+    pub fn put_reset(&self, reset: &PasswordReset) -> TxResult<()> {
+        put(self.codes, reset.code_hash.as_bytes(), &CodeRef::Reset(reset.id))?;
+        put(self.resets, reset.id.as_bytes(), reset)
+    }
+
+    pub fn put_throttle(&self, email_key: &str, throttle: &Throttle) -> TxResult<()> {
+        if *throttle == Throttle::default() {
+            self.throttle.remove(email_key.as_bytes())?;
+            return Ok(());
+        }
+        put(self.throttle, email_key.as_bytes(), throttle)
     }
 
     /// Appends an audit event after the current head, chaining its hash.
     pub fn audit(&self, entry: AuditEntry, at: DateTime<Utc>) -> TxResult<AuditEvent> {
-        let head: Option<AuditHead> =
-            lift(self.meta.get(AUDIT_HEAD_KEY)?.map(|v| decode(&v)).transpose())?;
+        let head: Option<AuditHead> = get(self.meta, AUDIT_HEAD_KEY)?;
         let (seq, prev_hash) = match head {
             Some(h) => (h.seq + 1, h.hash),
             None => (1, GENESIS_HASH.to_string()),
@@ -80,9 +147,8 @@ impl Tx<'_> {
             outcome: entry.outcome,
             prev_hash,
         };
-        self.audit.insert(&seq.to_be_bytes(), lift(encode(&event))?)?;
-        let head = AuditHead { seq, hash: event.hash() };
-        self.meta.insert(AUDIT_HEAD_KEY, lift(encode(&head))?)?;
+        put(self.audit, &seq.to_be_bytes(), &event)?;
+        put(self.meta, AUDIT_HEAD_KEY, &AuditHead { seq, hash: event.hash() })?;
         Ok(event)
     }
 }

@@ -5,7 +5,7 @@ use super::tx::AuditHead;
 use super::{decode, Store, AUDIT_HEAD_KEY};
 use crate::error::Result;
 use crate::model::audit::GENESIS_HASH;
-use crate::model::{role, User, UserId, UserStatus};
+use crate::model::{role, CodeRef, CodeState, User, UserId, UserStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -27,6 +27,7 @@ pub(super) fn verify(store: &Store) -> Result<Integrity> {
     let mut problems = Vec::new();
     let users = store.users()?;
     check_users(store, &users, &mut problems)?;
+    check_codes(store, &users, &mut problems)?;
     let audit_events = check_audit_chain(store, &mut problems)?;
     Ok(Integrity { users: users.len() as u32, audit_events: audit_events as u32, problems })
 }
@@ -61,6 +62,40 @@ fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Res
         .any(|u| u.status == UserStatus::Active && u.roles.iter().any(|r| r == role::OWNER));
     if set_up && !active_owner {
         problems.push("there is no Active Owner".to_string());
+    }
+    Ok(())
+}
+
+fn check_codes(store: &Store, users: &[User], problems: &mut Vec<String>) -> Result<()> {
+    let custom: Vec<String> = store.custom_roles()?.into_iter().map(|r| r.key).collect();
+    for user in users {
+        for key in &user.roles {
+            if role::built_in_role(key).is_none() && !custom.contains(key) {
+                problems.push(format!("user {} holds the missing role {key}", user.id));
+            }
+        }
+        if user.status == UserStatus::Invited {
+            let invitation = match user.invitation_id {
+                Some(id) => store.invitation(id)?,
+                None => None,
+            };
+            match invitation {
+                Some(inv) if inv.user_id == user.id && inv.state == CodeState::Pending => {}
+                _ => problems.push(format!("invited user {} has no pending invitation", user.id)),
+            }
+        }
+    }
+    for entry in store.codes.iter() {
+        let (hash, _) = entry?;
+        let hash = String::from_utf8_lossy(&hash).into_owned();
+        let stored = match store.code(&hash)? {
+            Some(CodeRef::Invitation(id)) => store.invitation(id)?.map(|i| i.code_hash),
+            Some(CodeRef::Reset(id)) => store.reset(id)?.map(|r| r.code_hash),
+            None => None,
+        };
+        if stored.as_deref() != Some(hash.as_str()) {
+            problems.push(format!("the code index entry {hash} points at nothing that holds it"));
+        }
     }
     Ok(())
 }
