@@ -66,8 +66,10 @@ impl Directory {
         let mut view = user.view();
         if let Some(id) = user.invitation_id.filter(|_| user.status == model::UserStatus::Invited) {
             if let Some(inv) = self.store.invitation(id)? {
-                view.invitation =
-                    Some(InvitationInfo { expires_at: inv.expires_at, expired: inv.is_expired(now) });
+                view.invitation = Some(InvitationInfo {
+                    expires_at: inv.expires_at,
+                    expired: inv.is_expired(now),
+                });
             }
         }
         let throttle = self.store.throttle(user.email.key())?;

@@ -1,10 +1,17 @@
 use crate::support::{Org, MEMBER_PASSWORD};
 use chrono::Duration;
 use gatehouse_core::model::{Settings, UserStatus};
-use gatehouse_core::{AcceptInput, ErrorCode, InviteOutcome, InviteRequest, Invitee, SettingsInput};
+use gatehouse_core::{
+    AcceptInput, ErrorCode, InviteOutcome, InviteRequest, Invitee, SettingsInput,
+};
 
 fn accept_input(email: &str, code: &str) -> AcceptInput {
-    AcceptInput { email: email.into(), code: code.into(), name: "Ivy Invitee".into(), password: MEMBER_PASSWORD.into() }
+    AcceptInput {
+        email: email.into(),
+        code: code.into(),
+        name: "Ivy Invitee".into(),
+        password: MEMBER_PASSWORD.into(),
+    }
 }
 
 #[test]
@@ -18,7 +25,8 @@ fn an_invited_user_is_listed_as_invited_until_they_accept() {
     assert!(!invitation.expired);
     assert_eq!(invitation.expires_at, org.clock_now() + Duration::days(7), "7 days by default");
 
-    let signed_in = org.dir.accept_invitation(accept_input("IVY@example.com", &issued.code)).unwrap();
+    let signed_in =
+        org.dir.accept_invitation(accept_input("IVY@example.com", &issued.code)).unwrap();
     assert_eq!(signed_in.info.user.status, UserStatus::Active);
     assert_eq!(signed_in.info.user.name, "Ivy Invitee");
     assert_eq!(org.user(issued.user_id).invitation, None);
@@ -36,7 +44,8 @@ fn a_code_works_once_and_only_for_its_own_email() {
     // Codes are accepted in any case and with the dashes left out.
     let typed = issued.code.to_lowercase().replace('-', "");
     org.dir.accept_invitation(accept_input("ivy@example.com", &typed)).unwrap();
-    let again = org.dir.accept_invitation(accept_input("ivy@example.com", &issued.code)).unwrap_err();
+    let again =
+        org.dir.accept_invitation(accept_input("ivy@example.com", &issued.code)).unwrap_err();
     assert_eq!(again.code(), ErrorCode::InvalidCode);
     assert_eq!(org.user(other.user_id).status, UserStatus::Invited);
     org.verify();
@@ -74,7 +83,8 @@ fn cancelling_removes_the_user_frees_the_email_and_touches_no_one_else() {
     let ivy = org.invite("ivy@example.com", &["reporting"]);
     let ian = org.invite("ian@example.com", &["reporting"]);
     org.dir.cancel_invitation(org.owner(), ivy.user_id).unwrap();
-    let emails: Vec<String> = org.dir.list_users(org.owner()).unwrap().into_iter().map(|u| u.email).collect();
+    let emails: Vec<String> =
+        org.dir.list_users(org.owner()).unwrap().into_iter().map(|u| u.email).collect();
     assert!(!emails.contains(&"ivy@example.com".to_string()));
     assert!(emails.contains(&"ian@example.com".to_string()));
     let err = org.dir.accept_invitation(accept_input("ivy@example.com", &ivy.code)).unwrap_err();
@@ -107,8 +117,14 @@ fn inviting_a_known_email_is_refused_by_its_status() {
     let ina = org.member("ina@example.com", &["reporting"]);
     org.dir.deactivate_user(org.owner(), ina.id, None).unwrap();
 
-    assert_eq!(org.invite_as(org.owner(), "ADA@example.com", &["reporting"]), Err(ErrorCode::EmailTaken));
-    assert_eq!(org.invite_as(org.owner(), " ivy@EXAMPLE.com", &["reporting"]), Err(ErrorCode::AlreadyInvited));
+    assert_eq!(
+        org.invite_as(org.owner(), "ADA@example.com", &["reporting"]),
+        Err(ErrorCode::EmailTaken)
+    );
+    assert_eq!(
+        org.invite_as(org.owner(), " ivy@EXAMPLE.com", &["reporting"]),
+        Err(ErrorCode::AlreadyInvited)
+    );
     let inactive = org.invite_as(org.owner(), "ina@example.com", &["reporting"]).unwrap_err();
     assert_eq!(inactive, ErrorCode::EmailInactive);
     assert_eq!(org.user(ada.id).status, UserStatus::Active);
@@ -134,10 +150,16 @@ fn several_emails_at_once_each_get_their_own_outcome() {
     let org = Org::new().with_owner();
     org.member("ada@example.com", &["admin"]);
     let request = InviteRequest {
-        invitees: ["new.one@example.com", "not-an-email", "ada@example.com", "New.One@example.com", "two@example.com"]
-            .iter()
-            .map(|e| Invitee { email: e.to_string(), name: None })
-            .collect(),
+        invitees: [
+            "new.one@example.com",
+            "not-an-email",
+            "ada@example.com",
+            "New.One@example.com",
+            "two@example.com",
+        ]
+        .iter()
+        .map(|e| Invitee { email: e.to_string(), name: None })
+        .collect(),
         roles: vec!["reporting".into()],
     };
     let outcomes = org.dir.invite_users(org.owner(), request).unwrap();
@@ -165,7 +187,10 @@ fn several_emails_at_once_each_get_their_own_outcome() {
 fn an_invitation_needs_known_roles_and_changes_nothing_otherwise() {
     let org = Org::new().with_owner();
     assert_eq!(org.invite_as(org.owner(), "ivy@example.com", &[]), Err(ErrorCode::NoRoles));
-    assert_eq!(org.invite_as(org.owner(), "ivy@example.com", &["wizard"]), Err(ErrorCode::UnknownRole));
+    assert_eq!(
+        org.invite_as(org.owner(), "ivy@example.com", &["wizard"]),
+        Err(ErrorCode::UnknownRole)
+    );
     assert_eq!(org.dir.list_users(org.owner()).unwrap().len(), 1);
     org.verify();
 }
@@ -176,10 +201,16 @@ fn only_an_owner_invites_an_owner_and_only_holders_of_users_create_invite() {
     let ada = org.member("ada@example.com", &["admin"]);
     let rex = org.member("rex@example.com", &["reporting"]);
     assert_eq!(org.invite_as(ada.session, "o2@example.com", &["owner"]), Err(ErrorCode::OwnerOnly));
-    assert_eq!(org.invite_as(rex.session, "x@example.com", &["reporting"]), Err(ErrorCode::PermissionDenied));
+    assert_eq!(
+        org.invite_as(rex.session, "x@example.com", &["reporting"]),
+        Err(ErrorCode::PermissionDenied)
+    );
     org.invite_as(ada.session, "r2@example.com", &["reporting"]).unwrap();
     let owner_invite = org.invite("o2@example.com", &["owner"]);
-    assert_eq!(org.dir.cancel_invitation(ada.session, owner_invite.user_id).unwrap_err().code(), ErrorCode::OwnerOnly);
+    assert_eq!(
+        org.dir.cancel_invitation(ada.session, owner_invite.user_id).unwrap_err().code(),
+        ErrorCode::OwnerOnly
+    );
     org.verify();
 }
 

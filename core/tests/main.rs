@@ -4,8 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 mod support;
 
+mod audit;
 mod invitations;
+mod lockout;
+mod passwords;
 mod permissions_table;
+mod roles;
+mod settings;
 mod setup;
 mod sign_in;
+mod status;
 mod store;

@@ -49,7 +49,8 @@ impl Org {
     /// Moves the clock on by `by`; the owner, whose session went idle, signs in again.
     pub fn later(&mut self, by: chrono::Duration) {
         self.clock.advance(by);
-        self.owner = Some(self.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).expect("owner signs in").session);
+        self.owner =
+            Some(self.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).expect("owner signs in").session);
     }
 
     pub fn owner_id(&self) -> UserId {
@@ -61,7 +62,12 @@ impl Org {
         self.invite_as(self.owner(), email, roles).expect("invite")
     }
 
-    pub fn invite_as(&self, by: SessionId, email: &str, roles: &[&str]) -> Result<IssuedCode, ErrorCode> {
+    pub fn invite_as(
+        &self,
+        by: SessionId,
+        email: &str,
+        roles: &[&str],
+    ) -> Result<IssuedCode, ErrorCode> {
         let request = InviteRequest {
             invitees: vec![Invitee { email: email.into(), name: None }],
             roles: roles.iter().map(|r| r.to_string()).collect(),
@@ -82,7 +88,11 @@ impl Org {
                 password: MEMBER_PASSWORD.into(),
             })
             .expect("accept");
-        Member { id: signed_in.info.user.id, email: issued.email.clone(), session: signed_in.session }
+        Member {
+            id: signed_in.info.user.id,
+            email: issued.email.clone(),
+            session: signed_in.session,
+        }
     }
 
     /// An Active, signed-in member with `roles`, invited by the owner.

@@ -20,7 +20,15 @@ impl Directory {
         user.updated_at = now;
         self.store.write(|tx| {
             tx.put_user(&user)?;
-            tx.audit(AuditEntry::success(AuditActor::User(user.id), AuditAction::ChangeName, user.email.as_str(), summary.as_str()), now)
+            tx.audit(
+                AuditEntry::success(
+                    AuditActor::User(user.id),
+                    AuditAction::ChangeName,
+                    user.email.as_str(),
+                    summary.as_str(),
+                ),
+                now,
+            )
         })?;
         self.view(&user)
     }
@@ -29,7 +37,8 @@ impl Directory {
     /// the password rules', `password_reused` (one of the last ones).
     pub fn change_own_password(&self, session: SessionId, current: &str, new: &str) -> Result<()> {
         let user = self.session_user(session)?;
-        let verified = user.password_hash.as_deref().is_some_and(|phc| password::verify(current, phc));
+        let verified =
+            user.password_hash.as_deref().is_some_and(|phc| password::verify(current, phc));
         if !verified {
             return Err(Error::WrongPassword);
         }
@@ -40,10 +49,19 @@ impl Directory {
         let mut user = self.session_user(session)?;
         let now = self.clock.now();
         user.set_password(hash, now);
-        self.store.write(|tx| {
-            tx.put_user(&user)?;
-            tx.audit(AuditEntry::success(AuditActor::User(user.id), AuditAction::ChangePassword, user.email.as_str(), ""), now)
-        })
-        .map(|_| ())
+        self.store
+            .write(|tx| {
+                tx.put_user(&user)?;
+                tx.audit(
+                    AuditEntry::success(
+                        AuditActor::User(user.id),
+                        AuditAction::ChangePassword,
+                        user.email.as_str(),
+                        "",
+                    ),
+                    now,
+                )
+            })
+            .map(|_| ())
     }
 }

@@ -32,12 +32,15 @@ pub struct AuditPage {
 
 impl AuditQuery {
     fn matches(&self, e: &AuditEvent) -> bool {
-        let target = self.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase);
+        let target =
+            self.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase);
         self.actor.is_none_or(|a| e.actor == AuditActor::User(a))
             && self.action.is_none_or(|a| e.action == a)
             && self.from.is_none_or(|f| e.at >= f)
             && self.to.is_none_or(|t| e.at < t)
-            && target.is_none_or(|t| e.target.as_deref().is_some_and(|et| et.to_lowercase().contains(&t)))
+            && target.is_none_or(|t| {
+                e.target.as_deref().is_some_and(|et| et.to_lowercase().contains(&t))
+            })
     }
 }
 

@@ -124,7 +124,12 @@ impl Directory {
             tx.put_user(&user)?;
             tx.put_throttle(user.email.key(), &Default::default())?;
             tx.audit(
-                AuditEntry::success(AuditActor::User(user.id), AuditAction::ResetPassword, user.email.as_str(), ""),
+                AuditEntry::success(
+                    AuditActor::User(user.id),
+                    AuditAction::ResetPassword,
+                    user.email.as_str(),
+                    "",
+                ),
                 now,
             )
         })?;
@@ -169,7 +174,12 @@ impl Directory {
     }
 
     /// Audits a refused code (security-relevant), without the code itself.
-    fn audit_code_failure<T>(&self, result: &Result<T>, action: AuditAction, email: &str) -> Result<()> {
+    fn audit_code_failure<T>(
+        &self,
+        result: &Result<T>,
+        action: AuditAction,
+        email: &str,
+    ) -> Result<()> {
         let Err(e) = result else { return Ok(()) };
         if !matches!(
             e,
@@ -184,7 +194,12 @@ impl Directory {
         let now = self.clock.now();
         let target: String = email.trim().chars().take(254).collect();
         self.store.write(|tx| {
-            let entry = AuditEntry::success(AuditActor::System, action, target.as_str(), format!("refused: {}", e.to_body().message));
+            let entry = AuditEntry::success(
+                AuditActor::System,
+                action,
+                target.as_str(),
+                format!("refused: {}", e.to_body().message),
+            );
             tx.audit(entry.with_outcome(Outcome::Failed), now)
         })?;
         Ok(())

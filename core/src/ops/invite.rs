@@ -43,23 +43,40 @@ impl Directory {
     /// inviter does not hold; otherwise each invitee gets an outcome of their own:
     /// `invalid_email`, `invalid_name`, `email_taken`, `email_inactive` or `already_invited`.
     /// An email whose invitation expired is invited afresh (new code, roles and expiry).
-    pub fn invite_users(&self, session: SessionId, request: InviteRequest) -> Result<Vec<InviteOutcome>> {
+    pub fn invite_users(
+        &self,
+        session: SessionId,
+        request: InviteRequest,
+    ) -> Result<Vec<InviteOutcome>> {
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Users, Action::Create)?;
         let roles = self.checked_roles(&request.roles)?;
-        policy::may_grant(&actor.user, &actor.permissions, &roles, &self.permissions_of_roles(&roles)?)?;
+        policy::may_grant(
+            &actor.user,
+            &actor.permissions,
+            &roles,
+            &self.permissions_of_roles(&roles)?,
+        )?;
         let mut outcomes = Vec::with_capacity(request.invitees.len());
         for invitee in &request.invitees {
             let outcome = match self.invite_one(&actor, invitee, &roles) {
                 Ok(issued) => InviteOutcome::Invited { email: issued.email.clone(), issued },
-                Err(e) => InviteOutcome::Refused { email: invitee.email.trim().to_string(), error: e.to_body() },
+                Err(e) => InviteOutcome::Refused {
+                    email: invitee.email.trim().to_string(),
+                    error: e.to_body(),
+                },
             };
             outcomes.push(outcome);
         }
         Ok(outcomes)
     }
 
-    fn invite_one(&self, actor: &Actor, invitee: &Invitee, roles: &[RoleKey]) -> Result<IssuedCode> {
+    fn invite_one(
+        &self,
+        actor: &Actor,
+        invitee: &Invitee,
+        roles: &[RoleKey],
+    ) -> Result<IssuedCode> {
         let email = Email::parse(&invitee.email)?;
         let name = match invitee.name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => clean_name(n, "The name")?,
@@ -69,10 +86,16 @@ impl Directory {
         let existing = self.store.user_by_email(email.key())?;
         let replaced = match &existing {
             None => None,
-            Some(u) if u.status == UserStatus::Active => return Err(Error::EmailTaken(u.email.to_string())),
-            Some(u) if u.status == UserStatus::Inactive => return Err(Error::EmailInactive(u.email.to_string())),
+            Some(u) if u.status == UserStatus::Active => {
+                return Err(Error::EmailTaken(u.email.to_string()))
+            }
+            Some(u) if u.status == UserStatus::Inactive => {
+                return Err(Error::EmailInactive(u.email.to_string()))
+            }
             Some(u) => match self.current_invitation(u)? {
-                Some(inv) if !inv.is_expired(now) => return Err(Error::AlreadyInvited(u.email.to_string())),
+                Some(inv) if !inv.is_expired(now) => {
+                    return Err(Error::AlreadyInvited(u.email.to_string()))
+                }
                 other => other,
             },
         };
@@ -114,7 +137,14 @@ impl Directory {
         let target = self.invited_target(&actor, user)?;
         let old = self.current_invitation(&target)?;
         let now = self.clock.now();
-        self.issue_invitation(&actor, target, old, now, AuditAction::ResendInvitation, "new code and expiry".into())
+        self.issue_invitation(
+            &actor,
+            target,
+            old,
+            now,
+            AuditAction::ResendInvitation,
+            "new code and expiry".into(),
+        )
     }
 
     /// Cancels a pending invitation: the user leaves the list and the email is free again;
@@ -131,7 +161,12 @@ impl Directory {
             }
             tx.remove_user(&target)?;
             tx.audit(
-                AuditEntry::success(actor.audit_actor(), AuditAction::CancelInvitation, target.email.as_str(), ""),
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::CancelInvitation,
+                    target.email.as_str(),
+                    "",
+                ),
                 now,
             )?;
             Ok(())
@@ -169,17 +204,32 @@ impl Directory {
             }
             tx.put_invitation(&invitation)?;
             tx.put_user(&user)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), action, user.email.as_str(), summary.as_str()), now)?;
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    action,
+                    user.email.as_str(),
+                    summary.as_str(),
+                ),
+                now,
+            )?;
             Ok(())
         })?;
-        Ok(IssuedCode { user_id: user.id, email: user.email.to_string(), code: new_code.text, expires_at })
+        Ok(IssuedCode {
+            user_id: user.id,
+            email: user.email.to_string(),
+            code: new_code.text,
+            expires_at,
+        })
     }
 
     /// An Invited user the actor may handle: Owner invitations are handled by Owners only.
     fn invited_target(&self, actor: &Actor, id: UserId) -> Result<User> {
         let target = self.target(id)?;
         if target.status != UserStatus::Invited {
-            return Err(Error::InvalidTransition("Only invited users have an invitation to resend or cancel."));
+            return Err(Error::InvalidTransition(
+                "Only invited users have an invitation to resend or cancel.",
+            ));
         }
         if target.is_owner() && !actor.user.is_owner() {
             return Err(Error::OwnerOnly);

@@ -17,8 +17,15 @@ impl Directory {
     /// Deactivates an Active user: they can no longer sign in and their sessions end at once;
     /// their history, roles and audit trail stay. Errors: `permission_denied`, `own_status`,
     /// `owner_only`, `last_owner`, `invalid_transition`.
-    pub fn deactivate_user(&self, session: SessionId, user: UserId, reason: Option<String>) -> Result<UserView> {
-        let reason = reason.map(|r| r.trim().chars().filter(|c| !c.is_control()).take(MAX_REASON).collect::<String>());
+    pub fn deactivate_user(
+        &self,
+        session: SessionId,
+        user: UserId,
+        reason: Option<String>,
+    ) -> Result<UserView> {
+        let reason = reason.map(|r| {
+            r.trim().chars().filter(|c| !c.is_control()).take(MAX_REASON).collect::<String>()
+        });
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Users, Action::Update)?;
         let mut target = self.target(user)?;
@@ -61,12 +68,18 @@ impl Directory {
     /// Replaces a user's roles (an Invited user's pending invitation follows). The user's
     /// sessions end. Errors: `permission_denied`, `no_roles`, `unknown_role`, `owner_only`,
     /// `own_roles`, `escalation`, `last_owner`.
-    pub fn change_roles(&self, session: SessionId, user: UserId, roles: Vec<RoleKey>) -> Result<UserView> {
+    pub fn change_roles(
+        &self,
+        session: SessionId,
+        user: UserId,
+        roles: Vec<RoleKey>,
+    ) -> Result<UserView> {
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Users, Action::Update)?;
         let roles = self.checked_roles(&roles)?;
         let mut target = self.target(user)?;
-        let added: Vec<RoleKey> = roles.iter().filter(|r| !target.roles.contains(r)).cloned().collect();
+        let added: Vec<RoleKey> =
+            roles.iter().filter(|r| !target.roles.contains(r)).cloned().collect();
         policy::may_change_roles(
             &actor.user,
             &actor.permissions,
@@ -82,14 +95,20 @@ impl Directory {
         let summary = format!("roles {} → {}", target.roles.join(", "), roles.join(", "));
         target.roles = roles;
         target.updated_at = now;
-        let invitation = self.current_invitation(&target)?.filter(|i| i.state == CodeState::Pending);
+        let invitation =
+            self.current_invitation(&target)?.filter(|i| i.state == CodeState::Pending);
         self.store.write(|tx| {
             if let Some(inv) = &invitation {
                 tx.put_invitation(&Invitation { roles: target.roles.clone(), ..inv.clone() })?;
             }
             tx.put_user(&target)?;
             tx.audit(
-                AuditEntry::success(actor.audit_actor(), AuditAction::ChangeRoles, target.email.as_str(), summary.as_str()),
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::ChangeRoles,
+                    target.email.as_str(),
+                    summary.as_str(),
+                ),
                 now,
             )
         })?;
@@ -106,7 +125,9 @@ impl Directory {
         let mut target = self.target(user)?;
         policy::may_manage(&actor.user, &target)?;
         if target.status != UserStatus::Active {
-            return Err(Error::InvalidTransition("Only Active users can be given a password reset."));
+            return Err(Error::InvalidTransition(
+                "Only Active users can be given a password reset.",
+            ));
         }
         let now = self.clock.now();
         let new_code = code::generate()?;
@@ -132,12 +153,22 @@ impl Directory {
             tx.put_reset(&reset)?;
             tx.put_user(&target)?;
             tx.audit(
-                AuditEntry::success(actor.audit_actor(), AuditAction::IssuePasswordReset, target.email.as_str(), ""),
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::IssuePasswordReset,
+                    target.email.as_str(),
+                    "",
+                ),
                 now,
             )
         })?;
         self.sessions.end_all_of(target.id);
-        Ok(IssuedCode { user_id: target.id, email: target.email.to_string(), code: new_code.text, expires_at: reset.expires_at })
+        Ok(IssuedCode {
+            user_id: target.id,
+            email: target.email.to_string(),
+            code: new_code.text,
+            expires_at: reset.expires_at,
+        })
     }
 
     /// Lifts a sign-in lockout on the user's email. Errors: `permission_denied`, `own_status`,
@@ -150,7 +181,15 @@ impl Directory {
         let now = self.clock.now();
         self.store.write(|tx| {
             tx.put_throttle(target.email.key(), &Default::default())?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), AuditAction::Unlock, target.email.as_str(), ""), now)
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::Unlock,
+                    target.email.as_str(),
+                    "",
+                ),
+                now,
+            )
         })?;
         self.view(&target)
     }
@@ -161,11 +200,25 @@ impl Directory {
     }
 
     /// Writes a changed user with its audit event.
-    pub(crate) fn save_change(&self, actor: &Actor, target: &User, action: AuditAction, summary: String) -> Result<()> {
+    pub(crate) fn save_change(
+        &self,
+        actor: &Actor,
+        target: &User,
+        action: AuditAction,
+        summary: String,
+    ) -> Result<()> {
         let now = self.clock.now();
         self.store.write(|tx| {
             tx.put_user(target)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), action, target.email.as_str(), summary.as_str()), now)?;
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    action,
+                    target.email.as_str(),
+                    summary.as_str(),
+                ),
+                now,
+            )?;
             Ok(())
         })
     }

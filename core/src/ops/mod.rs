@@ -1,9 +1,9 @@
 //! The verbs of the directory, one use case a file. Each is a method on [`crate::Directory`].
 
-mod codes;
-mod invite;
 mod account;
 mod audit_log;
+mod codes;
+mod invite;
 mod manage;
 mod roles;
 pub mod session;
@@ -11,10 +11,10 @@ mod settings;
 mod setup;
 mod users;
 
-pub use session::{Actor, SessionInfo, SignedIn};
 pub use audit_log::{AuditPage, AuditQuery};
 pub use codes::{AcceptInput, ResetInput};
 pub use invite::{InviteOutcome, InviteRequest, Invitee};
 pub use roles::{RoleInput, RoleView};
+pub use session::{Actor, SessionInfo, SignedIn};
 pub use settings::SettingsInput;
 pub use setup::SetupInput;

@@ -57,13 +57,27 @@ impl Directory {
         if self.role(&key)?.is_some() || self.role_named(&name)?.is_some() {
             return Err(Error::RoleExists(name));
         }
-        let role = Role { key, name, description, built_in: false, permissions: input.permissions.into_iter().collect() };
+        let role = Role {
+            key,
+            name,
+            description,
+            built_in: false,
+            permissions: input.permissions.into_iter().collect(),
+        };
         policy::may_grant(&actor.user, &actor.permissions, &[], &role.permissions)?;
         let now = self.clock.now();
         let summary = format!("created with {}", describe(&role));
         self.store.write(|tx| {
             tx.put_role(&role)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), AuditAction::CreateRole, role.key.as_str(), summary.as_str()), now)
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::CreateRole,
+                    role.key.as_str(),
+                    summary.as_str(),
+                ),
+                now,
+            )
         })?;
         Ok(role)
     }
@@ -78,7 +92,12 @@ impl Directory {
         if self.role_named(&name)?.is_some_and(|other| other.key != before.key) {
             return Err(Error::RoleExists(name));
         }
-        let role = Role { name, description, permissions: input.permissions.into_iter().collect(), ..before.clone() };
+        let role = Role {
+            name,
+            description,
+            permissions: input.permissions.into_iter().collect(),
+            ..before.clone()
+        };
         // Rule 4 applies to what is added: an Admin may edit a role without holding all of it
         // only if they add nothing they lack.
         let added = role.permissions.difference(&before.permissions).copied().collect();
@@ -87,7 +106,15 @@ impl Directory {
         let summary = format!("{} → {}", describe(&before), describe(&role));
         self.store.write(|tx| {
             tx.put_role(&role)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), AuditAction::UpdateRole, role.key.as_str(), summary.as_str()), now)
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::UpdateRole,
+                    role.key.as_str(),
+                    summary.as_str(),
+                ),
+                now,
+            )
         })?;
         Ok(role)
     }
@@ -103,11 +130,20 @@ impl Directory {
             return Err(Error::RoleInUse { users });
         }
         let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.remove_role(&role.key)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), AuditAction::DeleteRole, role.key.as_str(), describe(&role)), now)
-        })
-        .map(|_| ())
+        self.store
+            .write(|tx| {
+                tx.remove_role(&role.key)?;
+                tx.audit(
+                    AuditEntry::success(
+                        actor.audit_actor(),
+                        AuditAction::DeleteRole,
+                        role.key.as_str(),
+                        describe(&role),
+                    ),
+                    now,
+                )
+            })
+            .map(|_| ())
     }
 
     fn custom_role_for_change(&self, key: &str) -> Result<Role> {

@@ -95,11 +95,17 @@ impl Directory {
                 self.store.write(|tx| {
                     tx.put_throttle(&key, &after)?;
                     let summary = match after.locked_until {
-                        Some(_) => format!("failed attempt {}: locked for 30 minutes", after.failures),
+                        Some(_) => {
+                            format!("failed attempt {}: locked for 30 minutes", after.failures)
+                        }
                         None => format!("failed attempt {}", after.failures),
                     };
-                    let entry =
-                        AuditEntry::success(AuditActor::System, AuditAction::SignIn, target.as_str(), summary);
+                    let entry = AuditEntry::success(
+                        AuditActor::System,
+                        AuditAction::SignIn,
+                        target.as_str(),
+                        summary,
+                    );
                     tx.audit(entry.with_outcome(Outcome::Failed), now)
                 })?;
                 return match after.minutes_locked(now) {
@@ -114,7 +120,12 @@ impl Directory {
             tx.put_throttle(&key, &Default::default())?;
             tx.put_user(&signed_in)?;
             tx.audit(
-                AuditEntry::success(AuditActor::User(user.id), AuditAction::SignIn, user.email.as_str(), ""),
+                AuditEntry::success(
+                    AuditActor::User(user.id),
+                    AuditAction::SignIn,
+                    user.email.as_str(),
+                    "",
+                ),
                 now,
             )
         })?;
@@ -141,7 +152,12 @@ impl Directory {
             let now = self.clock.now();
             self.store.write(|tx| {
                 tx.audit(
-                    AuditEntry::success(AuditActor::User(ended.user_id), AuditAction::SignOut, "", ""),
+                    AuditEntry::success(
+                        AuditActor::User(ended.user_id),
+                        AuditAction::SignOut,
+                        "",
+                        "",
+                    ),
                     now,
                 )
             })?;
@@ -184,7 +200,8 @@ impl Directory {
         }
         let now = self.clock.now();
         self.store.write(|tx| {
-            let summary = format!("needs {}:{}", module.key(), action.letter().to_ascii_lowercase());
+            let summary =
+                format!("needs {}:{}", module.key(), action.letter().to_ascii_lowercase());
             let entry = AuditEntry::success(
                 AuditActor::User(user.id),
                 AuditAction::PermissionDenied,

@@ -26,13 +26,21 @@ impl Directory {
 
     /// Changes the name, invitation lifetime (1 hour to 30 days) and idle timeout (1 to 60
     /// minutes). Needs `settings:update`. Errors: `invalid_name`, `invalid_setting`.
-    pub fn update_organization(&self, session: SessionId, input: SettingsInput) -> Result<Organization> {
+    pub fn update_organization(
+        &self,
+        session: SessionId,
+        input: SettingsInput,
+    ) -> Result<Organization> {
         let name = clean_name(&input.name, "The organization name")?;
         if !LIFETIME_HOURS.contains(&input.settings.invitation_lifetime_hours) {
-            return Err(Error::InvalidSetting("The invitation lifetime must be between 1 hour and 30 days."));
+            return Err(Error::InvalidSetting(
+                "The invitation lifetime must be between 1 hour and 30 days.",
+            ));
         }
         if !IDLE_MINUTES.contains(&input.settings.session_idle_minutes) {
-            return Err(Error::InvalidSetting("The idle timeout must be between 1 and 60 minutes."));
+            return Err(Error::InvalidSetting(
+                "The idle timeout must be between 1 and 60 minutes.",
+            ));
         }
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Settings, Action::Update)?;
@@ -53,7 +61,15 @@ impl Directory {
         let now = self.clock.now();
         self.store.write(|tx| {
             tx.put_organization(&after)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), AuditAction::UpdateSettings, "organization", summary.as_str()), now)
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::UpdateSettings,
+                    "organization",
+                    summary.as_str(),
+                ),
+                now,
+            )
         })?;
         Ok(after)
     }

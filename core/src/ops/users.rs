@@ -9,7 +9,8 @@ impl Directory {
     /// Every user in the list, sorted by name. Needs `users:read`.
     pub fn list_users(&self, session: SessionId) -> Result<Vec<UserView>> {
         self.authorize(session, Module::Users, Action::Read)?;
-        let mut users = self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
+        let mut users =
+            self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
         users.sort_by_cached_key(|u| (u.name.to_lowercase(), u.email.to_lowercase()));
         Ok(users)
     }

@@ -56,7 +56,9 @@ impl Store {
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self> {
         let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => Error::StoreLocked,
+            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                Error::StoreLocked
+            }
             sled::Error::Io(io) if io.to_string().contains("lock") => Error::StoreLocked,
             other => Error::internal("opening the store", other),
         })?;

@@ -52,7 +52,8 @@ fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResul
 impl<'a> Tx<'a> {
     /// `trees` in the order of `super::TREES`.
     pub(super) fn new(trees: &'a [TransactionalTree]) -> Self {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| &trees[i]);
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
+            [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| &trees[i]);
         Tx { meta, users, emails, audit, roles, invitations, resets, codes, throttle }
     }
 

@@ -1,0 +1,100 @@
+use crate::support::Org;
+use chrono::Duration;
+use gatehouse_core::model::{AuditAction, Outcome};
+use gatehouse_core::{AuditQuery, ErrorCode};
+
+#[test]
+fn every_change_is_in_the_log_newest_first() {
+    let org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir.deactivate_user(org.owner(), rex.id, Some("left".into())).unwrap();
+    let page = org.dir.audit_log(org.owner(), AuditQuery::default()).unwrap();
+    let actions: Vec<AuditAction> = page.events.iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            AuditAction::Deactivate,
+            AuditAction::AcceptInvitation,
+            AuditAction::Invite,
+            AuditAction::Setup
+        ]
+    );
+    assert!(page.events[0].summary.contains("reason: left"));
+    assert_eq!(page.next, None);
+    org.verify();
+}
+
+#[test]
+fn the_log_filters_by_actor_target_action_and_time_and_pages() {
+    let mut org = Org::new().with_owner();
+    for i in 0..5 {
+        org.invite(&format!("user{i}@example.com"), &["reporting"]);
+    }
+    let start = org.clock_now();
+    org.later(Duration::hours(1));
+    org.invite("late@example.com", &["reporting"]);
+    let owner = org.owner_id();
+    let q = |f: &dyn Fn(&mut AuditQuery)| {
+        let mut query = AuditQuery::default();
+        f(&mut query);
+        org.dir.audit_log(org.owner(), query).unwrap()
+    };
+    assert_eq!(q(&|q| q.action = Some(AuditAction::Invite)).events.len(), 6);
+    assert_eq!(q(&|q| q.target = Some("USER3@".into())).events.len(), 1);
+    assert_eq!(q(&|q| q.actor = Some(owner)).events.len(), 8, "setup, 6 invites, sign-in");
+    assert_eq!(
+        q(&|q| {
+            q.to = Some(start + Duration::minutes(1));
+            q.action = Some(AuditAction::Invite)
+        })
+        .events
+        .len(),
+        5
+    );
+    let first = q(&|q| {
+        q.action = Some(AuditAction::Invite);
+        q.limit = Some(4)
+    });
+    assert_eq!(first.events.len(), 4);
+    let next = first.next.expect("a second page");
+    let second = q(&|q| {
+        q.action = Some(AuditAction::Invite);
+        q.limit = Some(4);
+        q.before = Some(next)
+    });
+    assert_eq!(second.events.len(), 2);
+    assert_eq!(second.next, None);
+    assert!(second.events.iter().all(|e| e.seq < next));
+    org.verify();
+}
+
+#[test]
+fn only_holders_of_audit_read_see_the_log() {
+    let org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    let err = org.dir.audit_log(rex.session, AuditQuery::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::PermissionDenied);
+    let denied = org
+        .dir
+        .audit_log(
+            org.owner(),
+            AuditQuery { action: Some(AuditAction::PermissionDenied), ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(denied.events.len(), 1);
+    assert_eq!(denied.events[0].outcome, Outcome::Denied);
+    org.verify();
+}
+
+#[test]
+fn the_audit_log_never_holds_a_code_or_password() {
+    let org = Org::new().with_owner();
+    let issued = org.invite("ivy@example.com", &["reporting"]);
+    org.accept(&issued, "Ivy");
+    let page = org.dir.audit_log(org.owner(), AuditQuery::default()).unwrap();
+    let text = serde_json::to_string(&page).unwrap();
+    assert!(!text.contains(&issued.code));
+    assert!(!text.contains(crate::support::MEMBER_PASSWORD));
+    assert!(!text.contains(crate::support::OWNER_PASSWORD));
+    org.verify();
+}

@@ -1,0 +1,48 @@
+use crate::support::Org;
+use chrono::Duration;
+use gatehouse_core::model::Settings;
+use gatehouse_core::{ErrorCode, SettingsInput};
+
+fn input(name: &str, hours: u32, minutes: u32) -> SettingsInput {
+    SettingsInput {
+        name: name.into(),
+        settings: Settings { invitation_lifetime_hours: hours, session_idle_minutes: minutes },
+    }
+}
+
+#[test]
+fn the_owner_changes_the_settings_within_their_bounds() {
+    let org = Org::new().with_owner();
+    let org_now = org.dir.update_organization(org.owner(), input("Acme Ltd", 720, 60)).unwrap();
+    assert_eq!(org_now.name, "Acme Ltd");
+    for (hours, minutes) in [(0, 15), (721, 15), (24, 0), (24, 61)] {
+        let err = org
+            .dir
+            .update_organization(org.owner(), input("Acme Ltd", hours, minutes))
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidSetting, "{hours} h, {minutes} min");
+    }
+    assert_eq!(org.dir.organization(org.owner()).unwrap().settings.invitation_lifetime_hours, 720);
+    org.verify();
+}
+
+#[test]
+fn a_shorter_idle_timeout_ends_sessions_sooner() {
+    let org = Org::new().with_owner();
+    org.dir.update_organization(org.owner(), input("Acme Payments", 168, 1)).unwrap();
+    org.clock.advance(Duration::seconds(61));
+    assert_eq!(org.dir.list_users(org.owner()).unwrap_err().code(), ErrorCode::SessionExpired);
+    org.verify();
+}
+
+#[test]
+fn reading_and_changing_settings_follow_the_matrix() {
+    let org = Org::new().with_owner();
+    let sam = org.member("sam@example.com", &["system_integrator"]);
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir.organization(sam.session).unwrap();
+    let err = org.dir.update_organization(sam.session, input("Sam's", 24, 15)).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::PermissionDenied);
+    assert_eq!(org.dir.organization(rex.session).unwrap_err().code(), ErrorCode::PermissionDenied);
+    org.verify();
+}
