@@ -22,7 +22,6 @@ pub struct Org {
 /// A user who accepted an invitation and is signed in.
 pub struct Member {
     pub id: UserId,
-    pub email: String,
     pub session: SessionId,
 }
 
@@ -90,7 +89,6 @@ impl Org {
             .expect("accept");
         Member {
             id: signed_in.info.user.id,
-            email: issued.email.clone(),
             session: signed_in.session,
         }
     }
