@@ -87,10 +87,7 @@ impl Org {
                 password: MEMBER_PASSWORD.into(),
             })
             .expect("accept");
-        Member {
-            id: signed_in.info.user.id,
-            session: signed_in.session,
-        }
+        Member { id: signed_in.info.user.id, session: signed_in.session }
     }
 
     /// An Active, signed-in member with `roles`, invited by the owner.

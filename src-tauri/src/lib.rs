@@ -12,15 +12,39 @@ use tauri_specta::{collect_commands, Builder};
 
 /// Every command the UI may call, for the invoke handler and the TypeScript bindings.
 pub fn specta_builder() -> Builder<tauri::Wry> {
-    Builder::<tauri::Wry>::new().disable_serde_phases().commands(collect_commands![
-        commands::session::app_status,
-        commands::session::setup,
-        commands::session::sign_in,
-        commands::session::sign_out,
-        commands::session::current_session,
-        commands::users::list_users,
-        commands::users::list_roles,
-    ])
+    Builder::<tauri::Wry>::new()
+        .disable_serde_phases()
+        // Audit sequence numbers are u64 but stay far below 2^53.
+        .dangerously_cast_bigints_to_number()
+        .commands(collect_commands![
+            commands::session::app_status,
+            commands::session::setup,
+            commands::session::sign_in,
+            commands::session::sign_out,
+            commands::session::current_session,
+            commands::session::accept_invitation,
+            commands::session::reset_password,
+            commands::users::list_users,
+            commands::users::get_user,
+            commands::users::invite_users,
+            commands::users::resend_invitation,
+            commands::users::cancel_invitation,
+            commands::users::deactivate_user,
+            commands::users::reactivate_user,
+            commands::users::change_roles,
+            commands::users::issue_password_reset,
+            commands::users::unlock_user,
+            commands::account::change_own_name,
+            commands::account::change_own_password,
+            commands::roles::list_roles,
+            commands::roles::create_role,
+            commands::roles::update_role,
+            commands::roles::delete_role,
+            commands::organization::get_organization,
+            commands::organization::update_organization,
+            commands::organization::audit_log,
+            commands::organization::verify_integrity,
+        ])
 }
 
 /// Writes the TypeScript bindings the UI imports.

@@ -1,6 +1,7 @@
 use gatehouse_core::{Directory, Error, ErrorBody, ErrorCode, SessionId, SystemClock};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use tauri::State;
 
 /// The app's state: the open directory (or why it could not be opened) and the handle of the
 /// window's signed-in session, which never leaves this process.
@@ -64,4 +65,13 @@ pub async fn blocking<T: Send + 'static>(
             Error::Internal("a background task").to_body()
         })?
         .map_err(|e| e.to_body())
+}
+
+/// Runs a core call for the window's signed-in session, off the UI thread.
+pub async fn signed_in<T: Send + 'static>(
+    state: State<'_, AppState>,
+    f: impl FnOnce(&Directory, SessionId) -> gatehouse_core::Result<T> + Send + 'static,
+) -> Result<T, ErrorBody> {
+    let (dir, session) = (state.directory()?, state.session()?);
+    blocking(move || f(&dir, session)).await
 }

@@ -1,5 +1,5 @@
 use crate::state::{blocking, AppState};
-use gatehouse_core::{ErrorBody, ErrorCode, SessionInfo, SetupInput};
+use gatehouse_core::{AcceptInput, ErrorBody, ErrorCode, ResetInput, SessionInfo, SetupInput};
 use serde::Serialize;
 use tauri::State;
 
@@ -68,4 +68,28 @@ pub async fn current_session(state: State<'_, AppState>) -> Result<Option<Sessio
         }
         Err(e) => Err(e),
     }
+}
+
+/// The invitee accepts with their code, sets name and password, and is signed in.
+#[tauri::command]
+#[specta::specta]
+pub async fn accept_invitation(
+    state: State<'_, AppState>,
+    input: AcceptInput,
+) -> Result<SessionInfo, ErrorBody> {
+    let dir = state.directory()?;
+    let signed_in = blocking(move || dir.accept_invitation(input)).await?;
+    state.set_session(Some(signed_in.session));
+    Ok(signed_in.info)
+}
+
+/// Sets a new password with a reset code (then sign in with it).
+#[tauri::command]
+#[specta::specta]
+pub async fn reset_password(
+    state: State<'_, AppState>,
+    input: ResetInput,
+) -> Result<(), ErrorBody> {
+    let dir = state.directory()?;
+    blocking(move || dir.reset_password(input)).await
 }

@@ -1,6 +1,7 @@
-// The one place that calls the generated bindings. Every refusal becomes an ApiError carrying
-// the stable code (for branching) and core's sentence (for showing); the UI never writes its
-// own text about why something was refused.
+// The one place that calls the generated bindings. Every command is offered here unwrapped:
+// it resolves with its data or throws an ApiError carrying the stable code (for branching)
+// and core's sentence (for showing); the UI never writes its own text about why something
+// was refused.
 import { commands, type ErrorBody, type ErrorCode } from "./bindings";
 
 type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
@@ -26,12 +27,18 @@ export function messageOf(e: unknown): string {
   return "Something went wrong. Please try again.";
 }
 
-export const api = {
-  appStatus: () => unwrap(commands.appStatus()),
-  setup: (input: Parameters<typeof commands.setup>[0]) => unwrap(commands.setup(input)),
-  signIn: (email: string, password: string) => unwrap(commands.signIn(email, password)),
-  signOut: () => unwrap(commands.signOut()),
-  currentSession: () => unwrap(commands.currentSession()),
-  listUsers: () => unwrap(commands.listUsers()),
-  listRoles: () => unwrap(commands.listRoles()),
+type Commands = typeof commands;
+type Data<R> = R extends Promise<Result<infer T, ErrorBody>> ? T : never;
+type Api = {
+  [K in keyof Commands]: (
+    ...args: Parameters<Commands[K]>
+  ) => Promise<Data<ReturnType<Commands[K]>>>;
 };
+
+export const api = Object.fromEntries(
+  Object.entries(commands).map(([name, command]) => [
+    name,
+    (...args: unknown[]) =>
+      unwrap((command as (...a: unknown[]) => Promise<Result<unknown, ErrorBody>>)(...args)),
+  ]),
+) as Api;

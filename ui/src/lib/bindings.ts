@@ -12,17 +12,86 @@ export const commands = {
 	signOut: () => typedError<null, ErrorBody>(__TAURI_INVOKE("sign_out")),
 	/**  The signed-in user, or `null` when nobody is signed in (or the session ended). */
 	currentSession: () => typedError<SessionInfo | null, ErrorBody>(__TAURI_INVOKE("current_session")),
+	/**  The invitee accepts with their code, sets name and password, and is signed in. */
+	acceptInvitation: (input: AcceptInput) => typedError<SessionInfo, ErrorBody>(__TAURI_INVOKE("accept_invitation", { input })),
+	/**  Sets a new password with a reset code (then sign in with it). */
+	resetPassword: (input: ResetInput) => typedError<null, ErrorBody>(__TAURI_INVOKE("reset_password", { input })),
 	listUsers: () => typedError<UserView[], ErrorBody>(__TAURI_INVOKE("list_users")),
-	listRoles: () => typedError<Role[], ErrorBody>(__TAURI_INVOKE("list_roles")),
+	getUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("get_user", { user })),
+	inviteUsers: (request: InviteRequest) => typedError<InviteOutcome[], ErrorBody>(__TAURI_INVOKE("invite_users", { request })),
+	resendInvitation: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("resend_invitation", { user })),
+	cancelInvitation: (user: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("cancel_invitation", { user })),
+	deactivateUser: (user: string, reason: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("deactivate_user", { user, reason })),
+	reactivateUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("reactivate_user", { user })),
+	changeRoles: (user: string, roles: string[]) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_roles", { user, roles })),
+	issuePasswordReset: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("issue_password_reset", { user })),
+	unlockUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("unlock_user", { user })),
+	changeOwnName: (name: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_own_name", { name })),
+	changeOwnPassword: (current: string, newPassword: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("change_own_password", { current, newPassword })),
+	listRoles: () => typedError<RoleView[], ErrorBody>(__TAURI_INVOKE("list_roles")),
+	createRole: (input: RoleInput) => typedError<Role, ErrorBody>(__TAURI_INVOKE("create_role", { input })),
+	updateRole: (key: string, input: RoleInput) => typedError<Role, ErrorBody>(__TAURI_INVOKE("update_role", { key, input })),
+	deleteRole: (key: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("delete_role", { key })),
+	getOrganization: () => typedError<Organization, ErrorBody>(__TAURI_INVOKE("get_organization")),
+	updateOrganization: (input: SettingsInput) => typedError<Organization, ErrorBody>(__TAURI_INVOKE("update_organization", { input })),
+	auditLog: (query: AuditQuery) => typedError<AuditPage, ErrorBody>(__TAURI_INVOKE("audit_log", { query })),
+	verifyIntegrity: () => typedError<Integrity, ErrorBody>(__TAURI_INVOKE("verify_integrity")),
 };
 
 /* Types */
+export type AcceptInput = {
+	email: string,
+	code: string,
+	name: string,
+	password: string,
+};
+
 export type Action = "create" | "read" | "update" | "delete";
 
 /**  What the first screen needs to know. */
 export type AppStatus = {
 	/**  Whether first-run setup is done (false: show the setup screen). */
 	set_up: boolean,
+};
+
+export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings";
+
+export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
+
+export type AuditEvent = {
+	/**  1, 2, 3, ... with no gaps. */
+	seq: number,
+	at: string,
+	actor: AuditActor,
+	action: AuditAction,
+	/**  What the action was done to, for example a user's email. */
+	target: string | null,
+	/**  Before/after summary or the reason of a refusal; never a secret. */
+	summary: string,
+	outcome: Outcome,
+	/**  Hex SHA-256 of the previous event ([`AuditEvent::hash`]); all zeros for the first. */
+	prev_hash: string,
+};
+
+export type AuditPage = {
+	events: AuditEvent[],
+	/**  Pass as `before` for the next page; `null` on the last page. */
+	next: number | null,
+};
+
+export type AuditQuery = {
+	actor: string | null,
+	/**  Matches targets containing this text, ignoring case. */
+	target: string | null,
+	action: AuditAction | null,
+	/**  Inclusive. */
+	from: string | null,
+	/**  Exclusive. */
+	to: string | null,
+	/**  Continue below this sequence number (the previous page's `next`). */
+	before: number | null,
+	/**  Page size, 1 to 500 (default 100). */
+	limit: number | null,
 };
 
 /**  `{ code, message }`: what the UI receives for every refusal. */
@@ -32,14 +101,65 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "password_too_short" | "password_too_long" | "weak_password" | "email_taken" | "invalid_credentials" | "not_signed_in" | "session_expired" | "permission_denied" | "store_locked" | "store_too_new" | "internal";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal";
+
+/**  The result of [`Store::verify`]: counts, and every problem found (none when intact). */
+export type Integrity = {
+	users: number,
+	audit_events: number,
+	problems: string[],
+};
+
+/**  What a front end sees of a user's current invitation. */
+export type InvitationInfo = {
+	expires_at: string,
+	expired: boolean,
+};
+
+/**  One invitee's outcome: invited (with the code, shown once) or refused (with why). */
+export type InviteOutcome = { outcome: "invited"; email: string; issued: IssuedCode } | { outcome: "refused"; email: string; error: ErrorBody };
+
+/**  Who to invite: one or more people, all with the same roles. */
+export type InviteRequest = {
+	invitees: Invitee[],
+	roles: string[],
+};
+
+export type Invitee = {
+	email: string,
+	/**  Optional: the invitee sets their own name when accepting. */
+	name: string | null,
+};
+
+/**  A code handed out once: shown to the person who issued it, never stored in clear. */
+export type IssuedCode = {
+	user_id: string,
+	email: string,
+	code: string,
+	expires_at: string,
+};
 
 /**  A section of the platform that permissions are granted on. */
 export type Module = "users" | "roles" | "settings" | "audit" | "transactions" | "recovery_profiles" | "recovery_activity" | "analytics" | "gateways" | "developer" | "customers";
 
+/**  The one organization this store administers, created at setup. */
+export type Organization = {
+	name: string,
+	created_at: string,
+	settings: Settings,
+};
+
+export type Outcome = "success" | "denied" | "failed";
+
 export type Permission = {
 	module: Module,
 	action: Action,
+};
+
+export type ResetInput = {
+	email: string,
+	code: string,
+	password: string,
 };
 
 export type Role = {
@@ -50,11 +170,37 @@ export type Role = {
 	permissions: Permission[],
 };
 
+export type RoleInput = {
+	/**  The key for a new role (lower-case letters, digits, `_`); made from the name when absent. */
+	key: string | null,
+	name: string,
+	description: string,
+	permissions: Permission[],
+};
+
+export type RoleView = {
+	role: Role,
+	/**  Users in the list (Active, Inactive or Invited) who hold it. */
+	members: number,
+};
+
 /**  What the UI knows about the signed-in user. */
 export type SessionInfo = {
 	organization: string,
 	user: UserView,
 	permissions: Permission[],
+};
+
+export type Settings = {
+	/**  How long an invitation or reset code stays valid, in hours (1 to 720). */
+	invitation_lifetime_hours: number,
+	/**  Minutes without activity after which a session ends (1 to 60). */
+	session_idle_minutes: number,
+};
+
+export type SettingsInput = {
+	name: string,
+	settings: Settings,
 };
 
 export type SetupInput = {
@@ -75,7 +221,13 @@ export type UserView = {
 	roles: string[],
 	created_at: string,
 	updated_at: string,
+	activated_at: string | null,
+	deactivated_at: string | null,
 	last_sign_in_at: string | null,
+	/**  The current invitation, while Invited. */
+	invitation: InvitationInfo | null,
+	/**  Set while sign-in for the user's email is locked out. */
+	locked_until: string | null,
 };
 
 /* Tauri Specta runtime */
