@@ -7,6 +7,7 @@ mod support;
 mod audit;
 mod invitations;
 mod lockout;
+mod model;
 mod passwords;
 mod permissions_table;
 mod roles;

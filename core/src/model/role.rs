@@ -54,22 +54,30 @@ const MATRIX: [(Module, [&str; 5]); 11] = [
 
 /// The built-in roles, in the order of the permission table.
 pub fn built_in_roles() -> Vec<Role> {
-    BUILT_IN_ROLES
-        .iter()
-        .enumerate()
-        .map(|(column, (key, name, description))| Role {
-            key: (*key).to_string(),
-            name: (*name).to_string(),
-            description: (*description).to_string(),
-            built_in: true,
-            permissions: MATRIX
-                .iter()
-                .flat_map(|(module, cells)| parse_cell(*module, cells[column]))
-                .collect(),
-        })
-        .collect()
+    built_ins().to_vec()
 }
 
 pub fn built_in_role(key: &str) -> Option<Role> {
-    built_in_roles().into_iter().find(|r| r.key == key)
+    built_ins().iter().find(|r| r.key == key).cloned()
+}
+
+/// Built once: permission checks read these on every command.
+fn built_ins() -> &'static [Role] {
+    static ROLES: std::sync::OnceLock<Vec<Role>> = std::sync::OnceLock::new();
+    ROLES.get_or_init(|| {
+        BUILT_IN_ROLES
+            .iter()
+            .enumerate()
+            .map(|(column, (key, name, description))| Role {
+                key: (*key).to_string(),
+                name: (*name).to_string(),
+                description: (*description).to_string(),
+                built_in: true,
+                permissions: MATRIX
+                    .iter()
+                    .flat_map(|(module, cells)| parse_cell(*module, cells[column]))
+                    .collect(),
+            })
+            .collect()
+    })
 }
