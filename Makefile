@@ -12,12 +12,13 @@ SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-a
 	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings clean
+.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak clean
 
 help:
 	@echo "make run       start Gatehouse (installs what is missing first)"
 	@echo "make test      every check: formatting, lints, Rust tests, UI checks, bindings, end-to-end"
 	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
+	@echo "make soak      long runs: the model property test (100,000+ steps) and 1,000 crash kills"
 	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
 	@echo "make fmt       format Rust and UI code"
 
@@ -82,6 +83,12 @@ ui-check: node-deps
 e2e: app tauri-driver
 	@mkdir -p target
 	$(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
+
+# The property test against the reference model and the SIGKILL crash test, at length
+# (optimised build; ~20 minutes on 2 cores). Figures are printed as `model:` and `crash:` lines.
+soak:
+	PROPTEST_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
+	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
 
 bindings: ui/dist/index.html
 	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse --test bindings

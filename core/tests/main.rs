@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod crash;
 mod invitations;
 mod lockout;
 mod model;
