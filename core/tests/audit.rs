@@ -98,3 +98,29 @@ fn the_audit_log_never_holds_a_code_or_password() {
     assert!(!text.contains(crate::support::OWNER_PASSWORD));
     org.verify();
 }
+
+#[test]
+fn the_log_exports_to_csv_oldest_first() {
+    let org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir.deactivate_user(org.owner(), rex.id, Some("moved, to \"Berlin\"".into())).unwrap();
+    let csv = org.dir.audit_csv(org.owner(), AuditQuery::default()).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "seq,time,actor,action,target,summary,outcome");
+    assert_eq!(lines.len(), 5, "header, setup, invite, accept, deactivate");
+    assert!(
+        lines[1].starts_with("1,2026-01-05T09:00:00Z,Olivia.Owner@Example.com,setup,"),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[4].contains("deactivate,rex@example.com,\"Active → Inactive; reason: moved, to \"\"Berlin\"\"\",success"), "{}", lines[4]);
+    let only_invites = org
+        .dir
+        .audit_csv(
+            org.owner(),
+            AuditQuery { action: Some(AuditAction::Invite), ..Default::default() },
+        )
+        .unwrap();
+    assert_eq!(only_invites.lines().count(), 2);
+    org.verify();
+}

@@ -71,3 +71,72 @@ impl Directory {
         self.store.verify()
     }
 }
+
+impl Directory {
+    /// The whole log matching `query` (its paging ignored) as CSV, oldest first: sequence,
+    /// time (RFC 3339, UTC), actor (email or `system`), action, target, summary, outcome.
+    /// Needs `audit:read`.
+    pub fn audit_csv(&self, session: SessionId, query: AuditQuery) -> Result<String> {
+        self.authorize(session, Module::Audit, Action::Read)?;
+        let emails: std::collections::HashMap<UserId, String> =
+            self.store.users()?.into_iter().map(|u| (u.id, u.email.to_string())).collect();
+        let mut csv = String::from("seq,time,actor,action,target,summary,outcome\n");
+        for event in self.store.audit_events(1) {
+            let e = event?;
+            if !query.matches(&e) {
+                continue;
+            }
+            let actor = match e.actor {
+                AuditActor::System => "system".to_string(),
+                AuditActor::User(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+            };
+            let fields = [
+                e.seq.to_string(),
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                actor,
+                enum_key(&e.action),
+                e.target.clone().unwrap_or_default(),
+                e.summary.clone(),
+                enum_key(&e.outcome),
+            ];
+            let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            csv.push_str(&row.join(","));
+            csv.push('\n');
+        }
+        Ok(csv)
+    }
+}
+
+/// The serialized (snake_case) name of a unit enum value.
+fn enum_key<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Quotes a field when needed (RFC 4180), and defuses spreadsheet formulas.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
+        assert_eq!(csv_field("=1+2"), "'=1+2");
+    }
+}

@@ -32,3 +32,13 @@ pub async fn audit_log(
 pub async fn verify_integrity(state: State<'_, AppState>) -> Result<Integrity, ErrorBody> {
     signed_in(state, |dir, s| dir.verify_integrity(s)).await
 }
+
+/// The audit log matching `query` as CSV text, for saving to a file.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_audit_csv(
+    state: State<'_, AppState>,
+    query: AuditQuery,
+) -> Result<String, ErrorBody> {
+    signed_in(state, move |dir, s| dir.audit_csv(s, query)).await
+}

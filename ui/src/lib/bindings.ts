@@ -36,6 +36,8 @@ export const commands = {
 	updateOrganization: (input: SettingsInput) => typedError<Organization, ErrorBody>(__TAURI_INVOKE("update_organization", { input })),
 	auditLog: (query: AuditQuery) => typedError<AuditPage, ErrorBody>(__TAURI_INVOKE("audit_log", { query })),
 	verifyIntegrity: () => typedError<Integrity, ErrorBody>(__TAURI_INVOKE("verify_integrity")),
+	/**  The audit log matching `query` as CSV text, for saving to a file. */
+	exportAuditCsv: (query: AuditQuery) => typedError<string, ErrorBody>(__TAURI_INVOKE("export_audit_csv", { query })),
 };
 
 /* Types */
