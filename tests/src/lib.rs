@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
+pub const OWNER_EMAIL: &str = "olivia@acme.example";
+pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+
 /// A running app in its own X display, with a WebDriver client attached.
 pub struct App {
     pub client: Client,
@@ -146,6 +149,56 @@ impl App {
             .await
             .expect("read text");
         text.as_str().unwrap_or_default().trim().to_string()
+    }
+
+    /// Completes first-run setup as Olivia, the Owner, and waits for the Users screen.
+    pub async fn set_up_owner(&self) {
+        self.get("setup-form").await;
+        self.type_into("setup-org", "Acme Payments").await;
+        self.type_into("setup-name", "Olivia Owner").await;
+        self.type_into("setup-email", OWNER_EMAIL).await;
+        self.type_into("setup-password", OWNER_PASSWORD).await;
+        self.click("setup-submit").await;
+        self.get("users-table").await;
+    }
+
+    /// Signs out, then in again with `email` and `password`.
+    pub async fn sign_in_as(&self, email: &str, password: &str) {
+        self.click("sign-out").await;
+        self.type_into("signin-email", email).await;
+        self.type_into("signin-password", password).await;
+        self.click("signin-submit").await;
+    }
+
+    /// The row of the user with `email`, once it is listed.
+    pub async fn row(&self, email: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(&format!("tr[data-email='{email}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no row for {email}: {e}"))
+    }
+
+    /// The rendered text of an element inside `within` found by `data-testid`.
+    pub async fn text_in(&self, within: &Element, testid: &str) -> String {
+        let element = within
+            .find(Locator::Css(&format!("[data-testid='{testid}']")))
+            .await
+            .unwrap_or_else(|e| panic!("no [data-testid='{testid}'] in the element: {e}"));
+        let arg = serde_json::to_value(&element).expect("element reference");
+        let text =
+            self.client.execute("return arguments[0].innerText;", vec![arg]).await.expect("text");
+        text.as_str().unwrap_or_default().trim().to_string()
+    }
+
+    /// Waits until exactly `n` elements with this `data-testid` are present.
+    pub async fn wait_for_count(&self, testid: &str, n: usize) {
+        let start = Instant::now();
+        while self.all(testid).await.len() != n {
+            assert!(start.elapsed() < WAIT, "never {n} of [data-testid='{testid}']");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.

@@ -6,12 +6,17 @@ use crate::model::{Action, Module, UserId, UserView};
 use crate::Directory;
 
 impl Directory {
-    /// Every user in the list, sorted by name. Needs `users:read`.
+    /// Every user in the list, sorted by name (or email, while there is no name). Needs
+    /// `users:read`.
     pub fn list_users(&self, session: SessionId) -> Result<Vec<UserView>> {
         self.authorize(session, Module::Users, Action::Read)?;
         let mut users =
             self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
-        users.sort_by_cached_key(|u| (u.name.to_lowercase(), u.email.to_lowercase()));
+        // Invited users without a name yet sort by their email, as they are shown.
+        users.sort_by_cached_key(|u| {
+            let shown = if u.name.is_empty() { &u.email } else { &u.name };
+            (shown.to_lowercase(), u.email.to_lowercase())
+        });
         Ok(users)
     }
 }

@@ -1,0 +1,63 @@
+//! Inviting two people, one accepting in the app, the other's invitation cancelled.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+
+#[tokio::test]
+async fn invite_two_accept_one_cancel_the_other() {
+    let app = App::launch("invitations").await;
+    app.set_up_owner().await;
+
+    app.click("invite-open").await;
+    app.type_into("invite-emails", "ana@acme.example,\nben@acme.example").await;
+    app.click("invite-role-reporting").await;
+    app.screenshot("01-invite-dialog").await;
+    app.click("invite-submit").await;
+    app.get("invite-outcomes").await;
+    let outcomes = app.all("invite-outcome").await;
+    assert_eq!(outcomes.len(), 2);
+    let ana_code = app.text_in(&outcomes[0], "invite-code").await;
+    assert_eq!(ana_code.len(), 39, "32 base32 characters in groups of 4: {ana_code}");
+    app.screenshot("02-invite-codes").await;
+    app.click("invite-done").await;
+
+    let ana = app.row("ana@acme.example").await;
+    assert_eq!(app.text_in(&ana, "user-status").await, "Invited");
+    assert_eq!(app.text_in(&ana, "user-roles").await, "Reporting");
+    assert_eq!(app.all("user-row").await.len(), 3);
+    app.screenshot("03-users-invited").await;
+
+    // Ana joins from the sign-in screen and, without users:read, lands on her account.
+    app.click("sign-out").await;
+    app.click("have-invitation").await;
+    app.type_into("invitation-email", "ana@acme.example").await;
+    app.type_into("invitation-code", &ana_code.to_lowercase()).await;
+    app.type_into("invitation-name", "Ana Analyst").await;
+    app.type_into("invitation-password", "plum tractor lantern quietly").await;
+    app.screenshot("04-accept").await;
+    app.click("invitation-submit").await;
+    assert_eq!(app.text("account-name").await, "Ana Analyst");
+    assert!(app.all("nav-users").await.is_empty(), "no Users screen without users:read");
+    app.screenshot("05-account").await;
+
+    // Olivia cancels Ben's invitation.
+    app.sign_in_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let ana = app.row("ana@acme.example").await;
+    assert_eq!(app.text_in(&ana, "user-status").await, "Active");
+    let ben = app.row("ben@acme.example").await;
+    ben.find(fantoccini::Locator::Css("[data-testid='user-actions']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.click("action-cancel").await;
+    app.screenshot("06-cancel-confirm").await;
+    app.click("action-confirm").await;
+    assert_eq!(app.text("notice").await, "The invitation for ben@acme.example was cancelled.");
+    app.wait_for_count("user-row", 2).await;
+    app.screenshot("07-after-cancel").await;
+
+    app.close().await;
+}
