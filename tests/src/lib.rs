@@ -192,6 +192,15 @@ impl App {
         text.as_str().unwrap_or_default().trim().to_string()
     }
 
+    /// Waits until the element's text is `expected`.
+    pub async fn wait_for_text(&self, testid: &str, expected: &str) {
+        let start = Instant::now();
+        while self.text(testid).await != expected {
+            assert!(start.elapsed() < WAIT, "[data-testid='{testid}'] never read {expected:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits until exactly `n` elements with this `data-testid` are present.
     pub async fn wait_for_count(&self, testid: &str, n: usize) {
         let start = Instant::now();

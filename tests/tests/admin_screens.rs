@@ -1,0 +1,37 @@
+//! Settings and the audit log in the real window.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_e2e::App;
+
+#[tokio::test]
+async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
+    let app = App::launch("admin-screens").await;
+    app.set_up_owner().await;
+
+    app.click("nav-settings").await;
+    app.get("settings-form").await;
+    app.type_into("settings-name", "Acme Payments Ltd").await;
+    app.type_into("settings-lifetime", "9999").await;
+    app.click("settings-save").await;
+    assert_eq!(
+        app.text("settings-error").await,
+        "The invitation lifetime must be between 1 hour and 30 days."
+    );
+    app.screenshot("01-settings-refused").await;
+    app.type_into("settings-lifetime", "48").await;
+    app.click("settings-save").await;
+    app.wait_for_text("org-name", "Acme Payments Ltd").await;
+    app.screenshot("02-settings-saved").await;
+
+    app.click("nav-audit").await;
+    app.get("audit-table").await;
+    let rows = app.all("audit-row").await;
+    assert_eq!(rows.len(), 2, "setup and the settings change");
+    assert!(app.text("audit-table").await.contains("Update settings"));
+    app.click("audit-verify").await;
+    assert!(app.text("audit-integrity").await.starts_with("Intact: 2 events"));
+    app.screenshot("03-audit-log").await;
+
+    app.close().await;
+}
