@@ -35,3 +35,38 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
 
     app.close().await;
 }
+
+#[tokio::test]
+async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
+    let app = App::launch("roles").await;
+    app.set_up_owner().await;
+
+    app.click("nav-roles").await;
+    app.click("role-new").await;
+    app.type_into("role-name", "Support Lead").await;
+    app.click("perm-customers-read").await;
+    app.click("perm-customers-update").await;
+    app.screenshot("01-new-role").await;
+    app.click("role-save").await;
+    assert_eq!(app.text("roles-notice").await, "Role “Support Lead” saved.");
+    assert!(app.text("role-support_lead").await.contains("0 members"));
+
+    app.click("nav-users").await;
+    app.click("invite-open").await;
+    app.type_into("invite-emails", "sue@acme.example").await;
+    app.click("invite-role-support_lead").await;
+    app.click("invite-submit").await;
+    app.click("invite-done").await;
+    app.row("sue@acme.example").await;
+
+    app.click("nav-roles").await;
+    app.click("role-support_lead").await;
+    app.click("role-delete").await;
+    assert_eq!(
+        app.text("roles-error").await,
+        "This role is held by 1 user: take it away from them first."
+    );
+    app.screenshot("02-role-in-use").await;
+
+    app.close().await;
+}
