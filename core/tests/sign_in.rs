@@ -63,3 +63,14 @@ fn sessions_do_not_survive_a_restart() {
     assert_eq!(org.dir.current_session(session).unwrap_err().code(), ErrorCode::NotSignedIn);
     org.verify();
 }
+
+#[test]
+fn checking_whether_a_session_is_live_does_not_keep_it_alive() {
+    let org = Org::new().with_owner();
+    org.clock.advance(Duration::minutes(10));
+    assert!(org.dir.session_is_live(org.owner()).unwrap());
+    org.clock.advance(Duration::minutes(6));
+    assert!(!org.dir.session_is_live(org.owner()).unwrap(), "the check itself is no activity");
+    assert_eq!(org.dir.current_session(org.owner()).unwrap_err().code(), ErrorCode::SessionExpired);
+    org.verify();
+}

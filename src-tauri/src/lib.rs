@@ -22,6 +22,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::session::sign_in,
             commands::session::sign_out,
             commands::session::current_session,
+            commands::session::session_is_live,
             commands::session::accept_invitation,
             commands::session::reset_password,
             commands::users::list_users,

@@ -180,6 +180,25 @@ impl App {
             .unwrap_or_else(|e| panic!("no row for {email}: {e}"))
     }
 
+    /// Opens the row menu of the user with `email` and picks `action` (e.g. `deactivate`).
+    pub async fn row_action(&self, email: &str, action: &str) {
+        let row = self.row(email).await;
+        let menu = row.find(Locator::Css("[data-testid='user-actions']")).await.expect("row menu");
+        menu.click().await.expect("open the row menu");
+        self.click(&format!("action-{action}")).await;
+    }
+
+    /// Invites `email` with one role through the dialog and returns the code shown.
+    pub async fn invite(&self, email: &str, role: &str) -> String {
+        self.click("invite-open").await;
+        self.type_into("invite-emails", email).await;
+        self.click(&format!("invite-role-{role}")).await;
+        self.click("invite-submit").await;
+        let code = self.text("invite-code").await;
+        self.click("invite-done").await;
+        code
+    }
+
     /// The rendered text of an element inside `within` found by `data-testid`.
     pub async fn text_in(&self, within: &Element, testid: &str) -> String {
         let element = within

@@ -50,6 +50,11 @@ impl Sessions {
         }
     }
 
+    /// Whether the session is live, without counting this as activity.
+    pub fn is_live(&self, id: SessionId, now: DateTime<Utc>, idle: chrono::Duration) -> bool {
+        self.lock().get(&id).is_some_and(|s| now - s.last_seen <= idle)
+    }
+
     pub fn end(&self, id: SessionId) -> Option<Session> {
         self.lock().remove(&id)
     }

@@ -172,6 +172,14 @@ impl Directory {
         self.session_info(&user)
     }
 
+    /// Whether the session is still live, without refreshing its idle timer: for a front end
+    /// that checks in the background whether to show the lock screen.
+    pub fn session_is_live(&self, session: SessionId) -> Result<bool> {
+        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let idle = chrono::Duration::minutes(i64::from(org.settings.session_idle_minutes));
+        Ok(self.sessions.is_live(session, self.clock.now(), idle))
+    }
+
     /// Resolves a session to its Active user, ending it when idle or when the user may no
     /// longer sign in.
     pub(crate) fn session_user(&self, session: SessionId) -> Result<User> {

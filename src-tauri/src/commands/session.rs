@@ -93,3 +93,13 @@ pub async fn reset_password(
     let dir = state.directory()?;
     blocking(move || dir.reset_password(input)).await
 }
+
+/// Whether the window's session is still live, without counting as activity (the UI polls it
+/// to show the lock screen after the idle timeout).
+#[tauri::command]
+#[specta::specta]
+pub async fn session_is_live(state: State<'_, AppState>) -> Result<bool, ErrorBody> {
+    let dir = state.directory()?;
+    let Ok(session) = state.session() else { return Ok(false) };
+    blocking(move || dir.session_is_live(session)).await
+}

@@ -12,6 +12,11 @@ export const commands = {
 	signOut: () => typedError<null, ErrorBody>(__TAURI_INVOKE("sign_out")),
 	/**  The signed-in user, or `null` when nobody is signed in (or the session ended). */
 	currentSession: () => typedError<SessionInfo | null, ErrorBody>(__TAURI_INVOKE("current_session")),
+	/**
+	 *  Whether the window's session is still live, without counting as activity (the UI polls it
+	 *  to show the lock screen after the idle timeout).
+	 */
+	sessionIsLive: () => typedError<boolean, ErrorBody>(__TAURI_INVOKE("session_is_live")),
 	/**  The invitee accepts with their code, sets name and password, and is signed in. */
 	acceptInvitation: (input: AcceptInput) => typedError<SessionInfo, ErrorBody>(__TAURI_INVOKE("accept_invitation", { input })),
 	/**  Sets a new password with a reset code (then sign in with it). */

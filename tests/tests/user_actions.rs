@@ -1,0 +1,49 @@
+//! Changing roles, deactivating and reactivating from the Users screen.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+
+const ANA: &str = "ana@acme.example";
+
+#[tokio::test]
+async fn change_roles_then_deactivate_and_reactivate() {
+    let app = App::launch("user-actions").await;
+    app.set_up_owner().await;
+    let code = app.invite(ANA, "reporting").await;
+    app.click("sign-out").await;
+    app.click("have-invitation").await;
+    app.type_into("invitation-email", ANA).await;
+    app.type_into("invitation-code", &code).await;
+    app.type_into("invitation-name", "Ana Analyst").await;
+    app.type_into("invitation-password", "plum tractor lantern quietly").await;
+    app.click("invitation-submit").await;
+    app.get("account").await;
+    app.sign_in_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+
+    app.row_action(ANA, "roles").await;
+    app.click("roles-reporting").await;
+    app.click("roles-admin").await;
+    app.screenshot("01-change-roles").await;
+    app.click("action-confirm").await;
+    assert_eq!(app.text("notice").await, "Ana Analyst's roles were changed.");
+    let ana = app.row(ANA).await;
+    assert_eq!(app.text_in(&ana, "user-roles").await, "Admin");
+
+    app.row_action(ANA, "deactivate").await;
+    app.type_into("deactivate-reason", "on leave").await;
+    app.screenshot("02-deactivate-confirm").await;
+    app.click("action-confirm").await;
+    assert_eq!(app.text("notice").await, "Ana Analyst was deactivated.");
+    let ana = app.row(ANA).await;
+    assert_eq!(app.text_in(&ana, "user-status").await, "Inactive");
+    app.screenshot("03-deactivated").await;
+
+    app.row_action(ANA, "reactivate").await;
+    app.wait_for_text("notice", "Ana Analyst is active again.").await;
+    let ana = app.row(ANA).await;
+    assert_eq!(app.text_in(&ana, "user-status").await, "Active");
+    app.screenshot("04-reactivated").await;
+
+    app.close().await;
+}
