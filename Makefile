@@ -80,7 +80,10 @@ ui-check: node-deps
 	cd ui && npm run --silent check
 	cd ui && npm run --silent format:check
 
-e2e: app tauri-driver
+# The app binary under test is the one `cargo test --workspace` builds (same features, so no
+# second build of Tauri); it embeds ui/dist.
+e2e: deps tauri-driver ui/dist/index.html
+	$(CARGO) test --workspace --no-run
 	@mkdir -p target
 	$(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
 
