@@ -16,7 +16,7 @@ pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
     AcceptInput, AuditPage, AuditQuery, InviteOutcome, InviteRequest, Invitee, ResetInput,
-    RoleInput, RoleView, SettingsInput, SetupInput,
+    RoleInput, RoleView, SettingsInput, SetupInput, UserPage, UserQuery, UserSort,
 };
 pub use store::Integrity;
 

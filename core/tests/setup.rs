@@ -78,3 +78,36 @@ fn the_owner_reads_the_five_built_in_roles() {
     assert_eq!(roles[0].members, 1, "Olivia holds Owner");
     org.verify();
 }
+
+#[test]
+fn the_list_filters_by_status_role_and_search_sorts_and_pages() {
+    use gatehouse_core::{UserQuery, UserSort};
+    let org = Org::new().with_owner();
+    org.member("zed@example.com", &["reporting"]);
+    org.member("amy@example.com", &["admin"]);
+    org.invite("bob@example.com", &["reporting"]);
+    let page = |q: UserQuery| org.dir.query_users(org.owner(), q).unwrap();
+    let all = page(UserQuery::default());
+    assert_eq!((all.total, all.active, all.inactive, all.invited), (4, 3, 0, 1));
+    let reporting = page(UserQuery { role: Some("reporting".into()), ..Default::default() });
+    let emails: Vec<&str> = reporting.users.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        ["bob@example.com", "zed@example.com"],
+        "Invited Bob sorts by email, Zed by name Member"
+    );
+    let invited = page(UserQuery { status: Some(UserStatus::Invited), ..Default::default() });
+    assert_eq!((invited.total, invited.active), (1, 3), "tab counts ignore the status filter");
+    let search = page(UserQuery { search: Some("AMY@".into()), ..Default::default() });
+    assert_eq!(search.total, 1);
+    let by_email = page(UserQuery {
+        sort: Some(UserSort::Email),
+        descending: Some(true),
+        offset: Some(1),
+        limit: Some(2),
+        ..Default::default()
+    });
+    let emails: Vec<&str> = by_email.users.iter().map(|u| u.email.as_str()).collect();
+    assert_eq!(emails, ["Olivia.Owner@Example.com", "bob@example.com"]);
+    org.verify();
+}

@@ -26,6 +26,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::session::accept_invitation,
             commands::session::reset_password,
             commands::users::list_users,
+            commands::users::query_users,
             commands::users::get_user,
             commands::users::invite_users,
             commands::users::resend_invitation,

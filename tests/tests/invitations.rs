@@ -27,6 +27,14 @@ async fn invite_two_accept_one_cancel_the_other() {
     assert_eq!(app.text_in(&ana, "user-roles").await, "Reporting");
     assert_eq!(app.all("user-row").await.len(), 3);
     app.screenshot("03-users-invited").await;
+    assert_eq!(app.text("tab-invited").await, "Invited 2");
+    app.click("tab-invited").await;
+    app.wait_for_count("user-row", 2).await;
+    app.click("tab-all").await;
+    app.wait_for_count("user-row", 3).await;
+    app.type_into("search", "BEN@").await;
+    app.wait_for_count("user-row", 1).await;
+    assert_eq!(app.text("user-email").await, "ben@acme.example");
 
     // Ana joins from the sign-in screen and, without users:read, lands on her account.
     app.click("sign-out").await;

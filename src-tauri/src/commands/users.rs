@@ -1,6 +1,6 @@
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
-use gatehouse_core::{ErrorBody, InviteOutcome, InviteRequest};
+use gatehouse_core::{ErrorBody, InviteOutcome, InviteRequest, UserPage, UserQuery};
 use tauri::State;
 
 #[tauri::command]
@@ -81,4 +81,13 @@ pub async fn issue_password_reset(
 #[specta::specta]
 pub async fn unlock_user(state: State<'_, AppState>, user: UserId) -> Result<UserView, ErrorBody> {
     signed_in(state, move |dir, s| dir.unlock_user(s, user)).await
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn query_users(
+    state: State<'_, AppState>,
+    query: UserQuery,
+) -> Result<UserPage, ErrorBody> {
+    signed_in(state, move |dir, s| dir.query_users(s, query)).await
 }

@@ -22,6 +22,7 @@ export const commands = {
 	/**  Sets a new password with a reset code (then sign in with it). */
 	resetPassword: (input: ResetInput) => typedError<null, ErrorBody>(__TAURI_INVOKE("reset_password", { input })),
 	listUsers: () => typedError<UserView[], ErrorBody>(__TAURI_INVOKE("list_users")),
+	queryUsers: (query: UserQuery) => typedError<UserPage, ErrorBody>(__TAURI_INVOKE("query_users", { query })),
 	getUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("get_user", { user })),
 	inviteUsers: (request: InviteRequest) => typedError<InviteOutcome[], ErrorBody>(__TAURI_INVOKE("invite_users", { request })),
 	resendInvitation: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("resend_invitation", { user })),
@@ -216,6 +217,38 @@ export type SetupInput = {
 	email: string,
 	password: string,
 };
+
+/**
+ *  One page of users, the number matching the filters, and counts by status for the tabs
+ *  (matching role and search, whatever the status filter).
+ */
+export type UserPage = {
+	users: UserView[],
+	total: number,
+	active: number,
+	inactive: number,
+	invited: number,
+};
+
+/**
+ *  Which users to list and in what order. Everything is optional: the default is every user,
+ *  sorted by name, first 100.
+ */
+export type UserQuery = {
+	status: UserStatus | null,
+	/**  Only holders of this role key. */
+	role: string | null,
+	/**  Matches name or email containing this text, ignoring case. */
+	search: string | null,
+	sort: UserSort | null,
+	/**  Reverse the order. */
+	descending: boolean | null,
+	offset: number | null,
+	/**  Page size, 1 to 1,000 (default 100). */
+	limit: number | null,
+};
+
+export type UserSort = "name" | "email" | "status" | "last_sign_in" | "updated";
 
 export type UserStatus = "active" | "inactive" | "invited";
 
