@@ -47,3 +47,31 @@ async fn change_roles_then_deactivate_and_reactivate() {
 
     app.close().await;
 }
+
+#[tokio::test]
+async fn everyone_changes_their_own_name_and_password() {
+    let app = App::launch("my-account").await;
+    app.set_up_owner().await;
+    app.click("nav-account").await;
+    app.type_into("account-name-input", "Olivia O. Owner").await;
+    app.click("account-name-save").await;
+    app.get("account-name-saved").await;
+    app.wait_for_text("me-name", "Olivia O. Owner").await;
+
+    app.type_into("account-current-password", OWNER_PASSWORD).await;
+    app.type_into("account-new-password", OWNER_PASSWORD).await;
+    app.click("account-password-save").await;
+    assert_eq!(
+        app.text("account-password-error").await,
+        "Choose a password you have not used recently."
+    );
+    app.type_into("account-current-password", OWNER_PASSWORD).await;
+    app.type_into("account-new-password", "violet anchor meadow drum").await;
+    app.click("account-password-save").await;
+    app.get("account-password-saved").await;
+    app.screenshot("01-account-changed").await;
+
+    app.sign_in_as(OWNER_EMAIL, "violet anchor meadow drum").await;
+    app.get("users-table").await;
+    app.close().await;
+}
