@@ -75,3 +75,21 @@ async fn everyone_changes_their_own_name_and_password() {
     app.get("users-table").await;
     app.close().await;
 }
+
+#[tokio::test]
+async fn the_only_owner_cannot_give_up_ownership_and_is_told_why() {
+    let app = App::launch("last-owner").await;
+    app.set_up_owner().await;
+    app.row_action(OWNER_EMAIL, "roles").await;
+    app.click("roles-owner").await;
+    app.click("roles-admin").await;
+    app.click("action-confirm").await;
+    assert_eq!(
+        app.text("action-error").await,
+        "You cannot change your own roles, except to give up Owner while another Active Owner exists."
+    );
+    app.screenshot("01-refused").await;
+    let owner = app.row(OWNER_EMAIL).await;
+    assert_eq!(app.text_in(&owner, "user-roles").await, "Owner");
+    app.close().await;
+}
