@@ -47,6 +47,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::organization::audit_log,
             commands::organization::verify_integrity,
             commands::organization::export_audit_csv,
+            commands::organization::save_audit_csv,
         ])
 }
 
@@ -78,6 +79,7 @@ pub fn run_app() {
         .init();
     let builder = specta_builder();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -21,6 +21,8 @@ pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 /// A running app in its own X display, with a WebDriver client attached.
 pub struct App {
     pub client: Client,
+    /// The X display the app runs on (for driving native dialogs with xdotool).
+    pub display: String,
     shots: PathBuf,
     children: Vec<Child>,
     _data: tempfile::TempDir,
@@ -108,7 +110,7 @@ impl App {
         };
         let shots = workspace_root().join("target/e2e-screenshots").join(suite);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, shots, children, _data: data }
+        App { client, display, shots, children, _data: data }
     }
 
     /// Waits for an element by its `data-testid`.
@@ -227,6 +229,31 @@ impl App {
             assert!(start.elapsed() < WAIT, "never {n} of [data-testid='{testid}']");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Saves through the native GTK save dialog once it is open: types `path` as the file
+    /// name and presses Enter (xdotool on the app's X display).
+    pub async fn save_in_native_dialog(&self, path: &Path) {
+        let xdotool = |args: &[&str]| {
+            Command::new("xdotool")
+                .args(args)
+                .env("DISPLAY", &self.display)
+                .output()
+                .expect("run xdotool (install the xdotool package)")
+        };
+        let start = Instant::now();
+        let window = loop {
+            let found = xdotool(&["search", "--name", "^Save File$"]);
+            if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next() {
+                break id.to_string();
+            }
+            assert!(start.elapsed() < WAIT, "the native save dialog did not open");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        xdotool(&["windowfocus", "--sync", &window]);
+        xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
+        xdotool(&["key", "Return"]);
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.

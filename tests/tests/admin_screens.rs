@@ -33,6 +33,15 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     assert!(app.text("audit-integrity").await.starts_with("Intact: 2 events"));
     app.screenshot("03-audit-log").await;
 
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("audit.csv");
+    app.click("audit-export").await;
+    app.save_in_native_dialog(&file).await;
+    app.wait_for_text("audit-saved", "Saved audit.csv.").await;
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header and two events: {csv}");
+    assert!(csv.lines().nth(2).unwrap().contains(",update_settings,organization,"), "{csv}");
+
     app.close().await;
 }
 

@@ -44,6 +44,12 @@ export const commands = {
 	verifyIntegrity: () => typedError<Integrity, ErrorBody>(__TAURI_INVOKE("verify_integrity")),
 	/**  The audit log matching `query` as CSV text, for saving to a file. */
 	exportAuditCsv: (query: AuditQuery) => typedError<string, ErrorBody>(__TAURI_INVOKE("export_audit_csv", { query })),
+	/**
+	 *  Asks where to save (the native save dialog, opened from Rust: the UI never names a path)
+	 *  and writes the audit log matching `query` there as CSV. Returns the file name, or `null`
+	 *  when the person cancelled.
+	 */
+	saveAuditCsv: (query: AuditQuery) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_audit_csv", { query })),
 };
 
 /* Types */
