@@ -90,7 +90,7 @@ e2e: deps tauri-driver ui/dist/index.html
 # The property test against the reference model and the SIGKILL crash test, at length
 # (optimised build; ~20 minutes on 2 cores). Figures are printed as `model:` and `crash:` lines.
 soak:
-	PROPTEST_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
+	GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
 
 bindings: ui/dist/index.html

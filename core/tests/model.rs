@@ -3,7 +3,8 @@
 //! two agree (outcome, statuses, roles, effective permissions), `verify()` holds, and the audit
 //! log grew by exactly the events the step should have written.
 //!
-//! `PROPTEST_CASES` and `GATEHOUSE_MODEL_STEPS` scale it up (`make soak`).
+//! `GATEHOUSE_MODEL_CASES` (total, default 256) and `GATEHOUSE_MODEL_STEPS` (per case, default
+//! 64) scale it up (`make soak`).
 
 use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL, OWNER_PASSWORD};
 use chrono::{DateTime, Duration, Utc};
@@ -672,7 +673,7 @@ fn run_case(ops: &[Op]) {
 // Two halves, so that the test runner spreads the cases over two threads.
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: (env_or("PROPTEST_CASES", 256) / 2) as u32,
+        cases: (env_or("GATEHOUSE_MODEL_CASES", 256) / 2) as u32,
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
