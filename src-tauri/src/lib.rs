@@ -46,7 +46,6 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::organization::update_organization,
             commands::organization::audit_log,
             commands::organization::verify_integrity,
-            commands::organization::export_audit_csv,
             commands::organization::save_audit_csv,
         ])
 }

@@ -33,16 +33,6 @@ pub async fn verify_integrity(state: State<'_, AppState>) -> Result<Integrity, E
     signed_in(state, |dir, s| dir.verify_integrity(s)).await
 }
 
-/// The audit log matching `query` as CSV text, for saving to a file.
-#[tauri::command]
-#[specta::specta]
-pub async fn export_audit_csv(
-    state: State<'_, AppState>,
-    query: AuditQuery,
-) -> Result<String, ErrorBody> {
-    signed_in(state, move |dir, s| dir.audit_csv(s, query)).await
-}
-
 /// Asks where to save (the native save dialog, opened from Rust: the UI never names a path)
 /// and writes the audit log matching `query` there as CSV. Returns the file name, or `null`
 /// when the person cancelled.

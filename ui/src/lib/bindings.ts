@@ -42,8 +42,6 @@ export const commands = {
 	updateOrganization: (input: SettingsInput) => typedError<Organization, ErrorBody>(__TAURI_INVOKE("update_organization", { input })),
 	auditLog: (query: AuditQuery) => typedError<AuditPage, ErrorBody>(__TAURI_INVOKE("audit_log", { query })),
 	verifyIntegrity: () => typedError<Integrity, ErrorBody>(__TAURI_INVOKE("verify_integrity")),
-	/**  The audit log matching `query` as CSV text, for saving to a file. */
-	exportAuditCsv: (query: AuditQuery) => typedError<string, ErrorBody>(__TAURI_INVOKE("export_audit_csv", { query })),
 	/**
 	 *  Asks where to save (the native save dialog, opened from Rust: the UI never names a path)
 	 *  and writes the audit log matching `query` there as CSV. Returns the file name, or `null`
