@@ -1,3 +1,43 @@
-fn main() {
-    tauri_build::build()
+//! Gatehouse's commands are listed here so that tauri-build generates an `allow-<command>`
+//! permission for each: the app's own commands are then refused to any window whose
+//! capability does not grant them (see capabilities/main.json). `tests/security_config.rs`
+//! checks this list against the commands the app registers.
+
+const COMMANDS: &[&str] = &[
+    "app_status",
+    "setup",
+    "sign_in",
+    "sign_out",
+    "current_session",
+    "session_is_live",
+    "accept_invitation",
+    "reset_password",
+    "password_strength",
+    "query_users",
+    "user_detail",
+    "invite_users",
+    "resend_invitation",
+    "cancel_invitation",
+    "deactivate_user",
+    "reactivate_user",
+    "change_roles",
+    "issue_password_reset",
+    "unlock_user",
+    "change_own_name",
+    "change_own_password",
+    "list_roles",
+    "create_role",
+    "update_role",
+    "delete_role",
+    "get_organization",
+    "update_organization",
+    "audit_log",
+    "verify_integrity",
+    "save_audit_csv",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
+    tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))?;
+    Ok(())
 }

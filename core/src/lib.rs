@@ -8,6 +8,7 @@ pub mod error;
 pub mod model;
 pub mod ops;
 pub mod policy;
+pub mod seed;
 pub mod store;
 
 pub use auth::session::SessionId;
@@ -16,7 +17,7 @@ pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
     AcceptInput, AuditPage, AuditQuery, InviteOutcome, InviteRequest, Invitee, ResetInput,
-    RoleInput, RoleView, SettingsInput, SetupInput, UserPage, UserQuery, UserSort,
+    RoleInput, RoleView, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery, UserSort,
 };
 pub use store::Integrity;
 
@@ -80,6 +81,17 @@ impl Directory {
     /// The user a caller names, by id.
     pub(crate) fn target(&self, id: model::UserId) -> Result<User> {
         self.store.user(id)?.ok_or(Error::UserNotFound)
+    }
+
+    /// The user someone names by email (any case) or id, as the command line and the audit
+    /// filter let them. Error: `user_not_found`.
+    pub fn find_user(&self, email_or_id: &str) -> Result<User> {
+        let text = email_or_id.trim();
+        if let Ok(id) = uuid::Uuid::parse_str(text) {
+            return self.target(id);
+        }
+        let email = model::Email::parse(text).map_err(|_| Error::UserNotFound)?;
+        self.store.user_by_email(email.key())?.ok_or(Error::UserNotFound)
     }
 
     /// Whether first-run setup has been done.

@@ -33,7 +33,7 @@ fn the_log_filters_by_actor_target_action_and_time_and_pages() {
     let start = org.clock_now();
     org.later(Duration::hours(1));
     org.invite("late@example.com", &["reporting"]);
-    let owner = org.owner_id();
+    let owner = org.owner_id().to_string();
     let q = |f: &dyn Fn(&mut AuditQuery)| {
         let mut query = AuditQuery::default();
         f(&mut query);
@@ -41,7 +41,16 @@ fn the_log_filters_by_actor_target_action_and_time_and_pages() {
     };
     assert_eq!(q(&|q| q.action = Some(AuditAction::Invite)).events.len(), 6);
     assert_eq!(q(&|q| q.target = Some("USER3@".into())).events.len(), 1);
-    assert_eq!(q(&|q| q.actor = Some(owner)).events.len(), 8, "setup, 6 invites, sign-in");
+    assert_eq!(q(&|q| q.actor = Some(owner.clone())).events.len(), 8, "setup, 6 invites, sign-in");
+    let by_email = q(&|q| q.actor = Some(" OLIVIA.owner@example.com ".into()));
+    assert_eq!(by_email.events.len(), 8, "the actor named by email, in any case");
+    assert_eq!(by_email.actors.len(), 1);
+    assert_eq!(by_email.actors[0].email, "Olivia.Owner@Example.com");
+    let nobody = AuditQuery { actor: Some("nobody@example.com".into()), ..Default::default() };
+    assert_eq!(
+        org.dir.audit_log(org.owner(), nobody).unwrap_err().code(),
+        gatehouse_core::ErrorCode::UserNotFound
+    );
     assert_eq!(
         q(&|q| {
             q.to = Some(start + Duration::minutes(1));

@@ -6,12 +6,14 @@ mod support;
 
 mod audit;
 mod crash;
+mod detail;
 mod invitations;
 mod lockout;
 mod model;
 mod passwords;
 mod permissions_table;
 mod roles;
+mod scale;
 mod settings;
 mod setup;
 mod sign_in;

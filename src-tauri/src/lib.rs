@@ -25,9 +25,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::session::session_is_live,
             commands::session::accept_invitation,
             commands::session::reset_password,
-            commands::users::list_users,
+            commands::session::password_strength,
             commands::users::query_users,
-            commands::users::get_user,
+            commands::users::user_detail,
             commands::users::invite_users,
             commands::users::resend_invitation,
             commands::users::cancel_invitation,
@@ -61,12 +61,14 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Where the store lives: `GATEHOUSE_DATA_DIR` when set, else the OS's app-data directory.
+/// Where the store lives: `store/` in `GATEHOUSE_DATA_DIR` when set, else in the OS's
+/// app-data directory (the command line uses the same rule).
 fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
-    match std::env::var_os("GATEHOUSE_DATA_DIR") {
-        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
-        _ => app.path().app_data_dir().map(|d| d.join("store")).map_err(|e| e.to_string()),
-    }
+    let dir = match std::env::var_os("GATEHOUSE_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => app.path().app_data_dir().map_err(|e| e.to_string())?,
+    };
+    Ok(dir.join("store"))
 }
 
 pub fn run_app() {

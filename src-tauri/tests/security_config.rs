@@ -49,8 +49,41 @@ fn no_global_tauri_object_and_only_the_main_window() {
     );
 }
 
+/// The commands the UI can call, as the generated bindings name them (checked against the
+/// registered commands by tests/bindings.rs).
+fn registered_commands() -> Vec<String> {
+    let bindings = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/lib/bindings.ts"),
+    )
+    .expect("bindings");
+    bindings
+        .split("__TAURI_INVOKE(\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().expect("command name").to_string())
+        .collect()
+}
+
 #[test]
-fn capabilities_grant_the_main_window_core_defaults_only() {
+fn every_command_is_in_the_app_manifest_so_only_granted_windows_may_call_it() {
+    let build = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("build.rs"))
+        .expect("build.rs");
+    let list = build.split("const COMMANDS").nth(1).expect("COMMANDS in build.rs");
+    let list = &list[..list.find("];").expect("end of COMMANDS")];
+    let manifest: Vec<String> = list.split('"').skip(1).step_by(2).map(str::to_string).collect();
+    let mut registered = registered_commands();
+    assert!(registered.len() > 20, "bindings parsed: {registered:?}");
+    registered.sort();
+    let mut manifest_sorted = manifest.clone();
+    manifest_sorted.sort();
+    assert_eq!(
+        manifest_sorted, registered,
+        "build.rs COMMANDS lists exactly the registered commands"
+    );
+    assert!(build.contains(".app_manifest(manifest)"), "the manifest is handed to tauri-build");
+}
+
+#[test]
+fn capabilities_grant_the_main_window_core_defaults_and_its_own_commands_only() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("capabilities");
     let files: Vec<_> =
         std::fs::read_dir(&dir).expect("capabilities folder").map(|e| e.unwrap().path()).collect();
@@ -64,5 +97,7 @@ fn capabilities_grant_the_main_window_core_defaults_only() {
         .iter()
         .map(|p| p.as_str().expect("plain permission"))
         .collect();
-    assert_eq!(permissions, ["core:event:default", "core:app:default"]);
+    let mut expected = vec!["core:event:default".to_string(), "core:app:default".to_string()];
+    expected.extend(registered_commands().iter().map(|c| format!("allow-{}", c.replace('_', "-"))));
+    assert_eq!(permissions, expected, "core defaults and Gatehouse's own commands, nothing else");
 }

@@ -57,7 +57,7 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
     app.click("perm-customers-update").await;
     app.screenshot("01-new-role").await;
     app.click("role-save").await;
-    assert_eq!(app.text("roles-notice").await, "Role “Support Lead” saved.");
+    app.wait_for_text("toast-text", "Role “Support Lead” saved.").await;
     assert!(app.text("role-support_lead").await.contains("0 members"));
 
     app.click("nav-users").await;

@@ -63,7 +63,7 @@ async fn invite_two_accept_one_cancel_the_other() {
     app.click("action-cancel").await;
     app.screenshot("06-cancel-confirm").await;
     app.click("action-confirm").await;
-    assert_eq!(app.text("notice").await, "The invitation for ben@acme.example was cancelled.");
+    app.wait_for_text("toast-text", "The invitation for ben@acme.example was cancelled.").await;
     app.wait_for_count("user-row", 2).await;
     app.screenshot("07-after-cancel").await;
 

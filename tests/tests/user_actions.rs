@@ -26,7 +26,7 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.click("roles-admin").await;
     app.screenshot("01-change-roles").await;
     app.click("action-confirm").await;
-    assert_eq!(app.text("notice").await, "Ana Analyst's roles were changed.");
+    app.wait_for_text("toast-text", "Ana Analyst's roles were changed.").await;
     let ana = app.row(ANA).await;
     assert_eq!(app.text_in(&ana, "user-roles").await, "Admin");
 
@@ -34,13 +34,13 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.type_into("deactivate-reason", "on leave").await;
     app.screenshot("02-deactivate-confirm").await;
     app.click("action-confirm").await;
-    assert_eq!(app.text("notice").await, "Ana Analyst was deactivated.");
+    app.wait_for_text("toast-text", "Ana Analyst was deactivated.").await;
     let ana = app.row(ANA).await;
     assert_eq!(app.text_in(&ana, "user-status").await, "Inactive");
     app.screenshot("03-deactivated").await;
 
     app.row_action(ANA, "reactivate").await;
-    app.wait_for_text("notice", "Ana Analyst is active again.").await;
+    app.wait_for_text("toast-text", "Ana Analyst is active again.").await;
     let ana = app.row(ANA).await;
     assert_eq!(app.text_in(&ana, "user-status").await, "Active");
     app.screenshot("04-reactivated").await;

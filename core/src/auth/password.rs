@@ -34,6 +34,27 @@ pub fn check_policy(password: &str, context: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// How strong a password is, for the live meter beside password fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, specta::Type)]
+pub struct Strength {
+    /// zxcvbn's 0 (guessable at once) to 4 (very hard to guess).
+    pub score: u8,
+    /// Whether the policy accepts it: this is exactly [`check_policy`]'s answer.
+    pub acceptable: bool,
+    /// What to do about it, or an empty string when it is accepted.
+    pub advice: String,
+}
+
+/// The meter's reading for `password`, judged as [`check_policy`] judges it.
+pub fn strength(password: &str, context: &[&str]) -> Strength {
+    let score =
+        if password.is_empty() { 0 } else { zxcvbn::zxcvbn(password, context).score() as u8 };
+    match check_policy(password, context) {
+        Ok(()) => Strength { score, acceptable: true, advice: String::new() },
+        Err(e) => Strength { score, acceptable: false, advice: e.to_string() },
+    }
+}
+
 /// Hashes a password to a PHC string with a fresh random salt.
 pub fn hash(password: &str) -> Result<String> {
     let hashed =
@@ -82,5 +103,19 @@ mod tests {
             ErrorCode::WeakPassword
         );
         check_policy("correct horse battery staple", &[]).unwrap();
+    }
+
+    #[test]
+    fn the_meter_agrees_with_the_policy_and_says_what_to_do() {
+        let weak = strength("password1234", &[]);
+        assert!(!weak.acceptable && weak.score < 3);
+        assert!(!weak.advice.is_empty(), "a weak password comes with advice");
+        let short = strength("Xq7#", &[]);
+        assert_eq!((short.acceptable, short.advice.contains("12")), (false, true), "{short:?}");
+        let own_name = strength("annleeexample", &["annleeexample"]);
+        assert!(!own_name.acceptable, "judged against the user's own details");
+        let good = strength("correct horse battery staple", &[]);
+        assert_eq!((good.acceptable, good.score >= 3, good.advice.as_str()), (true, true, ""));
+        assert_eq!(strength("", &[]).score, 0);
     }
 }

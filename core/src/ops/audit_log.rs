@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 pub struct AuditQuery {
-    pub actor: Option<UserId>,
+    /// The acting user's email or id.
+    pub actor: Option<String>,
     /// Matches targets containing this text, ignoring case.
     pub target: Option<String>,
     pub action: Option<AuditAction>,
@@ -28,19 +29,46 @@ pub struct AuditPage {
     pub events: Vec<AuditEvent>,
     /// Pass as `before` for the next page; `null` on the last page.
     pub next: Option<u64>,
+    /// The email of each user who acts on this page.
+    pub actors: Vec<ActorEmail>,
 }
 
-impl AuditQuery {
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ActorEmail {
+    pub id: UserId,
+    pub email: String,
+}
+
+/// A query with its actor resolved to an id.
+struct Filter<'a> {
+    query: &'a AuditQuery,
+    actor: Option<UserId>,
+    target: Option<String>,
+}
+
+impl Filter<'_> {
     fn matches(&self, e: &AuditEvent) -> bool {
-        let target =
-            self.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase);
+        let q = self.query;
         self.actor.is_none_or(|a| e.actor == AuditActor::User(a))
-            && self.action.is_none_or(|a| e.action == a)
-            && self.from.is_none_or(|f| e.at >= f)
-            && self.to.is_none_or(|t| e.at < t)
-            && target.is_none_or(|t| {
-                e.target.as_deref().is_some_and(|et| et.to_lowercase().contains(&t))
+            && q.action.is_none_or(|a| e.action == a)
+            && q.from.is_none_or(|f| e.at >= f)
+            && q.to.is_none_or(|t| e.at < t)
+            && self.target.as_ref().is_none_or(|t| {
+                e.target.as_deref().is_some_and(|et| et.to_lowercase().contains(t.as_str()))
             })
+    }
+}
+
+impl Directory {
+    /// Resolves the query's actor. Error: `user_not_found` for an actor nobody is.
+    fn filter<'a>(&self, query: &'a AuditQuery) -> Result<Filter<'a>> {
+        let actor = match query.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(a) => Some(self.find_user(a)?.id),
+            None => None,
+        };
+        let target =
+            query.target.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_lowercase);
+        Ok(Filter { query, actor, target })
     }
 }
 
@@ -48,12 +76,13 @@ impl Directory {
     /// Events matching `query`, newest first. Needs `audit:read`.
     pub fn audit_log(&self, session: SessionId, query: AuditQuery) -> Result<AuditPage> {
         self.authorize(session, Module::Audit, Action::Read)?;
+        let filter = self.filter(&query)?;
         let limit = query.limit.unwrap_or(100).clamp(1, 500) as usize;
         let mut events = Vec::with_capacity(limit);
         let mut next = None;
         for event in self.store.audit_events_rev(query.before.unwrap_or(u64::MAX)) {
             let event = event?;
-            if !query.matches(&event) {
+            if !filter.matches(&event) {
                 continue;
             }
             if events.len() == limit {
@@ -62,7 +91,17 @@ impl Directory {
             }
             events.push(event);
         }
-        Ok(AuditPage { events, next })
+        let mut actors: Vec<ActorEmail> = Vec::new();
+        for event in &events {
+            if let AuditActor::User(id) = event.actor {
+                if !actors.iter().any(|a| a.id == id) {
+                    // A cancelled invitee's record is gone: their id stands for them.
+                    let email = self.store.user(id)?.map(|u| u.email.to_string());
+                    actors.push(ActorEmail { id, email: email.unwrap_or_else(|| id.to_string()) });
+                }
+            }
+        }
+        Ok(AuditPage { events, next, actors })
     }
 
     /// Verifies the store and the audit chain for a user who may read the log.
@@ -78,12 +117,13 @@ impl Directory {
     /// Needs `audit:read`.
     pub fn audit_csv(&self, session: SessionId, query: AuditQuery) -> Result<String> {
         self.authorize(session, Module::Audit, Action::Read)?;
+        let filter = self.filter(&query)?;
         let emails: std::collections::HashMap<UserId, String> =
             self.store.users()?.into_iter().map(|u| (u.id, u.email.to_string())).collect();
         let mut csv = String::from("seq,time,actor,action,target,summary,outcome\n");
         for event in self.store.audit_events(1) {
             let e = event?;
-            if !query.matches(&e) {
+            if !filter.matches(&e) {
                 continue;
             }
             let actor = match e.actor {

@@ -196,7 +196,12 @@ impl Directory {
 
     /// Active Owners other than `except`.
     pub(crate) fn active_owners_except(&self, except: UserId) -> Result<usize> {
-        Ok(self.store.users()?.iter().filter(|u| u.id != except && u.is_active_owner()).count())
+        let index = self.store.index();
+        Ok(index
+            .in_name_order()
+            .filter(|u| u.id != except && u.status == UserStatus::Active)
+            .filter(|u| u.roles.iter().any(|r| r == crate::model::role::OWNER))
+            .count())
     }
 
     /// Writes a changed user with its audit event.

@@ -18,4 +18,4 @@ pub use roles::{RoleInput, RoleView};
 pub use session::{Actor, SessionInfo, SignedIn};
 pub use settings::SettingsInput;
 pub use setup::SetupInput;
-pub use users::{UserPage, UserQuery, UserSort};
+pub use users::{Grant, UserDetail, UserPage, UserQuery, UserSort};

@@ -31,14 +31,20 @@ impl Directory {
     /// by name. Needs `roles:read`.
     pub fn list_roles(&self, session: SessionId) -> Result<Vec<RoleView>> {
         self.authorize(session, Module::Roles, Action::Read)?;
-        let users = self.store.users()?;
         let mut custom = self.store.custom_roles()?;
         custom.sort_by_cached_key(|r| r.name.to_lowercase());
+        let mut members: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+        let index = self.store.index();
+        for user in index.in_name_order() {
+            for key in &user.roles {
+                *members.entry(key.as_str()).or_default() += 1;
+            }
+        }
         Ok(role::built_in_roles()
             .into_iter()
             .chain(custom)
             .map(|role| {
-                let members = users.iter().filter(|u| u.roles.contains(&role.key)).count() as u32;
+                let members = members.get(role.key.as_str()).copied().unwrap_or(0);
                 RoleView { role, members }
             })
             .collect())
@@ -125,7 +131,8 @@ impl Directory {
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Roles, Action::Delete)?;
         let role = self.custom_role_for_change(key)?;
-        let users = self.store.users()?.iter().filter(|u| u.roles.contains(&role.key)).count();
+        let users =
+            self.store.index().in_name_order().filter(|u| u.roles.contains(&role.key)).count();
         if users > 0 {
             return Err(Error::RoleInUse { users });
         }

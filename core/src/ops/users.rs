@@ -2,8 +2,12 @@
 
 use crate::auth::session::SessionId;
 use crate::error::Result;
-use crate::model::{Action, Module, UserId, UserStatus, UserView};
+use crate::model::{
+    Action, AuditActor, AuditEvent, Module, Permission, RoleKey, UserId, UserStatus, UserView,
+};
+use crate::store::UserEntry;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Which users to list and in what order. Everything is optional: the default is every user,
 /// sorted by name, first 100.
@@ -61,21 +65,21 @@ impl Directory {
 }
 
 impl Directory {
-    /// A filtered, sorted page of users. Needs `users:read`.
+    /// A filtered, sorted page of users. Needs `users:read`. Reads the in-memory index, so a
+    /// page costs one pass over the list's fields plus the page's own records.
     pub fn query_users(&self, session: SessionId, query: UserQuery) -> Result<UserPage> {
         self.authorize(session, Module::Users, Action::Read)?;
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
-        let mut matching = Vec::new();
+        let index = self.store.index();
+        let mut matching: Vec<&UserEntry> = Vec::new();
         let (mut active, mut inactive, mut invited) = (0, 0, 0);
-        for user in self.store.users()? {
+        for user in index.in_name_order() {
             if query.role.as_ref().is_some_and(|r| !user.roles.contains(r)) {
                 continue;
             }
-            if let Some(s) = &search {
-                if !user.name.to_lowercase().contains(s) && !user.email.key().contains(s) {
-                    continue;
-                }
+            if search.as_ref().is_some_and(|s| !user.haystack.contains(s.as_str())) {
+                continue;
             }
             match user.status {
                 UserStatus::Active => active += 1,
@@ -86,21 +90,13 @@ impl Directory {
                 matching.push(user);
             }
         }
-        let shown = |u: &crate::model::User| {
-            if u.name.is_empty() {
-                u.email.key().to_string()
-            } else {
-                u.name.to_lowercase()
-            }
-        };
+        // Already in name order; the other orders are stable sorts with name order as tie-break.
         match query.sort.unwrap_or(UserSort::Name) {
-            UserSort::Name => {
-                matching.sort_by_cached_key(|u| (shown(u), u.email.key().to_string()))
-            }
-            UserSort::Email => matching.sort_by(|a, b| a.email.key().cmp(b.email.key())),
-            UserSort::Status => matching.sort_by_cached_key(|u| (u.status as u8, shown(u))),
-            UserSort::LastSignIn => matching.sort_by_key(|u| (u.last_sign_in_at, u.id)),
-            UserSort::Updated => matching.sort_by_key(|u| (u.updated_at, u.id)),
+            UserSort::Name => {}
+            UserSort::Email => matching.sort_by(|a, b| a.email.cmp(&b.email)),
+            UserSort::Status => matching.sort_by_key(|u| u.status as u8),
+            UserSort::LastSignIn => matching.sort_by_key(|u| u.last_sign_in_at),
+            UserSort::Updated => matching.sort_by_key(|u| u.updated_at),
         }
         if query.descending.unwrap_or(false) {
             matching.reverse();
@@ -108,11 +104,12 @@ impl Directory {
         let total = matching.len() as u32;
         let offset = query.offset.unwrap_or(0) as usize;
         let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
-        let users = matching
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(|u| self.view(u))
+        let page: Vec<UserId> = matching.iter().skip(offset).take(limit).map(|u| u.id).collect();
+        drop(index);
+        let users = page
+            .into_iter()
+            .filter_map(|id| self.store.user(id).transpose())
+            .map(|u| self.view(&u?))
             .collect::<Result<_>>()?;
         Ok(UserPage { users, total, active, inactive, invited })
     }
@@ -123,6 +120,72 @@ impl Directory {
             self.authorize(session, Module::Users, Action::Read)?;
         }
         self.view(&self.target(user)?)
+    }
+}
+
+/// One permission a user holds and the roles that grant it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct Grant {
+    pub module: Module,
+    pub action: Action,
+    /// Keys of the user's roles that grant it, in the order the user holds them.
+    pub roles: Vec<RoleKey>,
+}
+
+/// Everything the user detail panel shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct UserDetail {
+    pub user: UserView,
+    /// Effective permissions (the union of the roles), each with its granting roles.
+    pub grants: Vec<Grant>,
+    /// The latest events done by or to the user, newest first; `null` for a reader without
+    /// `audit:read`.
+    pub history: Option<Vec<AuditEvent>>,
+}
+
+/// How many events the detail panel shows.
+const HISTORY: usize = 50;
+
+impl Directory {
+    /// A user's profile, effective permissions with their granting roles, and recent history.
+    /// Needs `users:read`, except for oneself; the history needs `audit:read`.
+    pub fn user_detail(&self, session: SessionId, user: UserId) -> Result<UserDetail> {
+        let me = self.session_user(session)?;
+        if me.id != user {
+            self.authorize(session, Module::Users, Action::Read)?;
+        }
+        let target = self.target(user)?;
+        let mut grants: BTreeMap<Permission, Vec<RoleKey>> = BTreeMap::new();
+        for key in &target.roles {
+            for permission in self.role(key)?.map(|r| r.permissions).unwrap_or_default() {
+                grants.entry(permission).or_default().push(key.clone());
+            }
+        }
+        let grants = grants
+            .into_iter()
+            .map(|(p, roles)| Grant { module: p.module, action: p.action, roles })
+            .collect();
+        let history = if self
+            .permissions_of(&me)?
+            .contains(&Permission { module: Module::Audit, action: Action::Read })
+        {
+            let email = target.email.key();
+            let mut events = Vec::new();
+            for event in self.store.audit_events_rev(u64::MAX) {
+                let event = event?;
+                let to_them = event.target.as_deref().is_some_and(|t| t.to_lowercase() == email);
+                if to_them || event.actor == AuditActor::User(user) {
+                    events.push(event);
+                    if events.len() == HISTORY {
+                        break;
+                    }
+                }
+            }
+            Some(events)
+        } else {
+            None
+        };
+        Ok(UserDetail { user: self.view(&target)?, grants, history })
     }
 }
 

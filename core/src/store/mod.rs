@@ -2,9 +2,11 @@
 //! one multi-tree transaction holding the change, its index entries and its audit event,
 //! flushed to disk before it is reported done.
 
+mod index;
 mod tx;
 mod verify;
 
+pub use index::{UserEntry, UserIndex};
 pub use tx::{abort as tx_abort, Tx, TxResult};
 pub use verify::Integrity;
 
@@ -15,7 +17,9 @@ use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
+use std::cell::RefCell;
 use std::path::Path;
+use std::sync::{RwLock, RwLockReadGuard};
 use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
@@ -49,6 +53,8 @@ pub struct Store {
     codes: Tree,
     /// normalized email -> failed sign-in count and lockout
     throttle: Tree,
+    /// Every user's list fields, in memory; see [`UserIndex`].
+    index: RwLock<UserIndex>,
 }
 
 impl Store {
@@ -74,9 +80,11 @@ impl Store {
             resets: resets?,
             codes: codes?,
             throttle: throttle?,
+            index: RwLock::default(),
             db,
         };
         store.migrate()?;
+        *store.index.write().unwrap_or_else(|p| p.into_inner()) = UserIndex::build(store.users()?);
         Ok(store)
     }
 
@@ -155,6 +163,12 @@ impl Store {
         self.audit.range(..before.to_be_bytes()).values().rev().map(|v| decode(&v?))
     }
 
+    /// The number of the last audit event (0 when the log is empty).
+    pub fn audit_head_seq(&self) -> Result<u64> {
+        let head: Option<tx::AuditHead> = get(&self.meta, AUDIT_HEAD_KEY)?;
+        Ok(head.map_or(0, |h| h.seq))
+    }
+
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the
     /// closure more than once: compute clocks, ids and hashes before calling.
     pub fn write<T>(&self, change: impl Fn(&mut Tx<'_>) -> TxResult<T>) -> Result<T> {
@@ -169,14 +183,29 @@ impl Store {
             &self.codes,
             &self.throttle,
         ];
+        let touched = RefCell::new(Vec::new());
         let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {
-            change(&mut Tx::new(t)).map_err(|e| match e {
+            change(&mut Tx::new(t, &touched)).map_err(|e| match e {
                 ConflictableTransactionError::Abort(e) => ConflictableTransactionError::Abort(e),
                 other => other,
             })
         })?;
         self.db.flush()?;
+        let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
+        for id in touched.into_inner() {
+            // The change is committed: a read failure here must not report it as failed.
+            match self.user(id) {
+                Ok(Some(user)) => index.put(&user),
+                Ok(None) => index.remove(id),
+                Err(_) => {} // verify() reports the index out of step
+            }
+        }
         Ok(out)
+    }
+
+    /// The in-memory index of users, for reading lists.
+    pub fn index(&self) -> RwLockReadGuard<'_, UserIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Re-checks every invariant; see [`Integrity`].

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sled::transaction::{ConflictableTransactionError as TxError, TransactionalTree};
+use std::cell::RefCell;
 
 pub type TxResult<T> = Result<T, TxError<Error>>;
 
@@ -38,6 +39,8 @@ pub struct Tx<'a> {
     resets: &'a TransactionalTree,
     codes: &'a TransactionalTree,
     throttle: &'a TransactionalTree,
+    /// Users written or removed, for the in-memory index once the transaction commits.
+    touched: &'a RefCell<Vec<UserId>>,
 }
 
 fn get<T: DeserializeOwned>(tree: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
@@ -51,10 +54,11 @@ fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResul
 
 impl<'a> Tx<'a> {
     /// `trees` in the order of `super::TREES`.
-    pub(super) fn new(trees: &'a [TransactionalTree]) -> Self {
+    pub(super) fn new(trees: &'a [TransactionalTree], touched: &'a RefCell<Vec<UserId>>) -> Self {
         let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
             [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| &trees[i]);
-        Tx { meta, users, emails, audit, roles, invitations, resets, codes, throttle }
+        touched.borrow_mut().clear();
+        Tx { meta, users, emails, audit, roles, invitations, resets, codes, throttle, touched }
     }
 
     pub fn organization(&self) -> TxResult<Option<Organization>> {
@@ -84,6 +88,7 @@ impl<'a> Tx<'a> {
             }
         }
         self.emails.insert(key, user.id.as_bytes().as_slice())?;
+        self.touched.borrow_mut().push(user.id);
         put(self.users, user.id.as_bytes(), user)
     }
 
@@ -91,6 +96,7 @@ impl<'a> Tx<'a> {
     pub fn remove_user(&self, user: &User) -> TxResult<()> {
         self.emails.remove(user.email.key().as_bytes())?;
         self.users.remove(user.id.as_bytes().as_slice())?;
+        self.touched.borrow_mut().push(user.id);
         Ok(())
     }
 

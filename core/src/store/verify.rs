@@ -49,6 +49,12 @@ fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Res
             problems.push(format!("user {} has a password that does not fit its status", user.id));
         }
     }
+    let rebuilt = super::UserIndex::build(users.iter().cloned());
+    let index = store.index();
+    if !index.in_name_order().eq(rebuilt.in_name_order()) {
+        problems.push("the in-memory list of users differs from the store".to_string());
+    }
+    drop(index);
     if store.emails.len() != users.len() {
         problems.push(format!(
             "the email index has {} entries for {} users",

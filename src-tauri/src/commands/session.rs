@@ -1,4 +1,5 @@
 use crate::state::{blocking, AppState};
+use gatehouse_core::auth::password::{self, Strength};
 use gatehouse_core::{AcceptInput, ErrorBody, ErrorCode, ResetInput, SessionInfo, SetupInput};
 use serde::Serialize;
 use tauri::State;
@@ -68,6 +69,21 @@ pub async fn current_session(state: State<'_, AppState>) -> Result<Option<Sessio
         }
         Err(e) => Err(e),
     }
+}
+
+/// The live strength meter beside password fields: the same judgement as the policy, against
+/// the person's own name, email and organization (`context`).
+#[tauri::command]
+#[specta::specta]
+pub async fn password_strength(
+    password: String,
+    context: Vec<String>,
+) -> Result<Strength, ErrorBody> {
+    blocking(move || {
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        Ok(password::strength(&password, &context))
+    })
+    .await
 }
 
 /// The invitee accepts with their code, sets name and password, and is signed in.

@@ -1,18 +1,16 @@
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
-use gatehouse_core::{ErrorBody, InviteOutcome, InviteRequest, UserPage, UserQuery};
+use gatehouse_core::{ErrorBody, InviteOutcome, InviteRequest, UserDetail, UserPage, UserQuery};
 use tauri::State;
 
+/// Profile, effective permissions with the roles granting them, and recent history.
 #[tauri::command]
 #[specta::specta]
-pub async fn list_users(state: State<'_, AppState>) -> Result<Vec<UserView>, ErrorBody> {
-    signed_in(state, |dir, s| dir.list_users(s)).await
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn get_user(state: State<'_, AppState>, user: UserId) -> Result<UserView, ErrorBody> {
-    signed_in(state, move |dir, s| dir.get_user(s, user)).await
+pub async fn user_detail(
+    state: State<'_, AppState>,
+    user: UserId,
+) -> Result<UserDetail, ErrorBody> {
+    signed_in(state, move |dir, s| dir.user_detail(s, user)).await
 }
 
 #[tauri::command]

@@ -21,9 +21,14 @@ export const commands = {
 	acceptInvitation: (input: AcceptInput) => typedError<SessionInfo, ErrorBody>(__TAURI_INVOKE("accept_invitation", { input })),
 	/**  Sets a new password with a reset code (then sign in with it). */
 	resetPassword: (input: ResetInput) => typedError<null, ErrorBody>(__TAURI_INVOKE("reset_password", { input })),
-	listUsers: () => typedError<UserView[], ErrorBody>(__TAURI_INVOKE("list_users")),
+	/**
+	 *  The live strength meter beside password fields: the same judgement as the policy, against
+	 *  the person's own name, email and organization (`context`).
+	 */
+	passwordStrength: (password: string, context: string[]) => typedError<Strength, ErrorBody>(__TAURI_INVOKE("password_strength", { password, context })),
 	queryUsers: (query: UserQuery) => typedError<UserPage, ErrorBody>(__TAURI_INVOKE("query_users", { query })),
-	getUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("get_user", { user })),
+	/**  Profile, effective permissions with the roles granting them, and recent history. */
+	userDetail: (user: string) => typedError<UserDetail, ErrorBody>(__TAURI_INVOKE("user_detail", { user })),
 	inviteUsers: (request: InviteRequest) => typedError<InviteOutcome[], ErrorBody>(__TAURI_INVOKE("invite_users", { request })),
 	resendInvitation: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("resend_invitation", { user })),
 	cancelInvitation: (user: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("cancel_invitation", { user })),
@@ -60,6 +65,11 @@ export type AcceptInput = {
 
 export type Action = "create" | "read" | "update" | "delete";
 
+export type ActorEmail = {
+	id: string,
+	email: string,
+};
+
 /**  What the first screen needs to know. */
 export type AppStatus = {
 	/**  Whether first-run setup is done (false: show the setup screen). */
@@ -89,9 +99,12 @@ export type AuditPage = {
 	events: AuditEvent[],
 	/**  Pass as `before` for the next page; `null` on the last page. */
 	next: number | null,
+	/**  The email of each user who acts on this page. */
+	actors: ActorEmail[],
 };
 
 export type AuditQuery = {
+	/**  The acting user's email or id. */
 	actor: string | null,
 	/**  Matches targets containing this text, ignoring case. */
 	target: string | null,
@@ -114,6 +127,14 @@ export type ErrorBody = {
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
 export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal";
+
+/**  One permission a user holds and the roles that grant it. */
+export type Grant = {
+	module: Module,
+	action: Action,
+	/**  Keys of the user's roles that grant it, in the order the user holds them. */
+	roles: string[],
+};
 
 /**  The result of [`Store::verify`]: counts, and every problem found (none when intact). */
 export type Integrity = {
@@ -220,6 +241,28 @@ export type SetupInput = {
 	name: string,
 	email: string,
 	password: string,
+};
+
+/**  How strong a password is, for the live meter beside password fields. */
+export type Strength = {
+	/**  zxcvbn's 0 (guessable at once) to 4 (very hard to guess). */
+	score: number,
+	/**  Whether the policy accepts it: this is exactly [`check_policy`]'s answer. */
+	acceptable: boolean,
+	/**  What to do about it, or an empty string when it is accepted. */
+	advice: string,
+};
+
+/**  Everything the user detail panel shows. */
+export type UserDetail = {
+	user: UserView,
+	/**  Effective permissions (the union of the roles), each with its granting roles. */
+	grants: Grant[],
+	/**
+	 *  The latest events done by or to the user, newest first; `null` for a reader without
+	 *  `audit:read`.
+	 */
+	history: AuditEvent[] | null,
 };
 
 /**

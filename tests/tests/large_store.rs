@@ -1,0 +1,40 @@
+//! 100,000 users in the real window: the list loads, scrolls end to end with only the rows in
+//! view in the page, and search narrows it.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use gatehouse_e2e::{seed_store, App, SEED_PASSWORD};
+
+const SCROLL: &str = "[data-testid='users-scroll']";
+
+#[tokio::test]
+async fn a_hundred_thousand_users_load_scroll_and_search() {
+    let app = App::launch_on("large-store", seed_store(100_000)).await;
+    app.sign_in("owner@example.com", SEED_PASSWORD).await;
+    app.wait_for_number_text("user-count", "100001 users").await;
+    app.wait_for_number_text("tab-invited", "Invited 1000").await;
+    let rendered = app.all("user-row").await.len();
+    assert!((10..100).contains(&rendered), "only the rows in view are in the page: {rendered}");
+    app.screenshot("01-top").await;
+
+    // The middle, then the very end: rows are fetched as they come into view.
+    app.js(&format!("document.querySelector(\"{SCROLL}\").scrollTop = 50000 * 44;")).await;
+    app.wait_for_css("tr[data-index='50000']").await;
+    app.js(&format!(
+        "const v = document.querySelector(\"{SCROLL}\"); v.scrollTop = v.scrollHeight;"
+    ))
+    .await;
+    let last = app.wait_for_css("tr[data-index='100000']").await;
+    assert!(last.attr("data-email").await.unwrap().is_some());
+    let rendered = app.all("user-row").await.len();
+    assert!(rendered < 100, "still only the rows in view: {rendered}");
+    app.screenshot("02-bottom").await;
+
+    // Pablo Rossi 9999 is person 9,999 of the generator; nobody else's name holds "rossi 9999".
+    app.type_into("search", "rossi 9999").await;
+    app.wait_for_text("user-count", "1 user").await;
+    assert_eq!(app.text("user-name").await, "Pablo Rossi 9999");
+    app.screenshot("03-search").await;
+
+    app.close().await;
+}
