@@ -158,7 +158,9 @@ impl App {
     pub async fn type_into(&self, testid: &str, text: &str) {
         let input = self.get(testid).await;
         input.clear().await.expect("clear");
-        input.send_keys(text).await.expect("type");
+        if !text.is_empty() {
+            input.send_keys(text).await.expect("type");
+        }
     }
 
     pub async fn click(&self, testid: &str) {
@@ -271,7 +273,8 @@ impl App {
         self.wait_for_text_where(testid, expected, |t| plain(t) == expected).await;
     }
 
-    async fn wait_for_text_where(&self, testid: &str, what: &str, ok: impl Fn(&str) -> bool) {
+    /// Waits until the element's text passes `ok` (`what` describes it for the failure).
+    pub async fn wait_for_text_where(&self, testid: &str, what: &str, ok: impl Fn(&str) -> bool) {
         let start = Instant::now();
         loop {
             let text = self.text(testid).await;
