@@ -48,6 +48,10 @@ pub enum ErrorCode {
     StoreLocked,
     StoreTooNew,
     Internal,
+    InvalidFile,
+    BackupInvalid,
+    FileError,
+    OwnerRequired,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +134,14 @@ pub enum Error {
     StoreTooNew { found: u32 },
     #[error("Something went wrong on this computer ({0}). Nothing was changed.")]
     Internal(&'static str),
+    #[error("{0}")]
+    InvalidFile(String),
+    #[error("This backup cannot be used: {0}. Nothing was restored.")]
+    BackupInvalid(String),
+    #[error("{0}")]
+    FileError(String),
+    #[error("Only an Owner may do that.")]
+    OwnerRequired,
 }
 
 impl Error {
@@ -174,6 +186,10 @@ impl Error {
             Error::StoreLocked => C::StoreLocked,
             Error::StoreTooNew { .. } => C::StoreTooNew,
             Error::Internal(_) => C::Internal,
+            Error::InvalidFile(_) => C::InvalidFile,
+            Error::BackupInvalid(_) => C::BackupInvalid,
+            Error::FileError(_) => C::FileError,
+            Error::OwnerRequired => C::OwnerRequired,
         }
     }
 
@@ -183,9 +199,23 @@ impl Error {
         Error::Internal(what)
     }
 
+    /// A file the person named could not be read or written.
+    pub fn file(what: &str, path: &std::path::Path, cause: &std::io::Error) -> Self {
+        Error::FileError(format!("Cannot {what} {}: {}.", path.display(), io_reason(cause)))
+    }
+
     /// The form sent across a boundary (IPC, `--json`).
     pub fn to_body(&self) -> ErrorBody {
         ErrorBody { code: self.code(), message: self.to_string() }
+    }
+}
+
+/// An I/O error as a person reads it ("No such file or directory" without the "os error 2").
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
     }
 }
 

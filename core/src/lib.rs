@@ -3,7 +3,9 @@
 //! enforced here; front ends (the app, the command line) only translate.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
+pub mod csv_io;
 pub mod error;
 pub mod model;
 pub mod ops;
@@ -16,8 +18,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
-    AcceptInput, AuditPage, AuditQuery, InviteOutcome, InviteRequest, Invitee, ResetInput,
-    RoleInput, RoleView, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery, UserSort,
+    AcceptInput, AuditPage, AuditQuery, ImportOutcome, ImportReport, ImportRow, InviteOutcome,
+    InviteRequest, Invitee, ResetInput, RoleInput, RoleView, SettingsInput, SetupInput, UserDetail,
+    UserPage, UserQuery, UserSort,
 };
 pub use store::Integrity;
 

@@ -36,7 +36,7 @@ fn workspace_root() -> PathBuf {
 fn app_binary() -> PathBuf {
     let path = std::env::var_os("GATEHOUSE_APP")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target/debug/gatehouse"));
+        .unwrap_or_else(|| workspace_root().join("target/debug/gatehouse-app"));
     assert!(path.exists(), "no app binary at {}: build it first (make e2e does)", path.display());
     path.canonicalize().expect("absolute app path")
 }

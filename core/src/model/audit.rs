@@ -35,6 +35,9 @@ pub enum AuditAction {
     UpdateRole,
     DeleteRole,
     UpdateSettings,
+    ImportUsers,
+    Backup,
+    Restore,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

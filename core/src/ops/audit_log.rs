@@ -139,7 +139,7 @@ impl Directory {
                 e.summary.clone(),
                 enum_key(&e.outcome),
             ];
-            let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let row: Vec<String> = fields.iter().map(|f| crate::csv_io::field(f)).collect();
             csv.push_str(&row.join(","));
             csv.push('\n');
         }
@@ -153,30 +153,4 @@ fn enum_key<T: Serialize>(value: &T) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// Quotes a field when needed (RFC 4180), and defuses spreadsheet formulas.
-fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a, \"b\""), "\"a, \"\"b\"\"\"");
-        assert_eq!(csv_field("=1+2"), "'=1+2");
-    }
 }

@@ -71,7 +71,7 @@ impl Directory {
         Ok(outcomes)
     }
 
-    fn invite_one(
+    pub(crate) fn invite_one(
         &self,
         actor: &Actor,
         invitee: &Invitee,

@@ -3,6 +3,7 @@
 mod account;
 mod audit_log;
 mod codes;
+mod import;
 mod invite;
 mod manage;
 mod roles;
@@ -13,6 +14,7 @@ mod users;
 
 pub use audit_log::{AuditPage, AuditQuery};
 pub use codes::{AcceptInput, ResetInput};
+pub use import::{ImportOutcome, ImportReport, ImportRow};
 pub use invite::{InviteOutcome, InviteRequest, Invitee};
 pub use roles::{RoleInput, RoleView};
 pub use session::{Actor, SessionInfo, SignedIn};

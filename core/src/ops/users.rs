@@ -190,6 +190,41 @@ impl Directory {
 }
 
 impl Directory {
+    /// The user someone names (email or id) for a command: oneself always, anyone else with
+    /// `users:read`. Errors: `permission_denied`, `user_not_found`.
+    pub fn find_user_for(
+        &self,
+        session: SessionId,
+        email_or_id: &str,
+    ) -> Result<crate::model::User> {
+        let me = self.session_user(session)?;
+        let text = email_or_id.trim();
+        if text == me.id.to_string()
+            || crate::model::Email::parse(text).is_ok_and(|e| e.key() == me.email.key())
+        {
+            return Ok(me);
+        }
+        self.authorize(session, Module::Users, Action::Read)?;
+        self.find_user(text)
+    }
+
+    /// Whether `user` may do `action` on `module` now (see [`Directory::can`]), asked by a
+    /// signed-in user: about oneself always, about others with `users:read`.
+    pub fn check_permission(
+        &self,
+        session: SessionId,
+        user: UserId,
+        module: Module,
+        action: Action,
+    ) -> Result<bool> {
+        if self.session_user(session)?.id != user {
+            self.authorize(session, Module::Users, Action::Read)?;
+        }
+        self.can(user, module, action)
+    }
+}
+
+impl Directory {
     /// Every user, without a permission check: for trusted local tooling (integrity checks,
     /// tests) that has the store itself. No front end command exposes it.
     pub fn users_unchecked(&self) -> Result<Vec<UserView>> {

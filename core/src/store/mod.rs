@@ -33,6 +33,9 @@ const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 const TREES: [&str; 9] =
     ["meta", "users", "emails", "audit", "roles", "invitations", "resets", "codes", "throttle"];
 
+/// Every tree's name and entries (key, value), as a backup holds them.
+pub type Trees = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
+
 pub struct Store {
     db: sled::Db,
     /// schema version, organization, audit head
@@ -206,6 +209,30 @@ impl Store {
     /// The in-memory index of users, for reading lists.
     pub fn index(&self) -> RwLockReadGuard<'_, UserIndex> {
         self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every tree's entries, by tree name, for a backup.
+    pub(crate) fn dump(&self) -> Result<Trees> {
+        let trees = [
+            &self.meta,
+            &self.users,
+            &self.emails,
+            &self.audit,
+            &self.roles,
+            &self.invitations,
+            &self.resets,
+            &self.codes,
+            &self.throttle,
+        ];
+        let mut out = Vec::new();
+        for (name, tree) in TREES.iter().zip(trees) {
+            let entries = tree
+                .iter()
+                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            out.push((name.to_string(), entries));
+        }
+        Ok(out)
     }
 
     /// Re-checks every invariant; see [`Integrity`].

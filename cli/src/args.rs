@@ -1,0 +1,190 @@
+//! The command line's shape (clap). `--data-dir`, `--as` and `--json` are global: accepted
+//! before or after the subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Manage who may do what in your organization, from the command line.",
+    long_about = "Manage who may do what in your organization, from the command line. It works on \
+                  the same store as the Gatehouse app, under the same rules, sessions and audit \
+                  log. USER is an email or an id. The password is read from GATEHOUSE_PASSWORD \
+                  when set, otherwise asked for."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The data folder (the store is its `store/` folder). Default: the app's own.
+    #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Sign in as this user (email) to run the command.
+    #[arg(long = "as", global = true, value_name = "EMAIL")]
+    pub as_user: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// First-run setup: create the organization and its Owner.
+    Setup {
+        #[arg(long, value_name = "NAME")]
+        org: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+    },
+    /// List, invite and manage users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// List and manage roles.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Whether USER may do ACTION on MODULE now: prints yes or no (exit code 0 or 1).
+    Can { user: String, module: String, action: String },
+    /// Read, verify and export the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Invite the users in a CSV file (columns email, name, roles separated by `;`).
+    Import {
+        file: PathBuf,
+        /// Report what would happen, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Write every user to a CSV file.
+    Export { file: PathBuf },
+    /// Write a backup of the whole store to FILE.
+    Backup { file: PathBuf },
+    /// Replace the store with a backup (the current store is kept aside).
+    Restore { file: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Inactive,
+    Invited,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Users, sorted by name.
+    List {
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        #[arg(long, value_name = "KEY")]
+        role: Option<String>,
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
+    },
+    /// One user: profile, roles and effective permissions.
+    Show { user: String },
+    /// Invite one or more emails with the given roles; prints each code.
+    Invite {
+        #[arg(required = true)]
+        emails: Vec<String>,
+        #[arg(long = "role", required = true, value_name = "KEY")]
+        roles: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Send a pending invitation again with a new code; prints it.
+    Resend { user: String },
+    /// Cancel a pending invitation.
+    Cancel { user: String },
+    /// Accept an invitation (no --as): sets your name and password.
+    Accept {
+        email: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Deactivate a user; their history is kept.
+    Deactivate {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Reactivate an Inactive user.
+    Reactivate { user: String },
+    /// Replace a user's roles.
+    Roles {
+        user: String,
+        #[arg(long = "role", required = true, value_name = "KEY")]
+        roles: Vec<String>,
+    },
+    /// Issue a password reset code; prints it.
+    ResetPassword { user: String },
+    /// Lift a sign-in lockout.
+    Unlock { user: String },
+    /// Set a new password with a reset code (no --as).
+    SetPassword {
+        email: String,
+        #[arg(long)]
+        code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Every role with its member count.
+    List,
+    /// One role and its permissions.
+    Show { key: String },
+    /// Create a custom role, e.g. `--perm customers:ru --perm analytics:r`.
+    Create {
+        key: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[arg(long = "perm", value_name = "MODULE:ACTIONS")]
+        perms: Vec<String>,
+    },
+    /// Replace a custom role's permissions (and optionally its name or description).
+    Update {
+        key: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long = "perm", value_name = "MODULE:ACTIONS")]
+        perms: Vec<String>,
+    },
+    /// Delete a custom role nobody holds.
+    Delete { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Events, newest first.
+    List {
+        #[arg(long, value_name = "USER")]
+        actor: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        action: Option<String>,
+        /// RFC 3339 time or a date (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// At most this many events.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Check the store's invariants and the audit chain.
+    Verify,
+    /// Write the whole log as CSV.
+    Export { file: PathBuf },
+}

@@ -1,0 +1,444 @@
+//! `gatehouse`: the command line over gatehouse-core. Every command goes through the same
+//! rules, sessions and audit log as the app; this file only parses, signs in and prints.
+//!
+//! Exit codes: 0 done (for `can`: yes); 1 refused by a rule or bad input (for `can`: no);
+//! 2 usage error; 3 the store cannot be opened.
+
+mod args;
+mod output;
+
+use args::{AuditCommand, Cli, Command, RolesCommand, StatusArg, UsersCommand};
+use chrono::{DateTime, NaiveDate, Utc};
+use clap::Parser;
+use gatehouse_core::model::{Action, AuditAction, Module, Permission, UserStatus};
+use gatehouse_core::{
+    AcceptInput, AuditQuery, Directory, Error, ErrorBody, ErrorCode, InviteOutcome, InviteRequest,
+    Invitee, ResetInput, RoleInput, SessionId, SetupInput, SystemClock, UserQuery,
+};
+use output::Out;
+use std::io::{BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Why a command did not succeed, and so its exit code.
+enum Failure {
+    /// 1: refused by a rule or bad input.
+    Refused(ErrorBody),
+    /// 1 with nothing to print (`can` answering no, partial invite results already printed).
+    Quiet,
+    /// 2: the command line itself is wrong.
+    Usage(String),
+    /// 3: the store cannot be opened.
+    Unavailable(ErrorBody),
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure::Refused(e.to_body())
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let out = Out { json: cli.global.json };
+    match run(&cli, &out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Quiet) => ExitCode::from(1),
+        Err(Failure::Refused(body)) => {
+            out.error(&body);
+            ExitCode::from(1)
+        }
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Unavailable(body)) => {
+            out.error(&body);
+            ExitCode::from(3)
+        }
+    }
+}
+
+/// The data folder: `--data-dir`, `GATEHOUSE_DATA_DIR`, or the app's own (the OS's app-data
+/// folder for `app.gatehouse.desktop`, as Tauri places it).
+fn data_dir(cli: &Cli) -> Result<PathBuf, Failure> {
+    match &cli.global.data_dir {
+        Some(dir) => Ok(dir.clone()),
+        None => dirs::data_dir().map(|d| d.join("app.gatehouse.desktop")).ok_or_else(|| {
+            Failure::Usage("this system has no app-data folder: pass --data-dir".into())
+        }),
+    }
+}
+
+fn open(dir: &Path) -> Result<Directory, Failure> {
+    Directory::open(&dir.join("store"), Arc::new(SystemClock)).map_err(|e| match e.code() {
+        ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody {
+            code: ErrorCode::StoreLocked,
+            message: "The Gatehouse store is open in another program (the app, or another \
+                      gatehouse command). Close it and try again."
+                .into(),
+        }),
+        _ => Failure::Unavailable(e.to_body()),
+    })
+}
+
+/// A password: `GATEHOUSE_PASSWORD`, else a prompt without echo, else a line of stdin.
+fn password(prompt: &str) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var("GATEHOUSE_PASSWORD") {
+        return Ok(p);
+    }
+    let read = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line)
+    };
+    let text = read.map_err(|e| Failure::Usage(format!("cannot read the password: {e}")))?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// Signs in as `--as`; the session ends when the command does.
+struct Signed<'a> {
+    dir: &'a Directory,
+    session: SessionId,
+}
+
+impl Drop for Signed<'_> {
+    fn drop(&mut self) {
+        let _ = self.dir.sign_out(self.session);
+    }
+}
+
+fn sign_in<'a>(cli: &Cli, dir: &'a Directory) -> Result<Signed<'a>, Failure> {
+    let email = cli.global.as_user.as_deref().ok_or_else(|| {
+        Failure::Usage("this command needs --as EMAIL: the user it runs as".into())
+    })?;
+    let password = password(&format!("Password for {email}: "))?;
+    let signed = dir.sign_in(email, &password)?;
+    Ok(Signed { dir, session: signed.session })
+}
+
+fn run(cli: &Cli, out: &Out) -> Outcome {
+    let data = data_dir(cli)?;
+    match &cli.command {
+        Command::Setup { org, name, email } => {
+            let dir = open(&data)?;
+            let password = password("Password for the new Owner: ")?;
+            let signed = dir.setup(SetupInput {
+                organization: org.clone(),
+                name: name.clone(),
+                email: email.clone(),
+                password,
+            })?;
+            let _ = dir.sign_out(signed.session);
+            out.done(&format!("{org} is set up; {email} is its Owner."), &signed.info.user);
+            Ok(())
+        }
+        Command::Users(UsersCommand::Accept { email, code, name }) => {
+            let dir = open(&data)?;
+            let password = password("Choose a password: ")?;
+            let signed = dir.accept_invitation(AcceptInput {
+                email: email.clone(),
+                code: code.clone(),
+                name: name.clone(),
+                password,
+            })?;
+            let _ = dir.sign_out(signed.session);
+            out.done(&format!("Welcome, {name}: {email} is active."), &signed.info.user);
+            Ok(())
+        }
+        Command::Users(UsersCommand::SetPassword { email, code }) => {
+            let dir = open(&data)?;
+            let password = password("New password: ")?;
+            dir.reset_password(ResetInput { email: email.clone(), code: code.clone(), password })?;
+            out.done(
+                &format!("The password of {email} is set."),
+                &serde_json::json!({ "email": email }),
+            );
+            Ok(())
+        }
+        Command::Restore { file } => restore(cli, out, &data, file),
+        _ => {
+            let dir = open(&data)?;
+            let me = sign_in(cli, &dir)?;
+            signed_in(cli, out, &dir, me.session, &data)
+        }
+    }
+}
+
+fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -> Outcome {
+    let user = |text: &str| -> Result<_, Failure> { Ok(dir.find_user_for(s, text)?.id) };
+    match &cli.command {
+        Command::Users(command) => match command {
+            UsersCommand::List { status, role, search } => {
+                let query = UserQuery {
+                    status: status.map(|s| match s {
+                        StatusArg::Active => UserStatus::Active,
+                        StatusArg::Inactive => UserStatus::Inactive,
+                        StatusArg::Invited => UserStatus::Invited,
+                    }),
+                    role: role.clone(),
+                    search: search.clone(),
+                    limit: Some(1000),
+                    ..Default::default()
+                };
+                let mut users = Vec::new();
+                loop {
+                    let offset = Some(users.len() as u32);
+                    let page = dir.query_users(s, UserQuery { offset, ..query.clone() })?;
+                    let done = page.users.is_empty()
+                        || users.len() + page.users.len() >= page.total as usize;
+                    users.extend(page.users);
+                    if done {
+                        break;
+                    }
+                }
+                out.users(&users);
+            }
+            UsersCommand::Show { user: u } => out.detail(&dir.user_detail(s, user(u)?)?),
+            UsersCommand::Invite { emails, roles, name } => {
+                let request = InviteRequest {
+                    invitees: emails
+                        .iter()
+                        .map(|e| Invitee { email: e.clone(), name: name.clone() })
+                        .collect(),
+                    roles: roles.clone(),
+                };
+                let outcomes = dir.invite_users(s, request)?;
+                out.invited(&outcomes);
+                if outcomes.iter().any(|o| matches!(o, InviteOutcome::Refused { .. })) {
+                    return Err(Failure::Quiet);
+                }
+            }
+            UsersCommand::Resend { user: u } => out.code(&dir.resend_invitation(s, user(u)?)?),
+            UsersCommand::Cancel { user: u } => {
+                let id = user(u)?;
+                dir.cancel_invitation(s, id)?;
+                out.done(
+                    &format!("The invitation for {u} is cancelled."),
+                    &serde_json::json!({ "id": id }),
+                );
+            }
+            UsersCommand::Deactivate { user: u, reason } => {
+                let view = dir.deactivate_user(s, user(u)?, reason.clone())?;
+                out.done(&format!("{} is deactivated; their history is kept.", view.email), &view);
+            }
+            UsersCommand::Reactivate { user: u } => {
+                let view = dir.reactivate_user(s, user(u)?)?;
+                out.done(&format!("{} is active again.", view.email), &view);
+            }
+            UsersCommand::Roles { user: u, roles } => {
+                let view = dir.change_roles(s, user(u)?, roles.clone())?;
+                out.done(&format!("{} now holds {}.", view.email, view.roles.join(", ")), &view);
+            }
+            UsersCommand::ResetPassword { user: u } => {
+                out.code(&dir.issue_password_reset(s, user(u)?)?)
+            }
+            UsersCommand::Unlock { user: u } => {
+                let view = dir.unlock_user(s, user(u)?)?;
+                out.done(&format!("{} can sign in again.", view.email), &view);
+            }
+            UsersCommand::Accept { .. } | UsersCommand::SetPassword { .. } => {}
+        },
+        Command::Roles(command) => roles(out, dir, s, command)?,
+        Command::Can { user: u, module, action } => {
+            let module: Module = parse_key(module, "module")?;
+            let action: Action = parse_key(action, "action")?;
+            let yes = dir.check_permission(s, user(u)?, module, action)?;
+            out.answer(yes);
+            if !yes {
+                return Err(Failure::Quiet);
+            }
+        }
+        Command::Audit(command) => audit(out, dir, s, command)?,
+        Command::Import { file, dry_run } => {
+            let text = std::fs::read(file).map_err(|e| read_error(file, e))?;
+            let report = dir.import_users_csv(s, &text, *dry_run)?;
+            out.import(&report, *dry_run);
+        }
+        Command::Export { file } => {
+            let csv = dir.users_csv(s)?;
+            write_file(file, csv.as_bytes())?;
+            out.done(&format!("Wrote {}.", file.display()), &serde_json::json!({ "file": file }));
+        }
+        Command::Backup { file } => {
+            let info = dir.backup(s, file)?;
+            out.done(
+                &format!(
+                    "Wrote a backup of {} users and {} events to {}.",
+                    info.users,
+                    info.audit_events,
+                    file.display()
+                ),
+                &info,
+            );
+        }
+        Command::Setup { .. } | Command::Restore { .. } => {}
+    }
+    let _ = data;
+    Ok(())
+}
+
+fn roles(out: &Out, dir: &Directory, s: SessionId, command: &RolesCommand) -> Outcome {
+    match command {
+        RolesCommand::List => out.roles(&dir.list_roles(s)?),
+        RolesCommand::Show { key } => {
+            let all = dir.list_roles(s)?;
+            let role = all
+                .into_iter()
+                .find(|r| r.role.key == *key)
+                .ok_or(Error::UnknownRole(key.clone()))?;
+            out.role(&role);
+        }
+        RolesCommand::Create { key, name, description, perms } => {
+            let input = RoleInput {
+                key: Some(key.clone()),
+                name: name.clone(),
+                description: description.clone(),
+                permissions: parse_perms(perms)?,
+            };
+            let role = dir.create_role(s, input)?;
+            out.done(&format!("Role {} ({}) is created.", role.name, role.key), &role);
+        }
+        RolesCommand::Update { key, name, description, perms } => {
+            let current = dir
+                .list_roles(s)?
+                .into_iter()
+                .find(|r| r.role.key == *key)
+                .ok_or(Error::UnknownRole(key.clone()))?;
+            let input = RoleInput {
+                key: None,
+                name: name.clone().unwrap_or(current.role.name),
+                description: description.clone().unwrap_or(current.role.description),
+                permissions: parse_perms(perms)?,
+            };
+            let role = dir.update_role(s, key, input)?;
+            out.done(&format!("Role {} ({}) is updated.", role.name, role.key), &role);
+        }
+        RolesCommand::Delete { key } => {
+            dir.delete_role(s, key)?;
+            out.done(&format!("Role {key} is deleted."), &serde_json::json!({ "key": key }));
+        }
+    }
+    Ok(())
+}
+
+fn audit(out: &Out, dir: &Directory, s: SessionId, command: &AuditCommand) -> Outcome {
+    match command {
+        AuditCommand::List { actor, action, since, limit } => {
+            let action: Option<AuditAction> =
+                action.as_deref().map(|a| parse_key(a, "audit action")).transpose()?;
+            let from = since.as_deref().map(parse_time).transpose()?;
+            let query = AuditQuery {
+                actor: actor.clone(),
+                action,
+                from,
+                limit: Some((*limit).clamp(1, 500)),
+                ..Default::default()
+            };
+            let page = dir.audit_log(s, query)?;
+            out.events(&page);
+        }
+        AuditCommand::Verify => {
+            let integrity = dir.verify_integrity(s)?;
+            out.integrity(&integrity);
+            if !integrity.is_intact() {
+                return Err(Failure::Quiet);
+            }
+        }
+        AuditCommand::Export { file } => {
+            let csv = dir.audit_csv(s, AuditQuery::default())?;
+            write_file(file, csv.as_bytes())?;
+            out.done(&format!("Wrote {}.", file.display()), &serde_json::json!({ "file": file }));
+        }
+    }
+    Ok(())
+}
+
+/// `restore FILE`: an Owner signs in to the current store, which is then closed and replaced.
+/// When the current store cannot be opened at all, the backup is restored without sign-in: it
+/// is the way back.
+fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path) -> Outcome {
+    match open(data) {
+        Ok(dir) => {
+            {
+                let me = sign_in(cli, &dir)?;
+                dir.may_restore(me.session)?;
+            }
+            drop(dir);
+        }
+        Err(Failure::Unavailable(body)) if body.code != ErrorCode::StoreLocked => {}
+        Err(other) => return Err(other),
+    }
+    let restored = gatehouse_core::backup::restore(file, &data.join("store"))?;
+    out.done(
+        &format!(
+            "Restored {} users and {} events from {}; the replaced store is kept in {}.",
+            restored.info.users,
+            restored.info.audit_events,
+            file.display(),
+            restored.kept.as_deref().unwrap_or("(none)")
+        ),
+        &restored,
+    );
+    Ok(())
+}
+
+/// A snake_case key of one of core's enums (`users`, `read`, `sign_in`).
+fn parse_key<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Failure> {
+    serde_json::from_value(serde_json::Value::String(text.trim().to_lowercase().replace('-', "_")))
+        .map_err(|_| Failure::Usage(format!("{text:?} is not a known {what}")))
+}
+
+/// `--perm customers:ru` → customers:read and customers:update.
+fn parse_perms(perms: &[String]) -> Result<Vec<Permission>, Failure> {
+    let mut out = Vec::new();
+    for perm in perms {
+        let (module, actions) = perm.split_once(':').ok_or_else(|| {
+            Failure::Usage(format!("{perm:?}: write MODULE:ACTIONS, e.g. customers:ru"))
+        })?;
+        let module: Module = parse_key(module, "module")?;
+        for letter in actions.chars() {
+            let action = match letter.to_ascii_lowercase() {
+                'c' => Action::Create,
+                'r' => Action::Read,
+                'u' => Action::Update,
+                'd' => Action::Delete,
+                other => {
+                    return Err(Failure::Usage(format!(
+                        "{other:?} in {perm:?} is not one of c, r, u, d"
+                    )))
+                }
+            };
+            out.push(Permission { module, action });
+        }
+    }
+    Ok(out)
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, Failure> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "{text:?} is not a time: write 2026-05-01 or 2026-05-01T09:00:00Z"
+            ))
+        })
+}
+
+fn read_error(file: &Path, e: std::io::Error) -> Failure {
+    Failure::Refused(Error::file("read", file, &e).to_body())
+}
+
+/// Writes `bytes` to a temporary name beside `file`, syncs it, then renames it into place.
+fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    gatehouse_core::backup::write_atomically(file, bytes).map_err(Failure::from)
+}

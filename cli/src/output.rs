@@ -1,0 +1,252 @@
+//! Printing: plain text for people, or JSON with `--json` for scripts.
+
+use gatehouse_core::model::{IssuedCode, UserStatus, UserView};
+use gatehouse_core::{
+    AuditPage, ErrorBody, ImportOutcome, ImportReport, Integrity, InviteOutcome, RoleView,
+    UserDetail,
+};
+use serde::Serialize;
+
+pub struct Out {
+    pub json: bool,
+}
+
+fn print_json<T: Serialize + ?Sized>(value: &T) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("error: cannot write JSON: {e}"),
+    }
+}
+
+fn status(u: &UserView) -> &'static str {
+    match (u.status, &u.invitation) {
+        (UserStatus::Active, _) => "active",
+        (UserStatus::Inactive, _) => "inactive",
+        (UserStatus::Invited, Some(i)) if i.expired => "invited (expired)",
+        (UserStatus::Invited, _) => "invited",
+    }
+}
+
+fn code_of(body: &ErrorBody) -> String {
+    serde_json::to_value(body.code)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+impl Out {
+    /// `error[CODE]: sentence` on stderr, or `{"error":{...}}` on stdout with `--json`.
+    pub fn error(&self, body: &ErrorBody) {
+        if self.json {
+            print_json(&serde_json::json!({ "error": body }));
+        } else {
+            eprintln!("error[{}]: {}", code_of(body), body.message);
+        }
+    }
+
+    /// A change that succeeded: its sentence, or the changed thing as JSON.
+    pub fn done<T: Serialize>(&self, sentence: &str, value: &T) {
+        if self.json {
+            print_json(value);
+        } else {
+            println!("{sentence}");
+        }
+    }
+
+    pub fn users(&self, users: &[UserView]) {
+        if self.json {
+            return print_json(users);
+        }
+        if users.is_empty() {
+            return println!("No users match.");
+        }
+        let w = users.iter().map(|u| u.email.chars().count()).max().unwrap_or(5).max(5);
+        let n = users.iter().map(|u| u.name.chars().count()).max().unwrap_or(4).max(4);
+        println!("{:w$}  {:n$}  {:17}  ROLES", "EMAIL", "NAME", "STATUS");
+        for u in users {
+            println!("{:w$}  {:n$}  {:17}  {}", u.email, u.name, status(u), u.roles.join(", "));
+        }
+    }
+
+    pub fn detail(&self, d: &UserDetail) {
+        if self.json {
+            return print_json(d);
+        }
+        let u = &d.user;
+        println!("{} <{}>", if u.name.is_empty() { "(no name yet)" } else { &u.name }, u.email);
+        println!("id:          {}", u.id);
+        println!("status:      {}", status(u));
+        println!("roles:       {}", u.roles.join(", "));
+        if let Some(i) = &u.invitation {
+            println!(
+                "invitation:  expires {}",
+                i.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+        }
+        if let Some(t) = u.last_sign_in_at {
+            println!("last sign-in: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        if let Some(t) = u.locked_until {
+            println!("locked until: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        println!("permissions:");
+        for g in &d.grants {
+            println!(
+                "  {}:{}  (from {})",
+                enum_key(&g.module),
+                enum_key(&g.action),
+                g.roles.join(", ")
+            );
+        }
+    }
+
+    pub fn invited(&self, outcomes: &[InviteOutcome]) {
+        if self.json {
+            return print_json(outcomes);
+        }
+        for o in outcomes {
+            match o {
+                InviteOutcome::Invited { email, issued } => println!(
+                    "invited {email}  code {}  expires {}",
+                    issued.code,
+                    issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+                InviteOutcome::Refused { email, error } => {
+                    eprintln!("refused {email}  error[{}]: {}", code_of(error), error.message)
+                }
+            }
+        }
+    }
+
+    pub fn code(&self, issued: &IssuedCode) {
+        if self.json {
+            return print_json(issued);
+        }
+        println!(
+            "{}  code {}  expires {}",
+            issued.email,
+            issued.code,
+            issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+    }
+
+    pub fn answer(&self, yes: bool) {
+        if self.json {
+            print_json(&serde_json::json!({ "allowed": yes }));
+        } else {
+            println!("{}", if yes { "yes" } else { "no" });
+        }
+    }
+
+    pub fn roles(&self, roles: &[RoleView]) {
+        if self.json {
+            return print_json(roles);
+        }
+        let w = roles.iter().map(|r| r.role.key.len()).max().unwrap_or(3).max(3);
+        let n = roles.iter().map(|r| r.role.name.chars().count()).max().unwrap_or(4).max(4);
+        println!("{:w$}  {:n$}  {:8}  MEMBERS", "KEY", "NAME", "KIND");
+        for r in roles {
+            let kind = if r.role.built_in { "built-in" } else { "custom" };
+            println!("{:w$}  {:n$}  {kind:8}  {}", r.role.key, r.role.name, r.members);
+        }
+    }
+
+    pub fn role(&self, r: &RoleView) {
+        if self.json {
+            return print_json(r);
+        }
+        println!(
+            "{} ({}), {}, {} members",
+            r.role.name,
+            r.role.key,
+            if r.role.built_in { "built-in" } else { "custom" },
+            r.members
+        );
+        if !r.role.description.is_empty() {
+            println!("{}", r.role.description);
+        }
+        let mut by_module: Vec<(String, String)> = Vec::new();
+        for p in &r.role.permissions {
+            let m = enum_key(&p.module);
+            let letter = enum_key(&p.action).chars().next().unwrap_or('?');
+            match by_module.iter_mut().find(|(k, _)| *k == m) {
+                Some((_, letters)) => letters.push(letter),
+                None => by_module.push((m, letter.to_string())),
+            }
+        }
+        for (m, letters) in by_module {
+            println!("  {m}:{letters}");
+        }
+    }
+
+    pub fn events(&self, page: &AuditPage) {
+        if self.json {
+            return print_json(&page.events);
+        }
+        for e in &page.events {
+            let actor = match e.actor {
+                gatehouse_core::model::AuditActor::System => "system".to_string(),
+                gatehouse_core::model::AuditActor::User(id) => page
+                    .actors
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map_or(id.to_string(), |a| a.email.clone()),
+            };
+            println!(
+                "{:>6}  {}  {}  {}  {}  {}{}",
+                e.seq,
+                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                actor,
+                enum_key(&e.action),
+                e.target.as_deref().unwrap_or("-"),
+                enum_key(&e.outcome),
+                if e.summary.is_empty() { String::new() } else { format!("  {}", e.summary) }
+            );
+        }
+    }
+
+    pub fn integrity(&self, i: &Integrity) {
+        if self.json {
+            return print_json(i);
+        }
+        if i.is_intact() {
+            println!(
+                "Intact: {} users, {} audit events chained without a gap.",
+                i.users, i.audit_events
+            );
+        } else {
+            println!("{} problems found:", i.problems.len());
+            for p in &i.problems {
+                println!("  {p}");
+            }
+        }
+    }
+
+    pub fn import(&self, report: &ImportReport, dry_run: bool) {
+        if self.json {
+            return print_json(report);
+        }
+        for row in &report.rows {
+            let what = enum_key(&row.outcome);
+            match (&row.outcome, &row.issued) {
+                (ImportOutcome::Invite, Some(i)) => {
+                    println!("line {:>5}  invited  {}  code {}", row.line, i.email, i.code)
+                }
+                (ImportOutcome::Invite, None) => {
+                    println!("line {:>5}  would invite  {}", row.line, row.email)
+                }
+                _ => println!("line {:>5}  {what}  {}  {}", row.line, row.email, row.message),
+            }
+        }
+        let verb = if dry_run { "would be invited" } else { "invited" };
+        println!("{} {verb}, {} skipped.", report.invited, report.skipped);
+    }
+}
+
+/// The snake_case name of one of core's unit enums.
+fn enum_key<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

@@ -1,0 +1,451 @@
+//! The command line's contract, command by command: output, JSON shapes and exit codes, run
+//! as a real process on a store in a temporary folder.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::process::{Command, Output, Stdio};
+
+const OWNER: &str = "olivia@acme.example";
+const PASSWORD: &str = "correct horse battery staple";
+const MEMBER_PASSWORD: &str = "plum tractor lantern quietly";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+/// A data folder and the `gatehouse` binary pointed at it.
+struct Cli {
+    data: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli { data: tempfile::tempdir().unwrap() }
+    }
+
+    /// Set up with Olivia as the Owner.
+    fn set_up() -> Self {
+        let cli = Cli::new();
+        let r = cli
+            .run(&["setup", "--org", "Acme", "--name", "Olivia Owner", "--email", OWNER], PASSWORD);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        cli
+    }
+
+    fn run(&self, args: &[&str], password: &str) -> Run {
+        self.run_with(args, |c| {
+            c.env("GATEHOUSE_PASSWORD", password);
+        })
+    }
+
+    fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
+        command.args(args).env("GATEHOUSE_DATA_DIR", self.data.path()).stdin(Stdio::null());
+        command.env_remove("GATEHOUSE_PASSWORD");
+        f(&mut command);
+        let Output { status, stdout, stderr } = command.output().unwrap();
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8(stdout).unwrap(),
+            stderr: String::from_utf8(stderr).unwrap(),
+        }
+    }
+
+    /// As the Owner.
+    fn owner(&self, args: &[&str]) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--as", OWNER]);
+        self.run(&all, PASSWORD)
+    }
+
+    /// Invites `email` with `role` and returns the code.
+    fn invite(&self, email: &str, role: &str) -> String {
+        let r = self.owner(&["users", "invite", email, "--role", role, "--json"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()[0]["issued"]["code"].as_str().unwrap().to_string()
+    }
+
+    fn member(&self, email: &str, role: &str, name: &str) {
+        let code = self.invite(email, role);
+        let r =
+            self.run(&["users", "accept", email, "--code", &code, "--name", name], MEMBER_PASSWORD);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+
+    fn store(&self) -> std::path::PathBuf {
+        self.data.path().join("store")
+    }
+}
+
+#[test]
+fn setup_runs_once_and_usage_errors_exit_2() {
+    let cli = Cli::set_up();
+    let again = cli.run(&["setup", "--org", "X", "--name", "Y", "--email", "y@x.com"], PASSWORD);
+    assert_eq!(again.code, 1);
+    assert_eq!(
+        again.stderr.trim(),
+        "error[already_set_up]: Gatehouse is already set up on this computer."
+    );
+    let usage = cli.run(&["users", "frobnicate"], PASSWORD);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    let no_as = cli.run(&["users", "list"], PASSWORD);
+    assert_eq!(no_as.code, 2);
+    assert!(no_as.stderr.contains("--as"), "{}", no_as.stderr);
+}
+
+#[test]
+fn users_list_filters_and_prints_the_json_shape() {
+    let cli = Cli::set_up();
+    cli.member("ana@acme.example", "reporting", "Ana Analyst");
+    cli.invite("ben@acme.example", "admin");
+    // Global options after the subcommand, as well as before.
+    let r = cli.run(&["users", "list", "--json", "--status", "invited", "--as", OWNER], PASSWORD);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let list = r.json();
+    let users = list.as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    let ben = &users[0];
+    assert_eq!(ben["email"], "ben@acme.example");
+    assert_eq!(ben["status"], "invited");
+    assert_eq!(ben["roles"], serde_json::json!(["admin"]));
+    assert_eq!(ben["invitation"]["expired"], false);
+    assert!(ben["invitation"]["expires_at"].is_string());
+    assert!(ben["id"].is_string() && ben["name"].is_string());
+
+    let r = cli.run(&["--json", "--as", OWNER, "users", "list", "--role", "reporting"], PASSWORD);
+    let list = r.json();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["status"], "active");
+    assert_eq!(list[0]["invitation"], Value::Null);
+
+    let text = cli.owner(&["users", "list", "--search", "ANA"]).stdout;
+    assert!(text.contains("ana@acme.example") && !text.contains("ben@"), "{text}");
+
+    let show = cli.owner(&["users", "show", "ana@acme.example", "--json"]).json();
+    assert_eq!(show["user"]["name"], "Ana Analyst");
+    assert!(show["grants"].as_array().unwrap().iter().any(|g| g["module"] == "analytics"
+        && g["action"] == "create"
+        && g["roles"] == serde_json::json!(["reporting"])));
+}
+
+#[test]
+fn invitations_resend_cancel_and_accept() {
+    let cli = Cli::set_up();
+    let first = cli.invite("ana@acme.example", "reporting");
+    let r = cli.owner(&["users", "resend", "ana@acme.example"]);
+    assert_eq!(r.code, 0);
+    let second = r.stdout.split_whitespace().nth(2).unwrap().to_string();
+    assert_ne!(first, second, "resend prints a new code");
+    let stale = cli.run(
+        &["users", "accept", "ana@acme.example", "--code", &first, "--name", "Ana"],
+        MEMBER_PASSWORD,
+    );
+    assert_eq!(stale.code, 1);
+    assert!(stale.stderr.starts_with("error[invitation_replaced]"), "{}", stale.stderr);
+    let ok = cli.run(
+        &["users", "accept", "ana@acme.example", "--code", &second, "--name", "Ana"],
+        MEMBER_PASSWORD,
+    );
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    cli.invite("ben@acme.example", "reporting");
+    assert_eq!(cli.owner(&["users", "cancel", "ben@acme.example"]).code, 0);
+    let gone = cli.owner(&["users", "show", "ben@acme.example", "--json"]);
+    assert_eq!(gone.code, 1);
+    assert_eq!(gone.json()["error"]["code"], "user_not_found");
+
+    // Several at once: one refused, so exit 1 with each outcome printed.
+    let r = cli.owner(&[
+        "users",
+        "invite",
+        "cy@acme.example",
+        "ana@acme.example",
+        "--role",
+        "reporting",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("invited cy@acme.example"), "{}", r.stdout);
+    assert!(r.stderr.contains("refused ana@acme.example  error[email_taken]"), "{}", r.stderr);
+}
+
+#[test]
+fn status_roles_resets_and_unlock_follow_the_rules() {
+    let cli = Cli::set_up();
+    cli.member("ana@acme.example", "reporting", "Ana Analyst");
+    let r = cli.owner(&["users", "deactivate", "ana@acme.example", "--reason", "left"]);
+    assert_eq!(
+        (r.code, r.stdout.trim()),
+        (0, "ana@acme.example is deactivated; their history is kept.")
+    );
+    let denied = cli.run(&["users", "list", "--as", "ana@acme.example"], MEMBER_PASSWORD);
+    assert_eq!(denied.code, 1);
+    assert!(denied.stderr.starts_with("error[invalid_credentials]"), "{}", denied.stderr);
+    assert_eq!(cli.owner(&["users", "reactivate", "ana@acme.example"]).code, 0);
+
+    let r = cli.owner(&[
+        "users",
+        "roles",
+        "ana@acme.example",
+        "--role",
+        "admin",
+        "--role",
+        "reporting",
+        "--json",
+    ]);
+    assert_eq!(r.json()["roles"], serde_json::json!(["admin", "reporting"]));
+    // An Admin may not touch an Owner (rule 1), and nobody changes their own status.
+    let r = cli.run(&["users", "deactivate", OWNER, "--as", "ana@acme.example"], MEMBER_PASSWORD);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[owner_only]"), "{}", r.stderr);
+    let r = cli.owner(&["users", "deactivate", OWNER]);
+    assert!(r.stderr.starts_with("error[own_status]"), "{}", r.stderr);
+
+    // Reset code, then set the password with it.
+    let r = cli.owner(&["users", "reset-password", "ana@acme.example", "--json"]);
+    let code = r.json()["code"].as_str().unwrap().to_string();
+    let r = cli.run(
+        &["users", "set-password", "ana@acme.example", "--code", &code],
+        "violet marble sandwich harbor",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // Five wrong passwords lock the address; the Owner unlocks it.
+    for _ in 0..5 {
+        assert_eq!(
+            cli.run(&["users", "list", "--as", "ana@acme.example"], "wrong wrong wrong").code,
+            1
+        );
+    }
+    let locked =
+        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor");
+    assert!(locked.stderr.starts_with("error[locked_out]"), "{}", locked.stderr);
+    assert_eq!(cli.owner(&["users", "unlock", "ana@acme.example"]).code, 0);
+    let ok =
+        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor");
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+}
+
+#[test]
+fn roles_and_can() {
+    let cli = Cli::set_up();
+    let list = cli.owner(&["roles", "list", "--json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 5);
+    let r = cli.owner(&[
+        "roles",
+        "create",
+        "support",
+        "--name",
+        "Support",
+        "--perm",
+        "customers:ru",
+        "--perm",
+        "analytics:r",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let show = cli.owner(&["roles", "show", "support"]).stdout;
+    assert!(show.contains("customers:ru") && show.contains("analytics:r"), "{show}");
+    cli.member("sue@acme.example", "support", "Sue Support");
+    let yes = cli.owner(&["can", "sue@acme.example", "customers", "update"]);
+    assert_eq!((yes.code, yes.stdout.trim()), (0, "yes"));
+    let no = cli.owner(&["can", "sue@acme.example", "customers", "delete"]);
+    assert_eq!((no.code, no.stdout.trim()), (1, "no"));
+    assert_eq!(cli.owner(&["can", "sue@acme.example", "nonsense", "read"]).code, 2);
+    let in_use = cli.owner(&["roles", "delete", "support"]);
+    assert!(in_use.stderr.starts_with("error[role_in_use]"), "{}", in_use.stderr);
+    let r = cli.owner(&["roles", "update", "support", "--perm", "customers:r"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(cli.owner(&["can", "sue@acme.example", "customers", "update"]).code, 1);
+    let r = cli.owner(&["roles", "create", "bad", "--name", "Bad", "--perm", "customers:x"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+#[test]
+fn the_audit_log_lists_verifies_and_exports() {
+    let cli = Cli::set_up();
+    cli.invite("ana@acme.example", "reporting");
+    let r = cli.owner(&["audit", "list", "--action", "invite", "--actor", OWNER, "--json"]);
+    let events = r.json();
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    assert_eq!(events[0]["target"], "ana@acme.example");
+    let none = cli.owner(&["audit", "list", "--since", "2999-01-01", "--json"]).json();
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let verify = cli.owner(&["audit", "verify"]);
+    assert_eq!(verify.code, 0);
+    assert!(verify.stdout.starts_with("Intact:"), "{}", verify.stdout);
+    let file = cli.data.path().join("audit.csv");
+    assert_eq!(cli.owner(&["audit", "export", file.to_str().unwrap()]).code, 0);
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("seq,time,actor,action,target,summary,outcome"), "{csv}");
+    assert!(csv.contains(",invite,ana@acme.example,"), "{csv}");
+}
+
+#[test]
+fn import_reports_every_kind_of_row_and_a_dry_run_changes_nothing() {
+    let cli = Cli::set_up();
+    cli.member("ana@acme.example", "admin", "Ana Admin");
+    let file = cli.data.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "\u{feff}email;name;roles\r\n\
+         new@acme.example;New Person;\"reporting;payment_management\"\r\n\
+         NEW@acme.example;Again;reporting\r\n\
+         not-an-email;X;reporting\r\n\
+         ana@acme.example;Ana;reporting\r\n\
+         who@acme.example;Who;wizard\r\n\
+         boss@acme.example;Boss;owner\r\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    // As Ana, an Admin: the Owner row is not hers to grant.
+    let as_ana = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--as", "ana@acme.example", "--json"]);
+        cli.run(&all, MEMBER_PASSWORD)
+    };
+    let dry = as_ana(&["import", path, "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let report = dry.json();
+    let outcomes: Vec<&str> =
+        report["rows"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(
+        outcomes,
+        ["invite", "duplicate", "bad_email", "already_user", "unknown_role", "not_allowed"]
+    );
+    assert_eq!(report["rows"][0]["line"], 2);
+    assert_eq!(
+        cli.owner(&["users", "list", "--json"]).json().as_array().unwrap().len(),
+        2,
+        "dry run"
+    );
+
+    let real = as_ana(&["import", path]).json();
+    assert_eq!((real["invited"].as_u64(), real["skipped"].as_u64()), (Some(1), Some(5)));
+    assert!(real["rows"][0]["issued"]["code"].is_string());
+    let new = cli.owner(&["users", "show", "new@acme.example", "--json"]).json();
+    assert_eq!(new["user"]["roles"], serde_json::json!(["reporting", "payment_management"]));
+    assert_eq!(new["user"]["name"], "New Person");
+
+    let missing = as_ana(&["import", "/nonexistent/people.csv"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(missing.json()["error"]["code"], "file_error");
+}
+
+#[test]
+fn export_neutralizes_formula_cells() {
+    let cli = Cli::set_up();
+    cli.member("eve@acme.example", "reporting", "=HYPERLINK(\"http://x\")");
+    let file = cli.data.path().join("users.csv");
+    assert_eq!(cli.owner(&["export", file.to_str().unwrap()]).code, 0);
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(csv.starts_with("email,name,status,roles,"), "{csv}");
+    assert!(
+        csv.contains("eve@acme.example,\"'=HYPERLINK(\"\"http://x\"\")\",active,reporting,"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
+    let cli = Cli::set_up();
+    cli.member("ana@acme.example", "reporting", "Ana Analyst");
+    cli.invite("ben@acme.example", "admin");
+    cli.owner(&["roles", "create", "support", "--name", "Support", "--perm", "customers:r"]);
+    // Signing in (each command does) changes last_sign_in_at: compare everything else.
+    let users = |cli: &Cli| {
+        let mut list = cli.owner(&["users", "list", "--json"]).json();
+        for u in list.as_array_mut().unwrap() {
+            u.as_object_mut().unwrap().remove("last_sign_in_at");
+        }
+        list
+    };
+    let before_users = users(&cli);
+    let before_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let file = cli.data.path().join("acme.gatehouse-backup");
+    let path = file.to_str().unwrap();
+    let r = cli.run(&["backup", path, "--as", "ana@acme.example"], MEMBER_PASSWORD);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[owner_required]"), "{}", r.stderr);
+    let r = cli.owner(&["backup", path, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["users"], 3);
+
+    // Change things after the backup; the restore brings the backup's state back.
+    cli.owner(&["users", "cancel", "ben@acme.example"]);
+    cli.owner(&["roles", "delete", "support"]);
+
+    let damaged = cli.data.path().join("damaged.gatehouse-backup");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&damaged, bytes).unwrap();
+    let r = cli.owner(&["restore", damaged.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[backup_invalid]"), "{}", r.stderr);
+    assert!(r.stderr.contains("checksum"), "{}", r.stderr);
+
+    let r = cli.owner(&["restore", path]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after_users = users(&cli);
+    assert_eq!(after_users, before_users, "every user and invitation is back");
+    assert_eq!(cli.owner(&["roles", "show", "support"]).code, 0, "the custom role is back");
+    let after_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let after: Vec<&Value> = after_events.as_array().unwrap().iter().collect();
+    let before: Vec<&Value> = before_events.as_array().unwrap().iter().collect();
+    // Newest first: the restore's own event and the sign-ins since, then the backup's history.
+    assert!(after.iter().any(|e| e["action"] == "restore"));
+    assert!(
+        after.ends_with(&before[..]) || after.windows(before.len()).any(|w| w == &before[..]),
+        "every event is back"
+    );
+    assert!(cli.owner(&["audit", "verify"]).stdout.starts_with("Intact:"));
+    let kept: Vec<_> = std::fs::read_dir(cli.data.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("store.replaced-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the replaced store is kept aside");
+}
+
+#[test]
+fn a_store_held_by_another_program_exits_3_with_a_sentence() {
+    let cli = Cli::set_up();
+    let held = gatehouse_core::Directory::open(
+        &cli.store(),
+        std::sync::Arc::new(gatehouse_core::SystemClock),
+    )
+    .unwrap();
+    let r = cli.owner(&["users", "list"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with("error[store_locked]: The Gatehouse store is open in another program"),
+        "{}",
+        r.stderr
+    );
+    let r = cli.owner(&["users", "list", "--json"]);
+    assert_eq!(r.json()["error"]["code"], "store_locked");
+    drop(held);
+    assert_eq!(cli.owner(&["users", "list"]).code, 0);
+}
+
+#[test]
+fn restore_without_an_owner_when_the_store_cannot_be_opened() {
+    let cli = Cli::set_up();
+    let file = cli.data.path().join("b.gatehouse-backup");
+    assert_eq!(cli.owner(&["backup", file.to_str().unwrap()]).code, 0);
+    // Damage the store beyond opening: its folder replaced by a file.
+    std::fs::remove_dir_all(cli.store()).unwrap();
+    std::fs::write(cli.store(), b"not a store").unwrap();
+    let list = cli.owner(&["users", "list"]);
+    assert_eq!(list.code, 3, "{}", list.stderr);
+    let r = cli.run(&["restore", file.to_str().unwrap()], "");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(cli.owner(&["users", "list"]).code, 0);
+}
