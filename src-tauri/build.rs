@@ -34,6 +34,14 @@ const COMMANDS: &[&str] = &[
     "audit_log",
     "verify_integrity",
     "save_audit_csv",
+    "import_preview",
+    "import_run",
+    "export_users",
+    "backup_status",
+    "backup_now",
+    "restore_from_file",
+    "recovery_offer",
+    "restore_newest_backup",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -256,7 +256,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
         Command::Audit(command) => audit(out, dir, s, command)?,
         Command::Import { file, dry_run } => {
             let text = std::fs::read(file).map_err(|e| read_error(file, e))?;
-            let report = dir.import_users_csv(s, &text, *dry_run)?;
+            let report = dir.import_users_csv(s, &text, *dry_run, |_, _| {})?;
             out.import(&report, *dry_run);
         }
         Command::Export { file } => {

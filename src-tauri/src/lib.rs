@@ -16,6 +16,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
         .disable_serde_phases()
         // Audit sequence numbers are u64 but stay far below 2^53.
         .dangerously_cast_bigints_to_number()
+        .typ::<commands::users::ImportProgress>()
         .commands(collect_commands![
             commands::session::app_status,
             commands::session::setup,
@@ -47,6 +48,14 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::organization::audit_log,
             commands::organization::verify_integrity,
             commands::organization::save_audit_csv,
+            commands::users::import_preview,
+            commands::users::import_run,
+            commands::users::export_users,
+            commands::backups::backup_status,
+            commands::backups::backup_now,
+            commands::backups::restore_from_file,
+            commands::backups::recovery_offer,
+            commands::backups::restore_newest_backup,
         ])
 }
 
@@ -61,14 +70,14 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Where the store lives: `store/` in `GATEHOUSE_DATA_DIR` when set, else in the OS's
-/// app-data directory (the command line uses the same rule).
+/// The data folder: `GATEHOUSE_DATA_DIR` when set, else the OS's app-data directory. The
+/// store is its `store/` folder, automatic backups its `backups/` (the command line uses the
+/// same rule).
 fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("GATEHOUSE_DATA_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => app.path().app_data_dir().map_err(|e| e.to_string())?,
-    };
-    Ok(dir.join("store"))
+    match std::env::var_os("GATEHOUSE_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => app.path().app_data_dir().map_err(|e| e.to_string()),
+    }
 }
 
 pub fn run_app() {
@@ -85,6 +94,7 @@ pub fn run_app() {
         .setup(move |app| {
             builder.mount_events(app);
             let state = AppState::open(data_dir(app));
+            commands::backups::automatic_backup(&state);
             app.manage(state);
             Ok(())
         })

@@ -1,44 +1,91 @@
+use gatehouse_core::backup::Restored;
 use gatehouse_core::{Directory, Error, ErrorBody, ErrorCode, SessionId, SystemClock};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use tauri::State;
 
-/// The app's state: the open directory (or why it could not be opened) and the handle of the
-/// window's signed-in session, which never leaves this process.
+/// The app's state: the open directory (or why it could not be opened), the data folder it
+/// lives in, and the handle of the window's signed-in session, which never leaves this process.
 pub struct AppState {
-    dir: Result<Arc<Directory>, ErrorBody>,
+    /// The data folder: the store is `store/` in it, automatic backups `backups/`.
+    data: Option<PathBuf>,
+    dir: RwLock<Result<Arc<Directory>, ErrorBody>>,
     session: Mutex<Option<SessionId>>,
+    /// A CSV file chosen for import, kept here between the preview and the import so that
+    /// the window never names a file path itself.
+    pending_import: Mutex<Option<Vec<u8>>>,
+}
+
+fn unavailable(message: String) -> ErrorBody {
+    ErrorBody { code: ErrorCode::Internal, message }
 }
 
 impl AppState {
     pub fn open(data_dir: Result<PathBuf, String>) -> Self {
-        let dir = data_dir
-            .map_err(|e| {
-                tracing::error!("no data directory: {e}");
-                ErrorBody {
-                    code: ErrorCode::Internal,
-                    message: "Gatehouse could not find a folder to keep its data in.".into(),
-                }
-            })
-            .and_then(|path| {
-                std::fs::create_dir_all(&path).map_err(|e| {
-                    tracing::error!("creating {}: {e}", path.display());
-                    ErrorBody {
-                        code: ErrorCode::Internal,
-                        message: format!(
-                            "Gatehouse could not create its data folder {}.",
-                            path.display()
-                        ),
-                    }
-                })?;
-                tracing::info!("store: {}", path.display());
-                Directory::open(&path, Arc::new(SystemClock)).map(Arc::new).map_err(|e| e.to_body())
-            });
-        Self { dir, session: Mutex::new(None) }
+        let data = data_dir.map_err(|e| tracing::error!("no data directory: {e}")).ok();
+        let dir = match &data {
+            None => {
+                Err(unavailable("Gatehouse could not find a folder to keep its data in.".into()))
+            }
+            Some(path) => open_store(path),
+        };
+        Self {
+            data,
+            dir: RwLock::new(dir),
+            session: Mutex::new(None),
+            pending_import: Mutex::new(None),
+        }
     }
 
     pub fn directory(&self) -> Result<Arc<Directory>, ErrorBody> {
-        self.dir.clone()
+        self.dir.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The data folder, when there is one.
+    pub fn data_dir(&self) -> Result<PathBuf, ErrorBody> {
+        self.data.clone().ok_or_else(|| {
+            unavailable("Gatehouse could not find a folder to keep its data in.".into())
+        })
+    }
+
+    /// Closes the store, runs `replace` on its folder (a restore), and opens it again. Every
+    /// session ends: the restored store has its own users.
+    pub fn reopen_after(
+        &self,
+        replace: impl FnOnce(&std::path::Path) -> gatehouse_core::Result<Restored>,
+    ) -> Result<Restored, ErrorBody> {
+        let data = self.data_dir()?;
+        let mut slot = self.dir.write().unwrap_or_else(|p| p.into_inner());
+        let closing = std::mem::replace(&mut *slot, Err(Error::StoreLocked.to_body()));
+        self.set_session(None);
+        if let Ok(dir) = closing {
+            // Commands in flight hold the directory for a moment; wait for them to finish so
+            // that the store's files are closed before they are moved.
+            let mut dir = dir;
+            for _ in 0..200 {
+                match Arc::try_unwrap(dir) {
+                    Ok(only) => {
+                        drop(only);
+                        break;
+                    }
+                    Err(shared) => {
+                        dir = shared;
+                        std::thread::sleep(std::time::Duration::from_millis(25));
+                    }
+                }
+            }
+        }
+        let result = replace(&data.join("store")).map_err(|e| e.to_body());
+        *slot = open_store(&data);
+        result
+    }
+
+    pub fn take_import(&self) -> Option<Vec<u8>> {
+        self.pending_import.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    pub fn keep_import(&self, bytes: Vec<u8>) {
+        *self.pending_import.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
     }
 
     pub fn session(&self) -> Result<SessionId, ErrorBody> {
@@ -52,6 +99,17 @@ impl AppState {
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<SessionId>> {
         self.session.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// Opens the store in `data/store`, creating the folders on first use.
+fn open_store(data: &std::path::Path) -> Result<Arc<Directory>, ErrorBody> {
+    let path = data.join("store");
+    std::fs::create_dir_all(data).map_err(|e| {
+        tracing::error!("creating {}: {e}", data.display());
+        unavailable(format!("Gatehouse could not create its data folder {}.", data.display()))
+    })?;
+    tracing::info!("store: {}", path.display());
+    Directory::open(&path, Arc::new(SystemClock)).map(Arc::new).map_err(|e| e.to_body())
 }
 
 /// Runs a core call off the UI thread (argon2 takes a tenth of a second by design).

@@ -139,12 +139,30 @@ impl App {
 
     /// Waits for an element by its `data-testid`.
     pub async fn get(&self, testid: &str) -> Element {
-        self.client
+        match self
+            .client
             .wait()
             .at_most(WAIT)
             .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
             .await
-            .unwrap_or_else(|e| panic!("no element [data-testid='{testid}']: {e}"))
+        {
+            Ok(element) => element,
+            Err(e) => self.fail(&format!("no element [data-testid='{testid}']: {e}")).await,
+        }
+    }
+
+    /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then
+    /// panics with `message`: what the window showed when a test gave up.
+    pub async fn fail(&self, message: &str) -> ! {
+        self.screenshot("FAILED").await;
+        // The whole display too (native dialogs included), when ImageMagick is at hand.
+        let _ = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(self.shots.join("FAILED-display.png"))
+            .output();
+        let text = self.client.execute("return document.body.innerText;", vec![]).await;
+        let text = text.ok().and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+        panic!("{message}\n--- the window shows ---\n{text}");
     }
 
     /// Every element with this `data-testid` now.
@@ -281,10 +299,11 @@ impl App {
             if ok(&text) {
                 return;
             }
-            assert!(
-                start.elapsed() < WAIT,
-                "[data-testid='{testid}'] never read {what:?}; it reads {text:?}"
-            );
+            if start.elapsed() > WAIT {
+                let message =
+                    format!("[data-testid='{testid}'] never read {what:?}; it reads {text:?}");
+                self.fail(&message).await;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -293,7 +312,9 @@ impl App {
     pub async fn wait_for_count(&self, testid: &str, n: usize) {
         let start = Instant::now();
         while self.all(testid).await.len() != n {
-            assert!(start.elapsed() < WAIT, "never {n} of [data-testid='{testid}']");
+            if start.elapsed() > WAIT {
+                self.fail(&format!("never {n} of [data-testid='{testid}']")).await;
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -301,6 +322,17 @@ impl App {
     /// Saves through the native GTK save dialog once it is open: types `path` as the file
     /// name and presses Enter (xdotool on the app's X display).
     pub async fn save_in_native_dialog(&self, path: &Path) {
+        self.native_dialog("^Save File$", path, "ctrl+a").await;
+    }
+
+    /// Chooses `path` in the native (GTK) open-file dialog the app opened.
+    pub async fn open_in_native_dialog(&self, path: &Path) {
+        self.native_dialog("^Open File$", path, "ctrl+l").await;
+    }
+
+    /// Types `path` into the GTK file dialog titled `title` (after `select` selects the name
+    /// or opens the location field) and confirms.
+    async fn native_dialog(&self, title: &str, path: &Path, select: &str) {
         let xdotool = |args: &[&str]| {
             Command::new("xdotool")
                 .args(args)
@@ -310,17 +342,27 @@ impl App {
         };
         let start = Instant::now();
         let window = loop {
-            let found = xdotool(&["search", "--name", "^Save File$"]);
+            let found = xdotool(&["search", "--name", title]);
             if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next() {
                 break id.to_string();
             }
-            assert!(start.elapsed() < WAIT, "the native save dialog did not open");
+            assert!(start.elapsed() < WAIT, "the native dialog {title} did not open");
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         xdotool(&["windowfocus", "--sync", &window]);
-        xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+        xdotool(&["key", "--clearmodifiers", select]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
         xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
-        xdotool(&["key", "Return"]);
+        // The open dialog's location field may take the first Return for its completion:
+        // press it until the dialog is gone.
+        for _ in 0..5 {
+            let open = xdotool(&["search", "--name", title]);
+            if String::from_utf8_lossy(&open.stdout).trim().is_empty() {
+                return;
+            }
+            xdotool(&["key", "--window", &window, "Return"]);
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.

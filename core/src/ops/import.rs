@@ -54,12 +54,13 @@ pub struct ImportReport {
 impl Directory {
     /// Invites the valid rows of a CSV file and reports every row. Needs `users:create`.
     /// Errors for the file as a whole: `invalid_file` (not UTF-8, no header with an `email`
-    /// column), `permission_denied`.
+    /// column), `permission_denied`. `progress` hears (rows done, rows in all) now and then.
     pub fn import_users_csv(
         &self,
         session: SessionId,
         bytes: &[u8],
         dry_run: bool,
+        mut progress: impl FnMut(u32, u32),
     ) -> Result<ImportReport> {
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Users, Action::Create)?;
@@ -77,7 +78,11 @@ impl Directory {
         let now = self.clock.now();
         let mut seen = HashSet::new();
         let mut rows = Vec::with_capacity(table.records.len());
-        for (line, record) in &table.records {
+        let total = table.records.len() as u32;
+        for (i, (line, record)) in table.records.iter().enumerate() {
+            if i % 100 == 0 {
+                progress(i as u32, total);
+            }
             let raw_email = cell(record, Some(email_col));
             let judged = self.judge_row(
                 &actor,
@@ -123,6 +128,7 @@ impl Directory {
             };
             rows.push(row);
         }
+        progress(total, total);
         let invited = rows.iter().filter(|r| r.outcome == ImportOutcome::Invite).count() as u32;
         let skipped = rows.len() as u32 - invited;
         if !dry_run {

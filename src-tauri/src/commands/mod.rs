@@ -1,6 +1,7 @@
 //! Thin commands: take the session from state, call core, translate the result.
 
 pub mod account;
+pub mod backups;
 pub mod organization;
 pub mod roles;
 pub mod session;

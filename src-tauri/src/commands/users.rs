@@ -1,6 +1,8 @@
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
-use gatehouse_core::{ErrorBody, InviteOutcome, InviteRequest, UserDetail, UserPage, UserQuery};
+use gatehouse_core::{
+    ErrorBody, ImportReport, InviteOutcome, InviteRequest, UserDetail, UserPage, UserQuery,
+};
 use tauri::State;
 
 /// Profile, effective permissions with the roles granting them, and recent history.
@@ -88,4 +90,73 @@ pub async fn query_users(
     query: UserQuery,
 ) -> Result<UserPage, ErrorBody> {
     signed_in(state, move |dir, s| dir.query_users(s, query)).await
+}
+
+/// "Import CSV…": the person picks a file in the native dialog; it is kept in the app (the
+/// window never names a path) and judged row by row without changing anything. Null when
+/// cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_preview(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> Result<Option<ImportReport>, ErrorBody> {
+    use tauri_plugin_dialog::DialogExt;
+    let dialog = app.dialog().file().add_filter("CSV", &["csv", "txt"]);
+    let Some(path) = crate::commands::backups::choose(dialog, false).await? else {
+        return Ok(None);
+    };
+    let bytes = std::fs::read(&path)
+        .map_err(|e| gatehouse_core::Error::file("read", &path, &e).to_body())?;
+    state.keep_import(bytes.clone());
+    signed_in(state, move |dir, s| dir.import_users_csv(s, &bytes, true, |_, _| {}).map(Some)).await
+}
+
+/// Progress of a running import, sent as the `import-progress` event.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct ImportProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Invites the valid rows of the previewed file, sending `import-progress` events.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_run(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> Result<ImportReport, ErrorBody> {
+    use tauri::Emitter;
+    let bytes = state.take_import().ok_or_else(|| {
+        gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
+    })?;
+    signed_in(state, move |dir, s| {
+        dir.import_users_csv(s, &bytes, false, |done, total| {
+            let _ = app.emit("import-progress", ImportProgress { done, total });
+        })
+    })
+    .await
+}
+
+/// "Export CSV": every user, to a file chosen in the native save dialog. Returns the file's
+/// name, or null when cancelled.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_users(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+) -> Result<Option<String>, ErrorBody> {
+    use tauri_plugin_dialog::DialogExt;
+    let csv = signed_in(state, |dir, s| dir.users_csv(s)).await?;
+    let today = chrono::Local::now().format("%Y-%m-%d");
+    let dialog = app
+        .dialog()
+        .file()
+        .set_file_name(format!("gatehouse-users-{today}.csv"))
+        .add_filter("CSV", &["csv"]);
+    let Some(path) = crate::commands::backups::choose(dialog, true).await? else {
+        return Ok(None);
+    };
+    gatehouse_core::backup::write_atomically(&path, csv.as_bytes()).map_err(|e| e.to_body())?;
+    Ok(Some(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()))
 }

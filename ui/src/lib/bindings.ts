@@ -53,6 +53,33 @@ export const commands = {
 	 *  when the person cancelled.
 	 */
 	saveAuditCsv: (query: AuditQuery) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_audit_csv", { query })),
+	/**
+	 *  "Import CSV…": the person picks a file in the native dialog; it is kept in the app (the
+	 *  window never names a path) and judged row by row without changing anything. Null when
+	 *  cancelled.
+	 */
+	importPreview: () => typedError<ImportReport | null, ErrorBody>(__TAURI_INVOKE("import_preview")),
+	/**  Invites the valid rows of the previewed file, sending `import-progress` events. */
+	importRun: () => typedError<ImportReport, ErrorBody>(__TAURI_INVOKE("import_run")),
+	/**
+	 *  "Export CSV": every user, to a file chosen in the native save dialog. Returns the file's
+	 *  name, or null when cancelled.
+	 */
+	exportUsers: () => typedError<string | null, ErrorBody>(__TAURI_INVOKE("export_users")),
+	backupStatus: () => typedError<BackupStatus, ErrorBody>(__TAURI_INVOKE("backup_status")),
+	/**  "Back up now": the Owner chooses where; returns the file's name, or null when cancelled. */
+	backupNow: () => typedError<BackupInfo | null, ErrorBody>(__TAURI_INVOKE("backup_now")),
+	/**
+	 *  "Restore from a backup…": an Owner chooses the file; it is checked in full, the current
+	 *  store is kept aside, and everyone signs in again. Null when cancelled.
+	 */
+	restoreFromFile: () => typedError<Restored | null, ErrorBody>(__TAURI_INVOKE("restore_from_file")),
+	recoveryOffer: () => typedError<RecoveryOffer | null, ErrorBody>(__TAURI_INVOKE("recovery_offer")),
+	/**
+	 *  Restores the newest good automatic backup. Only while the store cannot be opened or holds
+	 *  no organization: then there is nobody to ask, and this is the way back.
+	 */
+	restoreNewestBackup: () => typedError<Restored, ErrorBody>(__TAURI_INVOKE("restore_newest_backup")),
 };
 
 /* Types */
@@ -76,7 +103,7 @@ export type AppStatus = {
 	set_up: boolean,
 };
 
-export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings";
+export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -119,6 +146,27 @@ export type AuditQuery = {
 	limit: number | null,
 };
 
+/**  What a backup holds. */
+export type BackupInfo = {
+	format_version: number,
+	schema_version: number,
+	created_at: string,
+	users: number,
+	audit_events: number,
+	/**  The file's size. */
+	bytes: number,
+};
+
+/**  What Settings shows about backups. */
+export type BackupStatus = {
+	/**  The newest automatic backup's time. */
+	latest: string | null,
+	/**  How many automatic backups are kept. */
+	count: number,
+	/**  The folder they are kept in. */
+	folder: string,
+};
+
 /**  `{ code, message }`: what the UI receives for every refusal. */
 export type ErrorBody = {
 	code: ErrorCode,
@@ -126,7 +174,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required";
 
 /**  One permission a user holds and the roles that grant it. */
 export type Grant = {
@@ -134,6 +182,44 @@ export type Grant = {
 	action: Action,
 	/**  Keys of the user's roles that grant it, in the order the user holds them. */
 	roles: string[],
+};
+
+/**  What happens (or would happen) to one row. */
+export type ImportOutcome = 
+/**  Invited (or, in a dry run, would be). */
+"invite" | 
+/**  The email belongs to a user already (active, inactive or with a pending invitation). */
+"already_user" | 
+/**  The email appeared on an earlier row (compared ignoring case). */
+"duplicate" | "bad_email" | "bad_name" | 
+/**  No roles, or a role that does not exist. */
+"unknown_role" | 
+/**  The importer may not grant these roles (Owner, or permissions they lack). */
+"not_allowed";
+
+/**  Progress of a running import, sent as the `import-progress` event. */
+export type ImportProgress = {
+	done: number,
+	total: number,
+};
+
+export type ImportReport = {
+	dry_run: boolean,
+	rows: ImportRow[],
+	/**  Rows invited (or, in a dry run, that would be). */
+	invited: number,
+	skipped: number,
+};
+
+export type ImportRow = {
+	/**  The row's line in the file (the header is line 1). */
+	line: number,
+	email: string,
+	outcome: ImportOutcome,
+	/**  Why a row is not invited; empty for invited rows. */
+	message: string,
+	/**  The code of an invited row (real runs only), shown once. */
+	issued: IssuedCode | null,
 };
 
 /**  The result of [`Store::verify`]: counts, and every problem found (none when intact). */
@@ -189,10 +275,23 @@ export type Permission = {
 	action: Action,
 };
 
+/**  The newest good automatic backup, offered when the store cannot be opened or is empty. */
+export type RecoveryOffer = {
+	file: string,
+	info: BackupInfo,
+};
+
 export type ResetInput = {
 	email: string,
 	code: string,
 	password: string,
+};
+
+/**  The result of a restore: what came back, and where the replaced store was kept. */
+export type Restored = {
+	info: BackupInfo,
+	/**  The folder the replaced store was moved to (none when there was no store). */
+	kept: string | null,
 };
 
 export type Role = {
