@@ -12,13 +12,15 @@ SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-a
 	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak clean
+.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean
 
 help:
 	@echo "make run       start Gatehouse (installs what is missing first)"
 	@echo "make test      every check: formatting, lints, Rust tests, UI checks, bindings, end-to-end"
 	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
 	@echo "make soak      long runs: the model property test (100,000+ steps) and 1,000 crash kills"
+	@echo "make bench     figures against their budgets, written to BENCHMARKS.md"
+	@echo "make package   the .deb and .rpm, then install, start and remove the .deb"
 	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
 	@echo "make fmt       format Rust and UI code"
 
@@ -94,6 +96,31 @@ e2e: deps tauri-driver ui/dist/index.html
 soak:
 	GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
+
+# Figures against budgets (BENCHMARKS.md): core on a 100,000-user store, and the app side by
+# side with a blank Tauri app under Xvfb. Exits non-zero when a budget is missed.
+bench: deps tauri-driver deb
+	$(CARGO) build --release -p gatehouse-core --bin gatehouse-seed
+	$(CARGO) build --release -p gatehouse-bench -p blank-app
+	$(CARGO) build --release -p gatehouse-e2e --bin bench-app
+	bench/run.sh
+
+## Packaging --------------------------------------------------------------------------------
+
+TAURI := ui/node_modules/.bin/tauri
+
+deb: deps ui/dist/index.html
+	cd src-tauri && ../$(TAURI) build --bundles deb
+
+# The Linux installers, then a check of the .deb: installed, started under Xvfb (its first
+# screen seen through WebDriver), removed again.
+package: deps tauri-driver ui/dist/index.html
+	cd src-tauri && ../$(TAURI) build --bundles deb,rpm
+	$(CARGO) build --release -p gatehouse-e2e --bin check-installed
+	$(SUDO) apt-get install -y -qq ./$$(ls target/release/bundle/deb/*.deb | head -1)
+	GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed; \
+	  status=$$?; $(SUDO) apt-get remove -y -qq gatehouse; exit $$status
+	@ls -l target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm
 
 bindings: ui/dist/index.html
 	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse --test bindings

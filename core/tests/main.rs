@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod backups;
 mod crash;
 mod detail;
 mod invitations;

@@ -151,6 +151,54 @@ impl App {
         }
     }
 
+    /// Resident memory of the app and its WebKit processes (everything tauri-driver started
+    /// except WebKitWebDriver itself), in MB, read from /proc.
+    pub fn app_rss_mb(&self) -> f64 {
+        let driver = self.children[0].id();
+        let mut parent_of = std::collections::HashMap::new();
+        let mut rss = std::collections::HashMap::new();
+        let mut name = std::collections::HashMap::new();
+        for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+            for line in status.lines() {
+                let mut parts = line.split_whitespace();
+                match parts.next() {
+                    Some("PPid:") => {
+                        parent_of.insert(
+                            pid,
+                            parts.next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0),
+                        );
+                    }
+                    Some("VmRSS:") => {
+                        rss.insert(
+                            pid,
+                            parts.next().and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0),
+                        );
+                    }
+                    Some("Name:") => {
+                        name.insert(pid, parts.next().unwrap_or_default().to_string());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let descends = |mut pid: u32| {
+            while let Some(&parent) = parent_of.get(&pid) {
+                if parent == driver {
+                    return true;
+                }
+                pid = parent;
+            }
+            false
+        };
+        rss.iter()
+            .filter(|(pid, _)| descends(**pid))
+            .filter(|(pid, _)| !name.get(pid).is_some_and(|n| n.starts_with("WebKitWebDrive")))
+            .map(|(_, kb)| kb / 1024.0)
+            .sum()
+    }
+
     /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then
     /// panics with `message`: what the window showed when a test gave up.
     pub async fn fail(&self, message: &str) -> ! {

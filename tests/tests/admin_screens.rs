@@ -71,11 +71,25 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
     app.click("nav-roles").await;
     app.click("role-support_lead").await;
     app.click("role-delete").await;
+    app.click("role-delete-confirm").await;
     assert_eq!(
         app.text("roles-error").await,
         "This role is held by 1 user: take it away from them first."
     );
     app.screenshot("02-role-in-use").await;
+
+    // Once nobody holds it, it goes.
+    app.click("nav-users").await;
+    app.row_action("sue@acme.example", "cancel").await;
+    app.click("action-confirm").await;
+    app.wait_for_number_text("user-count", "1 user").await;
+    app.click("nav-roles").await;
+    app.click("role-support_lead").await;
+    app.click("role-delete").await;
+    app.click("role-delete-confirm").await;
+    app.wait_for_text("toast-text", "Role “Support Lead” deleted.").await;
+    assert!(app.all("role-support_lead").await.is_empty());
+    app.screenshot("03-role-deleted").await;
 
     app.close().await;
 }
