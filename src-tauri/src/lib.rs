@@ -2,6 +2,7 @@
 //! core's verbs as typed commands. No rule lives here.
 
 mod commands;
+mod shell;
 mod state;
 
 use specta_typescript::Typescript;
@@ -81,17 +82,13 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
 }
 
 pub fn run_app() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
     let builder = specta_builder();
     let result = tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
+            shell::init_logging(app);
+            shell::install_menu(app)?;
             builder.mount_events(app);
             let state = AppState::open(data_dir(app));
             commands::backups::automatic_backup(&state);

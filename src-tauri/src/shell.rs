@@ -1,0 +1,81 @@
+//! The app's identity around the window: logs in the OS log folder (rotated daily, a week
+//! kept), and the menu with the About box and "Show logs".
+
+use tauri::menu::{
+    AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
+};
+use tauri::{App, AppHandle, Manager};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+/// Keeps the log writer's background thread alive for as long as the app runs.
+pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
+
+/// Logs to stderr and to `gatehouse.log.<date>` in the OS log folder (on Linux
+/// `~/.local/share/app.gatehouse.desktop/logs`), keeping the last 7 days.
+pub fn init_logging(app: &App) {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let stderr = fmt::layer().with_writer(std::io::stderr).with_filter(filter());
+    let file = app.path().app_log_dir().ok().and_then(|dir| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("gatehouse")
+            .filename_suffix("log")
+            .max_log_files(7)
+            .build(&dir)
+            .ok()
+    });
+    match file {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let file = fmt::layer().with_writer(writer).with_ansi(false).with_filter(filter());
+            let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
+            app.manage(LogGuard(guard));
+        }
+        None => {
+            let _ = tracing_subscriber::registry().with(stderr).try_init();
+        }
+    }
+}
+
+/// The menu: Gatehouse › About Gatehouse, Show logs, Quit.
+pub fn install_menu(app: &App) -> tauri::Result<()> {
+    let about = AboutMetadataBuilder::new()
+        .name(Some("Gatehouse"))
+        .version(Some(env!("CARGO_PKG_VERSION")))
+        .comments(Some("Who may do what in a small organization, offline."))
+        .license(Some("MIT"))
+        .icon(app.default_window_icon().cloned())
+        .build();
+    let menu = SubmenuBuilder::new(app, "Gatehouse")
+        .item(&PredefinedMenuItem::about(app, Some("About Gatehouse"), Some(about))?)
+        .separator()
+        .item(&MenuItemBuilder::with_id("show-logs", "Show logs").build(app)?)
+        .separator()
+        .item(&PredefinedMenuItem::quit(app, Some("Quit Gatehouse"))?)
+        .build()?;
+    app.set_menu(MenuBuilder::new(app).item(&menu).build()?)?;
+    app.on_menu_event(|app, event| {
+        if event.id() == "show-logs" {
+            show_logs(app);
+        }
+    });
+    Ok(())
+}
+
+/// Opens the log folder in the system's file manager.
+fn show_logs(app: &AppHandle) {
+    let Ok(dir) = app.path().app_log_dir() else { return };
+    let _ = std::fs::create_dir_all(&dir);
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener).arg(&dir).spawn() {
+        tracing::warn!("cannot open {}: {e}", dir.display());
+    }
+}
