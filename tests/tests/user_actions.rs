@@ -45,6 +45,21 @@ async fn change_roles_then_deactivate_and_reactivate() {
     assert_eq!(app.text_in(&ana, "user-status").await, "Active");
     app.screenshot("04-reactivated").await;
 
+    // A reset code from the row menu; Ana sets a new password with it from the sign-in screen.
+    app.row_action(ANA, "reset").await;
+    let code = app.text("issued-code").await;
+    app.click("action-done").await;
+    app.click("sign-out").await;
+    app.click("have-reset").await;
+    app.type_into("reset-email", ANA).await;
+    app.type_into("reset-code", &code).await;
+    app.type_into("reset-password", "violet marble sandwich harbor").await;
+    app.click("reset-submit").await;
+    app.get("signin-form").await;
+    app.screenshot("05-password-reset").await;
+    app.sign_in(ANA, "violet marble sandwich harbor").await;
+    app.get("users-table").await;
+
     app.close().await;
 }
 

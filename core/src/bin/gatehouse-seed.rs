@@ -9,7 +9,7 @@
 
 use gatehouse_core::seed::SeedPlan;
 use gatehouse_core::{Directory, SystemClock};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -55,8 +55,12 @@ fn run() -> Result<(), String> {
     let directory = Directory::open(&dir, Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     directory
         .seed(&plan, |done, total| {
-            eprint!("\r{done} of {total} users");
-            let _ = std::io::stderr().flush();
+            if std::io::stderr().is_terminal() {
+                eprint!("\r{done} of {total} users");
+                let _ = std::io::stderr().flush();
+            } else if done % 10_000 == 0 || done == total {
+                eprintln!("{done} of {total} users");
+            }
         })
         .map_err(|e| e.to_string())?;
     eprintln!();

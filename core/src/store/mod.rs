@@ -29,6 +29,8 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";
 const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// The trees, in the order [`Store::write`] hands them to a transaction.
 const TREES: [&str; 9] =
     ["meta", "users", "emails", "audit", "roles", "invitations", "resets", "codes", "throttle"];
@@ -64,13 +66,18 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`. Refused with `store_locked` while another
     /// process has it open.
     pub fn open(dir: &Path) -> Result<Self> {
-        let db = sled::Config::new().path(dir).open().map_err(|e| match e {
-            sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                Error::StoreLocked
-            }
-            sled::Error::Io(io) if io.to_string().contains("lock") => Error::StoreLocked,
-            other => Error::internal("opening the store", other),
-        })?;
+        // sled's page cache defaults to 1 GB; a desktop app keeps to 64 MB (the list itself is
+        // served from the in-memory index).
+        let db =
+            sled::Config::new().path(dir).cache_capacity(CACHE_BYTES).open().map_err(
+                |e| match e {
+                    sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                        Error::StoreLocked
+                    }
+                    sled::Error::Io(io) if io.to_string().contains("lock") => Error::StoreLocked,
+                    other => Error::internal("opening the store", other),
+                },
+            )?;
         let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
             TREES.map(|name| db.open_tree(name));
         let store = Store {

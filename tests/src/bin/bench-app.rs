@@ -89,11 +89,13 @@ async fn main() {
             "const done = arguments[0];
              const input = document.querySelector(\"[data-testid='search']\");
              const count = document.querySelector(\"[data-testid='user-count']\");
-             const before = count.innerText;
+             const shown = () => count.innerText + '|' +
+               (document.querySelector('tr[data-index]')?.getAttribute('data-email') ?? '');
+             const before = shown();
              input.value = {text:?};
              const t0 = performance.now();
              input.dispatchEvent(new Event('input', {{ bubbles: true }}));
-             const check = () => count.innerText !== before
+             const check = () => shown() !== before
                ? requestAnimationFrame(() => done(performance.now() - t0))
                : requestAnimationFrame(check);
              check();
