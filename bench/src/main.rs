@@ -155,7 +155,11 @@ fn run(store: &Path, password: &str) -> Vec<Figure> {
     // Raw floors: reading 50 user records by key; one insert and a flush.
     let db_floor = |f: &dyn Fn(&sled::Db)| -> Vec<Duration> {
         let tmp = tempfile::tempdir().expect("tmp");
-        let db = sled::Config::new().path(tmp.path()).open().expect("floor db");
+        let db = sled::Config::new()
+            .path(tmp.path())
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .expect("floor db");
         let tree = db.open_tree("t").expect("tree");
         for i in 0..100_000u32 {
             tree.insert(i.to_be_bytes(), vec![0u8; 400]).expect("fill");
@@ -170,9 +174,11 @@ fn run(store: &Path, password: &str) -> Vec<Figure> {
         }
     }))
     .1;
+    let counter = std::sync::atomic::AtomicU64::new(0);
     let durable = stats(db_floor(&|db| {
         let t = db.open_tree("t").expect("tree");
-        t.insert(b"k", vec![1u8; 400]).expect("insert");
+        let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        t.insert(n.to_be_bytes(), vec![1u8; 400]).expect("insert");
         db.flush().expect("flush");
     }))
     .1;
