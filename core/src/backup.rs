@@ -81,13 +81,54 @@ impl Directory {
     /// The app's automatic backup at start: no session, the store's own trusted process.
     pub fn backup_unchecked(&self, file: &Path) -> Result<BackupInfo> {
         let _writes = self.write_lock();
-        let trees = self.store.dump()?;
         let created_at = self.clock.now();
-        let bytes = encode(&trees, self.store.schema_version()?.unwrap_or(0), created_at);
-        write_atomically(file, &bytes)?;
-        // Read back what is on disk: a backup that does not decode is no backup.
-        let written = std::fs::read(file).map_err(|e| Error::file("read back", file, &e))?;
-        info_of(&decode(&written)?, &written)
+        let schema = self.store.schema_version()?.unwrap_or(0);
+        // Streamed tree by tree: a backup never holds the store in memory.
+        let (users, audit_events) = write_atomically_with(file, |out| {
+            let mut w = Hashing { inner: std::io::BufWriter::new(out), hasher: Sha256::new() };
+            let mut counts = (0u32, 0u32);
+            w.write_all(MAGIC)?;
+            w.write_all(&FORMAT_VERSION.to_be_bytes())?;
+            w.write_all(&schema.to_be_bytes())?;
+            w.write_all(&created_at.timestamp().to_be_bytes())?;
+            for (name, tree) in self.store.trees() {
+                let count = tree.len();
+                w.write_all(&(name.len() as u16).to_be_bytes())?;
+                w.write_all(name.as_bytes())?;
+                w.write_all(&(count as u64).to_be_bytes())?;
+                let mut written = 0;
+                for entry in tree.iter().take(count) {
+                    let (k, v) = entry.map_err(std::io::Error::other)?;
+                    w.write_all(&(k.len() as u32).to_be_bytes())?;
+                    w.write_all(&k)?;
+                    w.write_all(&(v.len() as u32).to_be_bytes())?;
+                    w.write_all(&v)?;
+                    written += 1;
+                }
+                if written != count {
+                    return Err(std::io::Error::other("the store changed while it was read"));
+                }
+                match name {
+                    "users" => counts.0 = count as u32,
+                    "audit" => counts.1 = count as u32,
+                    _ => {}
+                }
+            }
+            let sum = w.hasher.finalize();
+            w.inner.write_all(&sum)?;
+            w.inner.flush()?;
+            Ok(counts)
+        })?;
+        // Read back what is on disk: a backup whose checksum does not hold is no backup.
+        let bytes = checksum_holds(file)?;
+        Ok(BackupInfo {
+            format_version: FORMAT_VERSION,
+            schema_version: schema,
+            created_at: DateTime::from_timestamp(created_at.timestamp(), 0).unwrap_or(created_at),
+            users,
+            audit_events,
+            bytes: bytes as u32,
+        })
     }
 
     fn audit_denied(&self, me: &crate::model::User, action: AuditAction) -> Result<()> {
@@ -100,26 +141,46 @@ impl Directory {
     }
 }
 
-fn encode(trees: &Trees, schema: u32, created_at: DateTime<Utc>) -> Vec<u8> {
-    let mut out = Vec::new();
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
-    out.extend_from_slice(&schema.to_be_bytes());
-    out.extend_from_slice(&created_at.timestamp().to_be_bytes());
-    for (name, entries) in trees {
-        out.extend_from_slice(&(name.len() as u16).to_be_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(&(entries.len() as u64).to_be_bytes());
-        for (k, v) in entries {
-            out.extend_from_slice(&(k.len() as u32).to_be_bytes());
-            out.extend_from_slice(k);
-            out.extend_from_slice(&(v.len() as u32).to_be_bytes());
-            out.extend_from_slice(v);
-        }
+/// A writer that hashes what passes through it.
+struct Hashing<W: Write> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
     }
-    let sum = Sha256::digest(&out);
-    out.extend_from_slice(&sum);
-    out
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reads `file` back in pieces and checks its trailing SHA-256; returns its size.
+fn checksum_holds(file: &Path) -> Result<u64> {
+    use std::io::Read;
+    let fail = |e: std::io::Error| Error::file("read back", file, &e);
+    let mut f = std::fs::File::open(file).map_err(fail)?;
+    let size = f.metadata().map_err(fail)?.len();
+    let body = size.checked_sub(32).ok_or_else(|| bad("the file is cut short"))?;
+    let mut hasher = Sha256::new();
+    let mut left = body;
+    let mut buf = vec![0u8; 1 << 16];
+    while left > 0 {
+        let want = left.min(buf.len() as u64) as usize;
+        f.read_exact(&mut buf[..want]).map_err(fail)?;
+        hasher.update(&buf[..want]);
+        left -= want as u64;
+    }
+    let mut sum = [0u8; 32];
+    f.read_exact(&mut sum).map_err(fail)?;
+    if hasher.finalize().as_slice() != sum {
+        return Err(bad("its checksum does not match, so the file is damaged"));
+    }
+    Ok(size)
 }
 
 /// A decoded backup: its header and trees.
@@ -326,6 +387,14 @@ fn open_settled(dir: &Path) -> Result<Store> {
 /// Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path` and
 /// syncs the folder: a reader sees the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically_with(path, |f| f.write_all(bytes))
+}
+
+/// As [`write_atomically`], with `write` filling the temporary file.
+fn write_atomically_with<T>(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
+) -> Result<T> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -334,16 +403,21 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let out = write(&mut f)?;
         f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        Ok(out)
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::file("write", path, &e));
+    match result {
+        Ok(out) => {
+            sync_dir(&dir);
+            Ok(out)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(Error::file("write", path, &e))
+        }
     }
-    sync_dir(&dir);
-    Ok(())
 }
 
 fn sync_dir(dir: &Path) {

@@ -218,28 +218,19 @@ impl Store {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every tree's entries, by tree name, for a backup.
-    pub(crate) fn dump(&self) -> Result<Trees> {
-        let trees = [
-            &self.meta,
-            &self.users,
-            &self.emails,
-            &self.audit,
-            &self.roles,
-            &self.invitations,
-            &self.resets,
-            &self.codes,
-            &self.throttle,
-        ];
-        let mut out = Vec::new();
-        for (name, tree) in TREES.iter().zip(trees) {
-            let entries = tree
-                .iter()
-                .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            out.push((name.to_string(), entries));
-        }
-        Ok(out)
+    /// Every tree with its name, in a fixed order, for a backup.
+    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 9] {
+        [
+            ("meta", &self.meta),
+            ("users", &self.users),
+            ("emails", &self.emails),
+            ("audit", &self.audit),
+            ("roles", &self.roles),
+            ("invitations", &self.invitations),
+            ("resets", &self.resets),
+            ("codes", &self.codes),
+            ("throttle", &self.throttle),
+        ]
     }
 
     /// Re-checks every invariant; see [`Integrity`].
