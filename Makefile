@@ -119,8 +119,8 @@ package: deps tauri-driver ui/dist/index.html
 	cd src-tauri && ../$(TAURI) build --bundles deb,rpm
 	$(CARGO) build --release -p gatehouse-e2e --bin check-installed
 	$(SUDO) apt-get install -y -qq ./$$(ls target/release/bundle/deb/*.deb | head -1)
-	GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed; \
-	  status=$$?; $(SUDO) apt-get remove -y -qq gatehouse; exit $$status
+	if GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed; then status=0; \
+	  else status=$$?; fi; $(SUDO) apt-get remove -y -qq gatehouse; exit $$status
 	@ls -l target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm
 
 bindings: ui/dist/index.html
