@@ -1,6 +1,7 @@
 //! Printing: plain text for people, or JSON with `--json` for scripts.
 
 use gatehouse_core::model::{IssuedCode, UserStatus, UserView};
+use gatehouse_core::wire_name;
 use gatehouse_core::{
     AuditPage, ErrorBody, ImportOutcome, ImportReport, Integrity, InviteOutcome, RoleView,
     UserDetail,
@@ -28,10 +29,7 @@ fn status(u: &UserView) -> &'static str {
 }
 
 fn code_of(body: &ErrorBody) -> String {
-    serde_json::to_value(body.code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    wire_name(&body.code)
 }
 
 impl Out {
@@ -93,8 +91,8 @@ impl Out {
         for g in &d.grants {
             println!(
                 "  {}:{}  (from {})",
-                enum_key(&g.module),
-                enum_key(&g.action),
+                wire_name(&g.module),
+                wire_name(&g.action),
                 g.roles.join(", ")
             );
         }
@@ -167,8 +165,8 @@ impl Out {
         }
         let mut by_module: Vec<(String, String)> = Vec::new();
         for p in &r.role.permissions {
-            let m = enum_key(&p.module);
-            let letter = enum_key(&p.action).chars().next().unwrap_or('?');
+            let m = wire_name(&p.module);
+            let letter = wire_name(&p.action).chars().next().unwrap_or('?');
             match by_module.iter_mut().find(|(k, _)| *k == m) {
                 Some((_, letters)) => letters.push(letter),
                 None => by_module.push((m, letter.to_string())),
@@ -197,9 +195,9 @@ impl Out {
                 e.seq,
                 e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 actor,
-                enum_key(&e.action),
+                wire_name(&e.action),
                 e.target.as_deref().unwrap_or("-"),
-                enum_key(&e.outcome),
+                wire_name(&e.outcome),
                 if e.summary.is_empty() { String::new() } else { format!("  {}", e.summary) }
             );
         }
@@ -227,7 +225,7 @@ impl Out {
             return print_json(report);
         }
         for row in &report.rows {
-            let what = enum_key(&row.outcome);
+            let what = wire_name(&row.outcome);
             match (&row.outcome, &row.issued) {
                 (ImportOutcome::Invite, Some(i)) => {
                     println!("line {:>5}  invited  {}  code {}", row.line, i.email, i.code)
@@ -241,12 +239,4 @@ impl Out {
         let verb = if dry_run { "would be invited" } else { "invited" };
         println!("{} {verb}, {} skipped.", report.invited, report.skipped);
     }
-}
-
-/// The snake_case name of one of core's unit enums.
-fn enum_key<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

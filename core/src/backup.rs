@@ -308,7 +308,7 @@ fn build_store(decoded: &Decoded, dir: &Path) -> Result<()> {
         }
         db.flush()?;
     }
-    let store = open_settled(dir)?;
+    let store = Store::open_settled(dir)?;
     let integrity = store.verify()?;
     if !integrity.is_intact() {
         return Err(bad(&format!(
@@ -339,7 +339,7 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
     let mut kept = None;
     if store_dir.exists() {
         // Refuse while someone has the store open: moving it away under them would lose work.
-        match open_settled(store_dir) {
+        match Store::open_settled(store_dir) {
             Err(Error::StoreLocked) => {
                 let _ = std::fs::remove_dir_all(&fresh);
                 return Err(Error::StoreLocked);
@@ -353,7 +353,7 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
     }
     std::fs::rename(&fresh, store_dir).map_err(|e| Error::file("move into place", &fresh, &e))?;
     sync_dir(parent);
-    let store = open_settled(store_dir)?;
+    let store = Store::open_settled(store_dir)?;
     let summary = match &kept {
         Some(aside) => {
             format!("from {}; the replaced store is kept in {}", file.display(), aside.display())
@@ -366,22 +366,6 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
         Ok(())
     })?;
     Ok(Restored { info, kept: kept.map(|k| k.display().to_string()) })
-}
-
-/// Opens a store that this process has just closed. sled lets go of its lock from a
-/// background thread a moment after the last handle is dropped, so a lock is retried for up
-/// to two seconds; a store another program holds is still refused after that.
-fn open_settled(dir: &Path) -> Result<Store> {
-    let mut tries = 0;
-    loop {
-        match Store::open(dir) {
-            Err(Error::StoreLocked) if tries < 40 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            other => return other,
-        }
-    }
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path` and

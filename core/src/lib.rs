@@ -30,6 +30,15 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use store::Store;
 
+/// The name a unit enum value has on the wire (`sign_in`, `permission_denied`): what the CSV,
+/// the command line and scripts print.
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// An open directory: the store, the clock and the live sessions.
 pub struct Directory {
     store: Store,
@@ -44,12 +53,17 @@ impl Directory {
     /// Opens the store in `dir`, creating it on first use.
     /// Errors: `store_locked` (another process has it open), `store_too_new`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
-        Ok(Self {
-            store: Store::open(dir)?,
-            clock,
-            sessions: Sessions::default(),
-            writer: Mutex::new(()),
-        })
+        Ok(Self::over(Store::open(dir)?, clock))
+    }
+
+    /// As [`Directory::open`], for a store this process has just closed (after a restore); see
+    /// [`Store::open_settled`].
+    pub fn open_settled(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        Ok(Self::over(Store::open_settled(dir)?, clock))
+    }
+
+    fn over(store: Store, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()) }
     }
 
     pub(crate) fn write_lock(&self) -> MutexGuard<'_, ()> {

@@ -109,18 +109,8 @@ fn open_store(data: &std::path::Path) -> Result<Arc<Directory>, ErrorBody> {
         unavailable(format!("Gatehouse could not create its data folder {}.", data.display()))
     })?;
     tracing::info!("store: {}", path.display());
-    // After a restore this process has just closed the store; sled lets go of its lock a
-    // moment later, so a lock is retried briefly. Another program's lock still wins.
-    let mut tries = 0;
-    loop {
-        match Directory::open(&path, Arc::new(SystemClock)) {
-            Err(Error::StoreLocked) if tries < 40 => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            other => return other.map(Arc::new).map_err(|e| e.to_body()),
-        }
-    }
+    // After a restore this process has just closed the store: wait for sled to let it go.
+    Directory::open_settled(&path, Arc::new(SystemClock)).map(Arc::new).map_err(|e| e.to_body())
 }
 
 /// Runs a core call off the UI thread (argon2 takes a tenth of a second by design).

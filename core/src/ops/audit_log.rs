@@ -134,10 +134,10 @@ impl Directory {
                 e.seq.to_string(),
                 e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 actor,
-                enum_key(&e.action),
+                crate::wire_name(&e.action),
                 e.target.clone().unwrap_or_default(),
                 e.summary.clone(),
-                enum_key(&e.outcome),
+                crate::wire_name(&e.outcome),
             ];
             let row: Vec<String> = fields.iter().map(|f| crate::csv_io::field(f)).collect();
             csv.push_str(&row.join(","));
@@ -145,12 +145,4 @@ impl Directory {
         }
         Ok(csv)
     }
-}
-
-/// The serialized (snake_case) name of a unit enum value.
-fn enum_key<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }

@@ -98,6 +98,22 @@ impl Store {
         Ok(store)
     }
 
+    /// As [`Store::open`], for a store this process may have just closed: sled lets go of its
+    /// lock from a background thread a moment after the last handle is dropped, so a lock is
+    /// retried for up to two seconds. A store another program holds is still refused.
+    pub fn open_settled(dir: &Path) -> Result<Self> {
+        let mut tries = 0;
+        loop {
+            match Store::open(dir) {
+                Err(Error::StoreLocked) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
+    }
+
     fn migrate(&self) -> Result<()> {
         match self.schema_version()? {
             None => {
@@ -182,17 +198,7 @@ impl Store {
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the
     /// closure more than once: compute clocks, ids and hashes before calling.
     pub fn write<T>(&self, change: impl Fn(&mut Tx<'_>) -> TxResult<T>) -> Result<T> {
-        let trees = [
-            &self.meta,
-            &self.users,
-            &self.emails,
-            &self.audit,
-            &self.roles,
-            &self.invitations,
-            &self.resets,
-            &self.codes,
-            &self.throttle,
-        ];
+        let trees = self.trees().map(|(_, tree)| tree);
         let touched = RefCell::new(Vec::new());
         let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {
             change(&mut Tx::new(t, &touched)).map_err(|e| match e {
@@ -218,18 +224,19 @@ impl Store {
         self.index.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every tree with its name, in a fixed order, for a backup.
+    /// Every tree with its name, in the order of [`TREES`] (which [`Tx`] relies on).
     pub(crate) fn trees(&self) -> [(&'static str, &Tree); 9] {
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] = TREES;
         [
-            ("meta", &self.meta),
-            ("users", &self.users),
-            ("emails", &self.emails),
-            ("audit", &self.audit),
-            ("roles", &self.roles),
-            ("invitations", &self.invitations),
-            ("resets", &self.resets),
-            ("codes", &self.codes),
-            ("throttle", &self.throttle),
+            (meta, &self.meta),
+            (users, &self.users),
+            (emails, &self.emails),
+            (audit, &self.audit),
+            (roles, &self.roles),
+            (invitations, &self.invitations),
+            (resets, &self.resets),
+            (codes, &self.codes),
+            (throttle, &self.throttle),
         ]
     }
 

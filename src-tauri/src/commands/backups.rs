@@ -2,6 +2,7 @@
 //! (files chosen in native dialogs opened from Rust), and the way back when the store cannot
 //! be opened.
 
+use crate::commands::files::choose;
 use crate::state::{blocking, signed_in, AppState};
 use chrono::{DateTime, Utc};
 use gatehouse_core::backup::{self, BackupInfo, Restored};
@@ -158,26 +159,4 @@ async fn restore(app: tauri::AppHandle, file: PathBuf) -> Result<Restored, Error
     })
     .await
     .map_err(|_| Error::Internal("the restore").to_body())?
-}
-
-/// A path from a native file dialog (save or open), off the UI thread.
-pub async fn choose(
-    dialog: tauri_plugin_dialog::FileDialogBuilder<tauri::Wry>,
-    save: bool,
-) -> Result<Option<PathBuf>, ErrorBody> {
-    let chosen = tauri::async_runtime::spawn_blocking(move || {
-        if save {
-            dialog.blocking_save_file()
-        } else {
-            dialog.blocking_pick_file()
-        }
-    })
-    .await
-    .map_err(|_| Error::Internal("the file dialog").to_body())?;
-    match chosen {
-        None => Ok(None),
-        Some(path) => path.into_path().map(Some).map_err(|_| {
-            Error::FileError("That location is not a file on this computer.".into()).to_body()
-        }),
-    }
 }

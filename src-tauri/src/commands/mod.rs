@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod backups;
+pub mod files;
 pub mod organization;
 pub mod roles;
 pub mod session;

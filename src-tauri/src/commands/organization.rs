@@ -43,33 +43,7 @@ pub async fn save_audit_csv(
     state: State<'_, AppState>,
     query: AuditQuery,
 ) -> Result<Option<String>, ErrorBody> {
-    use tauri_plugin_dialog::DialogExt;
     let csv = signed_in(state, move |dir, s| dir.audit_csv(s, query)).await?;
     let today = chrono::Local::now().format("%Y-%m-%d");
-    tauri::async_runtime::spawn_blocking(move || {
-        let Some(chosen) = app
-            .dialog()
-            .file()
-            .set_file_name(format!("gatehouse-audit-{today}.csv"))
-            .add_filter("CSV", &["csv"])
-            .blocking_save_file()
-        else {
-            return Ok(None);
-        };
-        let path = chosen.into_path().map_err(|_| not_saved("that location is not a file"))?;
-        std::fs::write(&path, csv).map_err(|e| not_saved(&e.to_string()))?;
-        Ok(Some(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()))
-    })
-    .await
-    .map_err(|_| not_saved("the save was interrupted"))?
-}
-
-fn not_saved(why: &str) -> ErrorBody {
-    tracing::warn!("audit export not saved: {why}");
-    ErrorBody {
-        code: gatehouse_core::ErrorCode::Internal,
-        message: format!(
-            "The file could not be saved ({why}). Choose another place and try again."
-        ),
-    }
+    crate::commands::files::save_csv(&app, format!("gatehouse-audit-{today}.csv"), csv).await
 }

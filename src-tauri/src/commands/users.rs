@@ -103,7 +103,7 @@ pub async fn import_preview(
 ) -> Result<Option<ImportReport>, ErrorBody> {
     use tauri_plugin_dialog::DialogExt;
     let dialog = app.dialog().file().add_filter("CSV", &["csv", "txt"]);
-    let Some(path) = crate::commands::backups::choose(dialog, false).await? else {
+    let Some(path) = crate::commands::files::choose(dialog, false).await? else {
         return Ok(None);
     };
     let bytes = std::fs::read(&path)
@@ -146,17 +146,7 @@ pub async fn export_users(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
 ) -> Result<Option<String>, ErrorBody> {
-    use tauri_plugin_dialog::DialogExt;
     let csv = signed_in(state, |dir, s| dir.users_csv(s)).await?;
     let today = chrono::Local::now().format("%Y-%m-%d");
-    let dialog = app
-        .dialog()
-        .file()
-        .set_file_name(format!("gatehouse-users-{today}.csv"))
-        .add_filter("CSV", &["csv"]);
-    let Some(path) = crate::commands::backups::choose(dialog, true).await? else {
-        return Ok(None);
-    };
-    gatehouse_core::backup::write_atomically(&path, csv.as_bytes()).map_err(|e| e.to_body())?;
-    Ok(Some(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()))
+    crate::commands::files::save_csv(&app, format!("gatehouse-users-{today}.csv"), csv).await
 }
