@@ -52,6 +52,7 @@ pub enum ErrorCode {
     BackupInvalid,
     FileError,
     OwnerRequired,
+    MessageNotFound,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +143,8 @@ pub enum Error {
     FileError(String),
     #[error("Only an Owner may do that.")]
     OwnerRequired,
+    #[error("That message is not in the outbox.")]
+    MessageNotFound,
 }
 
 impl Error {
@@ -190,6 +193,7 @@ impl Error {
             Error::BackupInvalid(_) => C::BackupInvalid,
             Error::FileError(_) => C::FileError,
             Error::OwnerRequired => C::OwnerRequired,
+            Error::MessageNotFound => C::MessageNotFound,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod clock;
 pub mod csv_io;
 pub mod error;
+pub mod mail;
 pub mod model;
 pub mod ops;
 pub mod policy;

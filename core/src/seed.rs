@@ -107,6 +107,7 @@ impl Directory {
                             expires_at: now + lifetime,
                             state: CodeState::Pending,
                             code_hash: code::generate()?.hash,
+                            message: None,
                         })
                     })
                     .transpose()?;

@@ -38,6 +38,12 @@ pub enum AuditAction {
     ImportUsers,
     Backup,
     Restore,
+    UpdateMailSettings,
+    TestEmail,
+    EmailSent,
+    EmailFailed,
+    EmailDiscarded,
+    EmailSaved,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

@@ -29,6 +29,9 @@ pub struct Invitation {
     pub expires_at: DateTime<Utc>,
     pub state: CodeState,
     pub code_hash: String,
+    /// The email carrying the code, in the outbox.
+    #[serde(default)]
+    pub message: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -40,6 +43,9 @@ pub struct PasswordReset {
     pub expires_at: DateTime<Utc>,
     pub state: CodeState,
     pub code_hash: String,
+    /// The email carrying the code, in the outbox.
+    #[serde(default)]
+    pub message: Option<Uuid>,
 }
 
 /// What a code hash points at.
@@ -70,4 +76,6 @@ pub struct IssuedCode {
     pub email: String,
     pub code: String,
     pub expires_at: DateTime<Utc>,
+    /// The email carrying the code, queued in the outbox.
+    pub message_id: Uuid,
 }

@@ -7,6 +7,10 @@ pub struct Organization {
     pub name: String,
     pub created_at: DateTime<Utc>,
     pub settings: Settings,
+    /// The outgoing mail server; `None` until set up (invitations then show their code and
+    /// can be saved as a file).
+    #[serde(default)]
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

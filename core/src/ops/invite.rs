@@ -3,6 +3,8 @@
 use crate::auth::code;
 use crate::auth::session::SessionId;
 use crate::error::{Error, ErrorBody, Result};
+use crate::mail::outbox::drop_unsent;
+use crate::mail::{Letter, MessageKind, OutboxMessage};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::invitation::Invitation;
@@ -158,6 +160,7 @@ impl Directory {
         self.store.write(|tx| {
             if let Some(inv) = &invitation {
                 tx.put_invitation(&Invitation { state: CodeState::Cancelled, ..inv.clone() })?;
+                drop_unsent(tx, inv.message, "the invitation was cancelled", now)?;
             }
             tx.remove_user(&target)?;
             tx.audit(
@@ -185,8 +188,26 @@ impl Directory {
     ) -> Result<IssuedCode> {
         let new_code = code::generate()?;
         let expires_at = now + self.code_lifetime()?;
+        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let letter = Letter::invitation(
+            &org.name,
+            &Directory::letter_name(&actor.user),
+            user.name.trim(),
+            &self.role_names(&user.roles)?,
+            &new_code.text,
+            expires_at,
+        );
+        let invitation_id = uuid::Uuid::now_v7();
+        let message = OutboxMessage::queued(
+            MessageKind::Invitation,
+            invitation_id,
+            &user,
+            letter,
+            actor.user.id,
+            now,
+        );
         let invitation = Invitation {
-            id: uuid::Uuid::now_v7(),
+            id: invitation_id,
             user_id: user.id,
             email: user.email.clone(),
             roles: user.roles.clone(),
@@ -195,14 +216,17 @@ impl Directory {
             expires_at,
             state: CodeState::Pending,
             code_hash: new_code.hash,
+            message: Some(message.id),
         };
         user.invitation_id = Some(invitation.id);
         user.updated_at = now;
         self.store.write(|tx| {
             if let Some(old) = &replaced {
                 tx.put_invitation(&Invitation { state: CodeState::Replaced, ..old.clone() })?;
+                drop_unsent(tx, old.message, "a new invitation replaced this one", now)?;
             }
             tx.put_invitation(&invitation)?;
+            tx.put_message(&message)?;
             tx.put_user(&user)?;
             tx.audit(
                 AuditEntry::success(
@@ -220,6 +244,7 @@ impl Directory {
             email: user.email.to_string(),
             code: new_code.text,
             expires_at,
+            message_id: message.id,
         })
     }
 

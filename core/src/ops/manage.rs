@@ -3,6 +3,8 @@
 use crate::auth::code;
 use crate::auth::session::SessionId;
 use crate::error::{Error, Result};
+use crate::mail::outbox::drop_unsent;
+use crate::mail::{Letter, MessageKind, OutboxMessage};
 use crate::model::audit::AuditEntry;
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{
@@ -131,14 +133,33 @@ impl Directory {
         }
         let now = self.clock.now();
         let new_code = code::generate()?;
+        let expires_at = now + self.code_lifetime()?;
+        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let letter = Letter::password_reset(
+            &org.name,
+            &Directory::letter_name(&actor.user),
+            target.name.trim(),
+            &new_code.text,
+            expires_at,
+        );
+        let reset_id = uuid::Uuid::now_v7();
+        let message = OutboxMessage::queued(
+            MessageKind::PasswordReset,
+            reset_id,
+            &target,
+            letter,
+            actor.user.id,
+            now,
+        );
         let reset = PasswordReset {
-            id: uuid::Uuid::now_v7(),
+            id: reset_id,
             user_id: target.id,
             issued_by: actor.user.id,
             created_at: now,
-            expires_at: now + self.code_lifetime()?,
+            expires_at,
             state: CodeState::Pending,
             code_hash: new_code.hash,
+            message: Some(message.id),
         };
         let old = match target.reset_id {
             Some(id) => self.store.reset(id)?.filter(|r| r.state == CodeState::Pending),
@@ -149,8 +170,10 @@ impl Directory {
         self.store.write(|tx| {
             if let Some(old) = &old {
                 tx.put_reset(&PasswordReset { state: CodeState::Replaced, ..old.clone() })?;
+                drop_unsent(tx, old.message, "a newer reset code replaced this one", now)?;
             }
             tx.put_reset(&reset)?;
+            tx.put_message(&message)?;
             tx.put_user(&target)?;
             tx.audit(
                 AuditEntry::success(
@@ -168,6 +191,7 @@ impl Directory {
             email: target.email.to_string(),
             code: new_code.text,
             expires_at: reset.expires_at,
+            message_id: message.id,
         })
     }
 

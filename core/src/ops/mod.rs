@@ -18,6 +18,6 @@ pub use import::{ImportOutcome, ImportReport, ImportRow};
 pub use invite::{InviteOutcome, InviteRequest, Invitee};
 pub use roles::{RoleInput, RoleView};
 pub use session::{Actor, SessionInfo, SignedIn};
-pub use settings::SettingsInput;
+pub use settings::{SettingsInput, TestEmail};
 pub use setup::SetupInput;
 pub use users::{Grant, UserDetail, UserPage, UserQuery, UserSort};

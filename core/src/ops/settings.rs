@@ -2,9 +2,10 @@
 
 use crate::auth::session::SessionId;
 use crate::error::{Error, Result};
+use crate::mail::{Letter, MailSettings, TestReport};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
-use crate::model::{Action, AuditAction, Module, Organization, Settings};
+use crate::model::{Action, AuditAction, Module, Organization, Outcome, Settings};
 use crate::Directory;
 use serde::Deserialize;
 
@@ -72,5 +73,111 @@ impl Directory {
             )
         })?;
         Ok(after)
+    }
+}
+
+/// A test message ready to send: the settings, its envelope and bytes.
+pub struct TestEmail {
+    pub settings: MailSettings,
+    pub to: String,
+    pub envelope: lettre::address::Envelope,
+    pub bytes: Vec<u8>,
+}
+
+impl Directory {
+    /// Sets (or with `None`, turns off) the outgoing mail server. Needs `settings:update`.
+    /// Error: `invalid_setting` naming the field. The password is not stored here.
+    pub fn update_mail_settings(
+        &self,
+        session: SessionId,
+        mail: Option<MailSettings>,
+    ) -> Result<Organization> {
+        let mail = mail.map(|m| m.checked()).transpose()?;
+        let _writes = self.write_lock();
+        let actor = self.authorize(session, Module::Settings, Action::Update)?;
+        let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let after = Organization { mail, ..before.clone() };
+        if after == before {
+            return Ok(after);
+        }
+        let summary = match &after.mail {
+            Some(m) => format!("email sending through {}", m.describe()),
+            None => "email sending turned off".to_string(),
+        };
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            tx.put_organization(&after)?;
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::UpdateMailSettings,
+                    "organization",
+                    summary.as_str(),
+                ),
+                now,
+            )
+        })?;
+        Ok(after)
+    }
+
+    /// A test message to the signed-in person, through the saved settings. Needs
+    /// `settings:update`. Error: `invalid_setting` when sending is not set up.
+    pub fn test_email(&self, session: SessionId) -> Result<TestEmail> {
+        let actor = self.authorize(session, Module::Settings, Action::Update)?;
+        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let settings = org.mail.clone().ok_or(Error::InvalidSetting(
+            "Email sending is not set up yet: save the mail server first.",
+        ))?;
+        let subject = format!("Gatehouse test email for {}", org.name);
+        let text = format!(
+            "This is a test email from Gatehouse for {}.\n\nIf you are reading it, \
+             invitations and password resets will reach people through {}.\n",
+            org.name, settings.host
+        );
+        let letter = Letter { subject: subject.clone(), html: format!("<p>{}</p>", subject), text };
+        let from_name = if settings.from_name.is_empty() { &org.name } else { &settings.from_name };
+        let email = lettre::Message::builder()
+            .from(crate::mail::outbox::mailbox(from_name, &settings.from_address)?)
+            .to(crate::mail::outbox::mailbox(&actor.user.name, actor.user.email.as_str())?)
+            .subject(letter.subject)
+            .body(letter.text)
+            .map_err(|e| Error::internal("writing an email", e))?;
+        Ok(TestEmail {
+            settings,
+            to: actor.user.email.to_string(),
+            envelope: email.envelope().clone(),
+            bytes: email.formatted(),
+        })
+    }
+
+    /// Records a test's result in the audit log (never the password).
+    pub fn record_test_email(
+        &self,
+        session: SessionId,
+        to: &str,
+        report: &TestReport,
+    ) -> Result<()> {
+        let _writes = self.write_lock();
+        let actor = self.authorize(session, Module::Settings, Action::Update)?;
+        let (summary, outcome) = match &report.failure {
+            None => ("test email accepted by the mail server".to_string(), Outcome::Success),
+            Some(f) => {
+                (format!("test email failed at {}: {}", f.step.label(), f.message), Outcome::Failed)
+            }
+        };
+        let now = self.clock.now();
+        self.store.write(|tx| {
+            tx.audit(
+                AuditEntry::success(
+                    actor.audit_actor(),
+                    AuditAction::TestEmail,
+                    to,
+                    summary.as_str(),
+                )
+                .with_outcome(outcome),
+                now,
+            )
+        })?;
+        Ok(())
     }
 }

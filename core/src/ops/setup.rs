@@ -50,7 +50,12 @@ impl Directory {
             invitation_id: None,
             reset_id: None,
         };
-        let org = Organization { name: org_name, created_at: now, settings: Settings::default() };
+        let org = Organization {
+            name: org_name,
+            created_at: now,
+            settings: Settings::default(),
+            mail: None,
+        };
         self.store.write(|tx| {
             // Checked again inside the transaction: two setups racing must not both win.
             if tx.organization()?.is_some() {

@@ -12,6 +12,7 @@ pub use verify::Integrity;
 
 use crate::auth::throttle::Throttle;
 use crate::error::{Error, Result};
+use crate::mail::OutboxMessage;
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
 use serde::de::DeserializeOwned;
@@ -32,8 +33,18 @@ const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The trees, in the order [`Store::write`] hands them to a transaction.
-const TREES: [&str; 9] =
-    ["meta", "users", "emails", "audit", "roles", "invitations", "resets", "codes", "throttle"];
+const TREES: [&str; 10] = [
+    "meta",
+    "users",
+    "emails",
+    "audit",
+    "roles",
+    "invitations",
+    "resets",
+    "codes",
+    "throttle",
+    "outbox",
+];
 
 /// Every tree's name and entries (key, value), as a backup holds them.
 pub type Trees = Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)>;
@@ -58,6 +69,8 @@ pub struct Store {
     codes: Tree,
     /// normalized email -> failed sign-in count and lockout
     throttle: Tree,
+    /// message id (UUID v7, so in the order queued) -> outgoing email
+    outbox: Tree,
     /// Every user's list fields, in memory; see [`UserIndex`].
     index: RwLock<UserIndex>,
 }
@@ -78,7 +91,7 @@ impl Store {
                     other => Error::internal("opening the store", other),
                 },
             )?;
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
             TREES.map(|name| db.open_tree(name));
         let store = Store {
             meta: meta?,
@@ -90,6 +103,7 @@ impl Store {
             resets: resets?,
             codes: codes?,
             throttle: throttle?,
+            outbox: outbox?,
             index: RwLock::default(),
             db,
         };
@@ -175,6 +189,15 @@ impl Store {
         get(&self.codes, hash.as_bytes())
     }
 
+    pub fn message(&self, id: Uuid) -> Result<Option<OutboxMessage>> {
+        get(&self.outbox, id.as_bytes())
+    }
+
+    /// Every outgoing email, oldest first.
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = Result<OutboxMessage>> + '_ {
+        self.outbox.iter().values().map(|v| decode(&v?))
+    }
+
     pub fn throttle(&self, email_key: &str) -> Result<Throttle> {
         Ok(get(&self.throttle, email_key.as_bytes())?.unwrap_or_default())
     }
@@ -225,8 +248,9 @@ impl Store {
     }
 
     /// Every tree with its name, in the order of [`TREES`] (which [`Tx`] relies on).
-    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 9] {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] = TREES;
+    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 10] {
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
+            TREES;
         [
             (meta, &self.meta),
             (users, &self.users),
@@ -237,6 +261,7 @@ impl Store {
             (resets, &self.resets),
             (codes, &self.codes),
             (throttle, &self.throttle),
+            (outbox, &self.outbox),
         ]
     }
 

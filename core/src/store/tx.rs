@@ -1,6 +1,7 @@
 use super::{decode, encode, uuid_from, AUDIT_HEAD_KEY, ORG_KEY};
 use crate::auth::throttle::Throttle;
 use crate::error::Error;
+use crate::mail::OutboxMessage;
 use crate::model::audit::{AuditEntry, GENESIS_HASH};
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
@@ -39,6 +40,7 @@ pub struct Tx<'a> {
     resets: &'a TransactionalTree,
     codes: &'a TransactionalTree,
     throttle: &'a TransactionalTree,
+    outbox: &'a TransactionalTree,
     /// Users written or removed, for the in-memory index once the transaction commits.
     touched: &'a RefCell<Vec<UserId>>,
 }
@@ -55,10 +57,22 @@ fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResul
 impl<'a> Tx<'a> {
     /// `trees` in the order of `super::TREES`.
     pub(super) fn new(trees: &'a [TransactionalTree], touched: &'a RefCell<Vec<UserId>>) -> Self {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle] =
-            [0, 1, 2, 3, 4, 5, 6, 7, 8].map(|i| &trees[i]);
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(|i| &trees[i]);
         touched.borrow_mut().clear();
-        Tx { meta, users, emails, audit, roles, invitations, resets, codes, throttle, touched }
+        Tx {
+            meta,
+            users,
+            emails,
+            audit,
+            roles,
+            invitations,
+            resets,
+            codes,
+            throttle,
+            outbox,
+            touched,
+        }
     }
 
     pub fn organization(&self) -> TxResult<Option<Organization>> {
@@ -127,6 +141,14 @@ impl<'a> Tx<'a> {
     pub fn put_reset(&self, reset: &PasswordReset) -> TxResult<()> {
         put(self.codes, reset.code_hash.as_bytes(), &CodeRef::Reset(reset.id))?;
         put(self.resets, reset.id.as_bytes(), reset)
+    }
+
+    pub fn message(&self, id: uuid::Uuid) -> TxResult<Option<OutboxMessage>> {
+        get(self.outbox, id.as_bytes())
+    }
+
+    pub fn put_message(&self, message: &OutboxMessage) -> TxResult<()> {
+        put(self.outbox, message.id.as_bytes(), message)
     }
 
     pub fn put_throttle(&self, email_key: &str, throttle: &Throttle) -> TxResult<()> {

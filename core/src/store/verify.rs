@@ -28,8 +28,25 @@ pub(super) fn verify(store: &Store) -> Result<Integrity> {
     let users = store.users()?;
     check_users(store, &users, &mut problems)?;
     check_codes(store, &users, &mut problems)?;
+    check_outbox(store, &mut problems)?;
     let audit_events = check_audit_chain(store, &mut problems)?;
     Ok(Integrity { users: users.len() as u32, audit_events: audit_events as u32, problems })
+}
+
+/// A message keeps its text (which holds a code) exactly while it is still to be sent.
+fn check_outbox(store: &Store, problems: &mut Vec<String>) -> Result<()> {
+    for message in store.messages() {
+        let message = message?;
+        if message.state.is_unsent() != message.letter.is_some() {
+            problems.push(format!(
+                "outbox message {} is {:?} but {} its text",
+                message.id,
+                message.state,
+                if message.letter.is_some() { "still holds" } else { "lost" }
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Result<()> {
