@@ -10,6 +10,7 @@ mod crash;
 mod detail;
 mod invitations;
 mod lockout;
+mod mail;
 mod model;
 mod passwords;
 mod permissions_table;

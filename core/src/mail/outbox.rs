@@ -465,6 +465,7 @@ impl Directory {
             .to(to)
             .subject(letter.subject.clone())
             .message_id(Some(format!("<{}@{domain}>", message.id)))
+            .date(std::time::SystemTime::from(self.clock.now()))
             .multipart(MultiPart::alternative_plain_html(letter.text.clone(), letter.html.clone()))
             .map_err(|e| Error::internal("writing an email", e))
     }

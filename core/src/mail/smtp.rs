@@ -61,8 +61,14 @@ impl SendFailure {
     }
 
     fn from_smtp(step: SendStep, e: &lettre::transport::smtp::Error) -> Self {
-        let transient = e.is_transient() || e.is_timeout() || (!e.is_permanent() && !e.is_tls());
-        let step = if e.is_tls() { SendStep::Tls } else { step };
+        if is_tls_failure(e) {
+            let message = format!(
+                "The secure (TLS) connection failed: {}. Check the security setting and port.",
+                root_cause(e)
+            );
+            return SendFailure::new(SendStep::Tls, false, message);
+        }
+        let transient = e.is_transient() || e.is_timeout() || !e.is_permanent();
         SendFailure::new(step, transient, describe(step, e))
     }
 }
@@ -154,6 +160,7 @@ async fn converse(
     };
     let address = resolve(&settings.host, settings.port).await?;
     ok(SendStep::Dns, format!("{} is {}", settings.host, address.ip()));
+    let server = (settings.host.trim_matches(|c| c == '[' || c == ']'), settings.port);
     let tls = || {
         TlsParameters::new(settings.host.clone())
             .map_err(|e| SendFailure::from_smtp(SendStep::Tls, &e))
@@ -164,7 +171,7 @@ async fn converse(
     };
     let hello = ClientId::default();
     let mut conn =
-        AsyncSmtpConnection::connect_tokio1(address, Some(CONNECT_TIMEOUT), &hello, implicit, None)
+        AsyncSmtpConnection::connect_tokio1(server, Some(CONNECT_TIMEOUT), &hello, implicit, None)
             .await
             .map_err(|e| SendFailure::from_smtp(SendStep::Connect, &e))?;
     ok(SendStep::Connect, format!("connected to {}:{}", settings.host, settings.port));
@@ -248,13 +255,22 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, SendFailure> {
     }
 }
 
-fn describe(step: SendStep, e: &lettre::transport::smtp::Error) -> String {
-    if e.is_tls() {
-        return format!(
-            "The secure (TLS) connection failed: {}. Check the security setting and port.",
-            root_cause(e)
-        );
+/// A TLS failure: lettre's own, or the handshake failing inside the connection (rustls
+/// reports what is not TLS, such as a plain SMTP greeting, as invalid data).
+fn is_tls_failure(e: &lettre::transport::smtp::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        if c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::InvalidData)
+        {
+            return true;
+        }
+        cause = c.source();
     }
+    e.is_tls()
+}
+
+fn describe(step: SendStep, e: &lettre::transport::smtp::Error) -> String {
     if e.is_timeout() {
         return "The mail server did not answer in time.".into();
     }
