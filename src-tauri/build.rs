@@ -42,6 +42,13 @@ const COMMANDS: &[&str] = &[
     "restore_from_file",
     "recovery_offer",
     "restore_newest_backup",
+    "mail_status",
+    "save_mail_settings",
+    "send_test_email",
+    "outbox",
+    "retry_message",
+    "discard_message",
+    "save_message_eml",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,6 +1,7 @@
 //! Email delivery against a real SMTP server on loopback (aiosmtpd, `mail_server.py`): the
 //! outbox, retries, failures named by their step, and never sending twice.
 
+use crate::mail_support::{free_port, parse_eml, MailServer};
 use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL};
 use chrono::Duration;
 use gatehouse_core::mail::{
@@ -8,119 +9,8 @@ use gatehouse_core::mail::{
 };
 use gatehouse_core::model::{AuditAction, AuditEvent, Outcome};
 use gatehouse_core::{AcceptInput, AuditQuery, ErrorCode, ResetInput};
-use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 
 const FROM: &str = "gatehouse@acme.example";
-
-/// A Python with aiosmtpd: Debian's python3-aiosmtpd lives in the system interpreter.
-fn python() -> &'static str {
-    static FOUND: OnceLock<&'static str> = OnceLock::new();
-    FOUND.get_or_init(|| {
-        ["/usr/bin/python3", "python3"]
-            .into_iter()
-            .find(|py| {
-                Command::new(py).args(["-c", "import aiosmtpd"]).status().is_ok_and(|s| s.success())
-            })
-            .expect("a python3 with aiosmtpd (apt install python3-aiosmtpd; make deps does)")
-    })
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mail_server.py")
-}
-
-/// A free port on loopback, for a server started now or later.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// The test SMTP server: a real process speaking SMTP on 127.0.0.1.
-struct MailServer {
-    child: Child,
-    port: u16,
-    spool: tempfile::TempDir,
-}
-
-/// One message as the server received it.
-struct Received {
-    rcpt_tos: Vec<String>,
-    headers: Value,
-    text: String,
-    html: String,
-    raw: String,
-}
-
-impl MailServer {
-    fn start() -> Self {
-        Self::start_on(free_port(), None)
-    }
-
-    fn start_on(port: u16, auth: Option<&str>) -> Self {
-        let spool = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(python());
-        cmd.arg(script())
-            .args(["serve", "--port", &port.to_string(), "--spool"])
-            .arg(spool.path())
-            .stdout(Stdio::piped());
-        if let Some(auth) = auth {
-            cmd.args(["--auth", auth]);
-        }
-        let mut child = cmd.spawn().expect("start the test mail server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the mail server did not start");
-        MailServer { child, port, spool }
-    }
-
-    fn received(&self) -> Vec<Received> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(self.spool.path())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-            .collect();
-        names.sort();
-        names
-            .iter()
-            .map(|eml| {
-                let envelope: Value =
-                    serde_json::from_slice(&std::fs::read(eml.with_extension("json")).unwrap())
-                        .unwrap();
-                let parsed = parse_eml(eml);
-                Received {
-                    rcpt_tos: serde_json::from_value(envelope["rcpt_tos"].clone()).unwrap(),
-                    headers: parsed["headers"].clone(),
-                    text: parsed["text"].as_str().unwrap_or_default().to_string(),
-                    html: parsed["html"].as_str().unwrap_or_default().to_string(),
-                    raw: std::fs::read_to_string(eml).unwrap(),
-                }
-            })
-            .collect()
-    }
-
-    fn settings(&self) -> MailSettings {
-        relay(self.port)
-    }
-}
-
-impl Drop for MailServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Parses an .eml with Python's standard email parser; asserts it found no defect.
-fn parse_eml(path: &Path) -> Value {
-    let out = Command::new(python()).arg(script()).arg("parse").arg(path).output().unwrap();
-    assert!(out.status.success(), "parse failed: {}", String::from_utf8_lossy(&out.stderr));
-    let parsed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(parsed["defects"], serde_json::json!([]), "the message has defects");
-    parsed
-}
 
 fn relay(port: u16) -> MailSettings {
     MailSettings {
@@ -169,7 +59,7 @@ fn accept(email: &str, code: &str) -> AcceptInput {
 fn an_invitation_sends_one_message_whose_code_accepts_it() {
     let server = MailServer::start();
     let org = Org::new().with_owner();
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
     let issued = org.invite("ivy@example.com", &["reporting", "payment_management"]);
     assert_eq!(outbox(&org)[0].state, MessageState::Queued);
 
@@ -209,7 +99,7 @@ fn an_invitation_sends_one_message_whose_code_accepts_it() {
 fn a_resend_sends_a_new_code_and_the_old_one_fails() {
     let server = MailServer::start();
     let org = Org::new().with_owner();
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
     let first = org.invite("ivy@example.com", &["reporting"]);
     deliver(&org, None);
     let second = org.dir.resend_invitation(org.owner(), first.user_id).unwrap();
@@ -233,7 +123,7 @@ fn resending_or_cancelling_before_sending_drops_the_unsent_message() {
     let resent = org.dir.resend_invitation(org.owner(), ivy.user_id).unwrap();
     let ben = org.invite("ben@example.com", &["reporting"]);
     org.dir.cancel_invitation(org.owner(), ben.user_id).unwrap();
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
 
     assert_eq!(deliver(&org, None), 1);
     let received = server.received();
@@ -325,7 +215,7 @@ fn tls_required_but_unavailable_is_reported_as_tls_and_nothing_is_sent() {
     let server = MailServer::start();
     let org = Org::new().with_owner();
     for security in [Security::StartTls, Security::Tls] {
-        let settings = MailSettings { host: "localhost".into(), security, ..server.settings() };
+        let settings = MailSettings { host: "localhost".into(), security, ..relay(server.port) };
         org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap();
         let issued = org.invite(&format!("{security:?}@example.com"), &["reporting"]);
         deliver(&org, None);
@@ -366,7 +256,7 @@ fn tls_required_but_unavailable_is_reported_as_tls_and_nothing_is_sent() {
 fn a_test_email_reports_each_step_and_arrives() {
     let server = MailServer::start_on(free_port(), Some("mailer:right-password"));
     let org = Org::new().with_owner();
-    let settings = MailSettings { username: "mailer".into(), ..server.settings() };
+    let settings = MailSettings { username: "mailer".into(), ..relay(server.port) };
     org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap();
     let test = org.dir.test_email(org.owner()).unwrap();
     let report = run(gatehouse_core::mail::test_connection(
@@ -390,7 +280,7 @@ fn a_test_email_reports_each_step_and_arrives() {
 fn a_message_is_never_sent_twice_across_restarts() {
     let server = MailServer::start();
     let mut org = Org::new().with_owner();
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
     org.invite("ivy@example.com", &["reporting"]);
     assert_eq!(deliver(&org, None), 1);
     let ben = org.invite("ben@example.com", &["reporting"]);
@@ -441,7 +331,7 @@ fn without_a_mail_server_a_message_saves_as_a_valid_eml_and_leaves_the_queue() {
     let again = org.dir.save_message(org.owner(), issued.message_id, &file).unwrap_err();
     assert_eq!(again.code(), ErrorCode::InvalidTransition);
     let server = MailServer::start();
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
     assert_eq!(deliver(&org, None), 0, "a saved message is not also sent");
     assert_eq!(events(&org, AuditAction::EmailSaved).len(), 1);
     org.verify();
@@ -452,7 +342,7 @@ fn a_password_reset_is_emailed_and_its_code_sets_the_password() {
     let server = MailServer::start();
     let org = Org::new().with_owner();
     let ivy = org.member("ivy@example.com", &["reporting"]);
-    org.dir.update_mail_settings(org.owner(), Some(server.settings())).unwrap();
+    org.dir.update_mail_settings(org.owner(), Some(relay(server.port))).unwrap();
     let issued = org.dir.issue_password_reset(org.owner(), ivy.id).unwrap();
     assert_eq!(deliver(&org, None), 1, "the invitation was used: only the reset goes out");
     let received = server.received();

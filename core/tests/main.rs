@@ -11,6 +11,7 @@ mod detail;
 mod invitations;
 mod lockout;
 mod mail;
+mod mail_support;
 mod model;
 mod passwords;
 mod permissions_table;

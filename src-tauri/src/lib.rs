@@ -2,6 +2,8 @@
 //! core's verbs as typed commands. No rule lives here.
 
 mod commands;
+mod courier;
+mod secrets;
 mod shell;
 mod state;
 
@@ -57,6 +59,13 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::backups::restore_from_file,
             commands::backups::recovery_offer,
             commands::backups::restore_newest_backup,
+            commands::mail::mail_status,
+            commands::mail::save_mail_settings,
+            commands::mail::send_test_email,
+            commands::mail::outbox,
+            commands::mail::retry_message,
+            commands::mail::discard_message,
+            commands::mail::save_message_eml,
         ])
 }
 
@@ -93,6 +102,7 @@ pub fn run_app() {
             let state = AppState::open(data_dir(app));
             commands::backups::automatic_backup(&state);
             app.manage(state);
+            courier::start(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!());

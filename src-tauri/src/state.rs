@@ -1,3 +1,4 @@
+use crate::secrets::SmtpPassword;
 use gatehouse_core::backup::Restored;
 use gatehouse_core::{Directory, Error, ErrorBody, ErrorCode, SessionId, SystemClock};
 use std::path::PathBuf;
@@ -14,6 +15,10 @@ pub struct AppState {
     /// A CSV file chosen for import, kept here between the preview and the import so that
     /// the window never names a file path itself.
     pending_import: Mutex<Option<Vec<u8>>>,
+    /// The SMTP password, as this run knows it.
+    pub password: SmtpPassword,
+    /// Wakes the background sender when a message is queued or settings change.
+    pub courier: tokio::sync::Notify,
 }
 
 fn unavailable(message: String) -> ErrorBody {
@@ -34,6 +39,8 @@ impl AppState {
             dir: RwLock::new(dir),
             session: Mutex::new(None),
             pending_import: Mutex::new(None),
+            password: SmtpPassword::default(),
+            courier: tokio::sync::Notify::new(),
         }
     }
 

@@ -78,4 +78,7 @@ pub struct IssuedCode {
     pub expires_at: DateTime<Utc>,
     /// The email carrying the code, queued in the outbox.
     pub message_id: Uuid,
+    /// Whether Gatehouse will send it (a mail server is set up); otherwise the code is for
+    /// the issuer to pass on, or the message to save as a file.
+    pub will_send: bool,
 }

@@ -245,6 +245,7 @@ impl Directory {
             code: new_code.text,
             expires_at,
             message_id: message.id,
+            will_send: org.mail.is_some(),
         })
     }
 

@@ -21,7 +21,9 @@ pub async fn invite_users(
     state: State<'_, AppState>,
     request: InviteRequest,
 ) -> Result<Vec<InviteOutcome>, ErrorBody> {
-    signed_in(state, move |dir, s| dir.invite_users(s, request)).await
+    let out = signed_in(state.clone(), move |dir, s| dir.invite_users(s, request)).await;
+    state.courier.notify_one(); // an email is queued
+    out
 }
 
 #[tauri::command]
@@ -30,7 +32,9 @@ pub async fn resend_invitation(
     state: State<'_, AppState>,
     user: UserId,
 ) -> Result<IssuedCode, ErrorBody> {
-    signed_in(state, move |dir, s| dir.resend_invitation(s, user)).await
+    let out = signed_in(state.clone(), move |dir, s| dir.resend_invitation(s, user)).await;
+    state.courier.notify_one(); // an email is queued
+    out
 }
 
 #[tauri::command]
@@ -74,7 +78,9 @@ pub async fn issue_password_reset(
     state: State<'_, AppState>,
     user: UserId,
 ) -> Result<IssuedCode, ErrorBody> {
-    signed_in(state, move |dir, s| dir.issue_password_reset(s, user)).await
+    let out = signed_in(state.clone(), move |dir, s| dir.issue_password_reset(s, user)).await;
+    state.courier.notify_one(); // an email is queued
+    out
 }
 
 #[tauri::command]
@@ -130,12 +136,14 @@ pub async fn import_run(
     let bytes = state.take_import().ok_or_else(|| {
         gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
     })?;
-    signed_in(state, move |dir, s| {
+    let out = signed_in(state.clone(), move |dir, s| {
         dir.import_users_csv(s, &bytes, false, |done, total| {
             let _ = app.emit("import-progress", ImportProgress { done, total });
         })
     })
-    .await
+    .await;
+    state.courier.notify_one(); // invitation emails are queued
+    out
 }
 
 /// "Export CSV": every user, to a file chosen in the native save dialog. Returns the file's

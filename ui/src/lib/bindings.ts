@@ -80,6 +80,27 @@ export const commands = {
 	 *  no organization: then there is nobody to ask, and this is the way back.
 	 */
 	restoreNewestBackup: () => typedError<Restored, ErrorBody>(__TAURI_INVOKE("restore_newest_backup")),
+	/**  Needs `settings:read`. */
+	mailStatus: () => typedError<MailStatus, ErrorBody>(__TAURI_INVOKE("mail_status")),
+	/**
+	 *  Saves the mail server (or with `None`, turns sending off). A `password`, when given, goes
+	 *  to the credential store; the old server's is forgotten when the server changes.
+	 */
+	saveMailSettings: (settings: MailSettings | null, password: string | null) => typedError<MailStatus, ErrorBody>(__TAURI_INVOKE("save_mail_settings", { settings, password })),
+	/**
+	 *  Sends a test message to the signed-in person and reports each step. Needs
+	 *  `settings:update`; the result is in the audit log.
+	 */
+	sendTestEmail: () => typedError<TestReport, ErrorBody>(__TAURI_INVOKE("send_test_email")),
+	/**  The newest 500 messages. Needs `users:read`. */
+	outbox: () => typedError<MessageView[], ErrorBody>(__TAURI_INVOKE("outbox")),
+	retryMessage: (message: string) => typedError<MessageView, ErrorBody>(__TAURI_INVOKE("retry_message", { message })),
+	discardMessage: (message: string) => typedError<MessageView, ErrorBody>(__TAURI_INVOKE("discard_message", { message })),
+	/**
+	 *  Asks where to save an unsent message as an .eml file, writes it and takes the message out
+	 *  of the queue. `None` when cancelled.
+	 */
+	saveMessageEml: (message: string, to: string) => typedError<SaveAs | null, ErrorBody>(__TAURI_INVOKE("save_message_eml", { message, to })),
 };
 
 /* Types */
@@ -103,7 +124,7 @@ export type AppStatus = {
 	set_up: boolean,
 };
 
-export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore";
+export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -174,7 +195,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found";
 
 /**  One permission a user holds and the roles that grant it. */
 export type Grant = {
@@ -256,6 +277,57 @@ export type IssuedCode = {
 	email: string,
 	code: string,
 	expires_at: string,
+	/**  The email carrying the code, queued in the outbox. */
+	message_id: string,
+	/**
+	 *  Whether Gatehouse will send it (a mail server is set up); otherwise the code is for
+	 *  the issuer to pass on, or the message to save as a file.
+	 */
+	will_send: boolean,
+};
+
+/**  The organization's outgoing mail server. The password is not here: see the module notes. */
+export type MailSettings = {
+	host: string,
+	port: number,
+	security: Security,
+	/**  Empty when the server takes mail without signing in. */
+	username: string,
+	/**  The sender's name; empty means the organization's name. */
+	from_name: string,
+	from_address: string,
+};
+
+/**  The Email section of Settings. */
+export type MailStatus = {
+	/**  `None` until sending is set up. */
+	settings: MailSettings | null,
+	password: PasswordState,
+};
+
+export type MessageKind = "invitation" | "password_reset";
+
+export type MessageState = "queued" | "sending" | "sent" | "failed" | 
+/**  Saved as an .eml file to be sent by hand. */
+"saved" | 
+/**  Dropped by a person, or because its code stopped working before it was sent. */
+"discarded";
+
+/**  What the window shows of a message: never its text. */
+export type MessageView = {
+	id: string,
+	kind: MessageKind,
+	to: string,
+	to_name: string,
+	subject: string,
+	created_at: string,
+	state: MessageState,
+	attempts: number,
+	/**  When the next attempt is due, while queued. */
+	next_attempt_at: string | null,
+	last_failure: SendFailure | null,
+	note: string,
+	finished_at: string | null,
 };
 
 /**  A section of the platform that permissions are granted on. */
@@ -266,9 +338,25 @@ export type Organization = {
 	name: string,
 	created_at: string,
 	settings: Settings,
+	/**
+	 *  The outgoing mail server; `None` until set up (invitations then show their code and
+	 *  can be saved as a file).
+	 */
+	mail?: MailSettings | null,
 };
 
 export type Outcome = "success" | "denied" | "failed";
+
+/**  Where the password for the current settings is. */
+export type PasswordState = 
+/**  The server takes mail without signing in. */
+{ kind: "not_needed" } | 
+/**  In the operating system's credential store. */
+{ kind: "saved" } | 
+/**  In memory until Gatehouse closes: the credential store could not be used (why). */
+{ kind: "this_session"; detail: string } | 
+/**  Not known: it must be entered (the credential store's answer, when it failed). */
+{ kind: "missing"; detail?: string | null };
 
 export type Permission = {
 	module: Module,
@@ -316,6 +404,36 @@ export type RoleView = {
 	members: number,
 };
 
+/**  The result of saving a message as a file. */
+export type SaveAs = {
+	to: string,
+	file_name: string,
+};
+
+/**  How the connection to the mail server is protected. */
+export type Security = 
+/**  TLS from the first byte (usually port 465). */
+"tls" | 
+/**  A plain connection upgraded with STARTTLS, which is required (usually port 587). */
+"start_tls" | 
+/**  No TLS: only for a relay on this computer (127.0.0.1, ::1 or localhost). */
+"local_relay";
+
+/**
+ *  Why a send failed: the step, a sentence for a person, and whether trying again later may
+ *  help (the network or the server being away) or not (a refused password or address).
+ */
+export type SendFailure = {
+	step: SendStep,
+	message: string,
+	transient: boolean,
+};
+
+/**  Where a send stopped. */
+export type SendStep = 
+/**  The mail server settings are missing, or a password is needed and not known. */
+"settings" | "dns" | "connect" | "tls" | "authentication" | "sender" | "recipient" | "message";
+
 /**  What the UI knows about the signed-in user. */
 export type SessionInfo = {
 	organization: string,
@@ -342,6 +460,13 @@ export type SetupInput = {
 	password: string,
 };
 
+/**  One step of a test: what was tried and what happened. */
+export type StepResult = {
+	step: SendStep,
+	ok: boolean,
+	detail: string,
+};
+
 /**  How strong a password is, for the live meter beside password fields. */
 export type Strength = {
 	/**  zxcvbn's 0 (guessable at once) to 4 (very hard to guess). */
@@ -350,6 +475,12 @@ export type Strength = {
 	acceptable: boolean,
 	/**  What to do about it, or an empty string when it is accepted. */
 	advice: string,
+};
+
+/**  The result of "Send test email": each step reached, the last one failed if `failure`. */
+export type TestReport = {
+	steps: StepResult[],
+	failure: SendFailure | null,
 };
 
 /**  Everything the user detail panel shows. */

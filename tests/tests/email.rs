@@ -1,0 +1,98 @@
+//! Email in the real window: set up the mail server in Settings, send a test email, invite
+//! someone and watch the message leave through the outbox to a real SMTP server on loopback;
+//! without a mail server, save the invitation as an .eml file through the native dialog.
+#![cfg(feature = "e2e")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../../core/tests/mail_support.rs"]
+mod mail_support;
+
+use gatehouse_e2e::{App, OWNER_EMAIL};
+use mail_support::{parse_eml, MailServer};
+
+/// The code in a letter: the line after "code is:".
+fn code_in(text: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| !l.ends_with("code is:")).skip(1);
+    lines.find(|l| !l.trim().is_empty()).expect("a code in the letter").trim().to_string()
+}
+
+#[tokio::test]
+async fn set_up_email_send_a_test_then_an_invitation_arrives() {
+    let server = MailServer::start();
+    let app = App::launch("email").await;
+    app.set_up_owner().await;
+
+    app.click("nav-settings").await;
+    app.wait_for_text_where("email-state", "email not set up", |t| t.contains("not set up")).await;
+    app.type_into("smtp-host", "127.0.0.1").await;
+    app.wait_for_css("[data-testid='smtp-security'] option[value='local_relay']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.type_into("smtp-port", &server.port.to_string()).await;
+    app.type_into("smtp-from", "gatehouse@acme.example").await;
+    app.click("email-save").await;
+    app.wait_for_text("toast-text", "Email settings saved.").await;
+    app.wait_for_text("email-state", "Invitations and reset codes are emailed through 127.0.0.1.")
+        .await;
+    app.click("email-test").await;
+    app.wait_for_text(
+        "email-test-result",
+        "The mail server accepted the test email: it is on its way to you.",
+    )
+    .await;
+    assert_eq!(app.all("email-test-step").await.len(), 3, "found, connected, accepted");
+    app.screenshot("01-test-email").await;
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_tos, [OWNER_EMAIL]);
+
+    app.click("nav-users").await;
+    app.click("invite-open").await;
+    app.type_into("invite-emails", "Ana Analyst <ana@acme.example>").await;
+    app.click("invite-role-reporting").await;
+    app.click("invite-submit").await;
+    let code = app.text("invite-code").await;
+    assert!(app.text("invite-delivery").await.starts_with("Each person is sent an email"));
+    app.click("invite-done").await;
+
+    app.click("nav-outbox").await;
+    app.wait_for_css("tr[data-to='ana@acme.example'][data-state='sent']").await;
+    app.screenshot("02-outbox-sent").await;
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].rcpt_tos, ["ana@acme.example"]);
+    assert_eq!(received[1].headers["to"], "Ana Analyst <ana@acme.example>");
+    assert_eq!(code_in(&received[1].text), code);
+    app.close().await;
+}
+
+#[tokio::test]
+async fn without_a_mail_server_an_invitation_saves_as_an_eml_file() {
+    let app = App::launch("email-eml").await;
+    app.set_up_owner().await;
+    app.click("invite-open").await;
+    app.type_into("invite-emails", "ana@acme.example").await;
+    app.click("invite-role-reporting").await;
+    app.click("invite-submit").await;
+    let code = app.text("invite-code").await;
+    assert!(app.text("invite-delivery").await.starts_with("Email sending is not set up"));
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ana.eml");
+    app.click("save-eml").await;
+    app.save_in_native_dialog(&file).await;
+    app.wait_for_text("toast-text", "Saved ana.eml: open it in your mail program to send it.")
+        .await;
+    app.screenshot("01-saved").await;
+    let parsed = parse_eml(&file);
+    assert_eq!(parsed["headers"]["to"], "ana@acme.example");
+    assert_eq!(parsed["headers"]["from"], format!("Acme Payments <{OWNER_EMAIL}>"));
+    assert_eq!(code_in(parsed["text"].as_str().unwrap()), code);
+    app.click("invite-done").await;
+
+    app.click("nav-outbox").await;
+    app.wait_for_css("tr[data-to='ana@acme.example'][data-state='saved']").await;
+    app.screenshot("02-outbox-saved").await;
+    app.close().await;
+}
