@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Build and run (shared/setup.md), plus what the end-to-end tests drive the window with and
 # the SMTP server the mail tests send to (aiosmtpd).
 SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev \
-	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool python3-aiosmtpd
+	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool dbus python3-aiosmtpd
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
 .PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean

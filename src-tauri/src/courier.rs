@@ -4,7 +4,7 @@
 
 use crate::state::AppState;
 use gatehouse_core::Directory;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tauri::{Emitter, Manager};
 
@@ -16,12 +16,13 @@ pub const OUTBOX_CHANGED: &str = "outbox-changed";
 
 pub fn start(app: tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
-        let mut settled: Option<Arc<Directory>> = None;
+        // Weak: holding the directory would keep a restore from closing the store.
+        let mut settled: Weak<Directory> = Weak::new();
         loop {
             let state = app.state::<AppState>();
             let wait = match state.directory() {
                 Ok(dir) => {
-                    if !settled.as_ref().is_some_and(|d| Arc::ptr_eq(d, &dir)) {
+                    if !Weak::ptr_eq(&settled, &Arc::downgrade(&dir)) {
                         // A new store (start, or after a restore): messages an earlier run
                         // left mid-send become Failed, never re-sent on their own.
                         if let Ok(n) = dir.settle_interrupted_sends() {
@@ -29,7 +30,7 @@ pub fn start(app: tauri::AppHandle) {
                                 tracing::warn!("{n} message(s) were interrupted mid-send");
                             }
                         }
-                        settled = Some(dir.clone());
+                        settled = Arc::downgrade(&dir);
                     }
                     round(&app, &dir).await
                 }

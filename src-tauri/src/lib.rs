@@ -93,8 +93,17 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
 pub fn run_app() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
+        // First: a second launch hands over to the running app (which comes to the front)
+        // and exits before opening a window or the store.
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| shell::focus_main(app)))
+        .plugin(shell::window_state())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
+        .on_window_event(|window, event| {
+            if matches!(event, tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)) {
+                shell::save_window_state_soon(window.app_handle());
+            }
+        })
         .setup(move |app| {
             shell::init_logging(app);
             shell::install_menu(app)?;

@@ -1,10 +1,14 @@
 //! The app's identity around the window: logs in the OS log folder (rotated daily, a week
-//! kept), and the menu with the About box and "Show logs".
+//! kept), the menu with the About box and "Show logs", one instance at a time, and the
+//! window's size and position kept between runs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use tauri::menu::{
     AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
 };
-use tauri::{App, AppHandle, Manager};
+use tauri::plugin::TauriPlugin;
+use tauri::{App, AppHandle, Emitter, Manager, Wry};
+use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
@@ -79,4 +83,41 @@ fn show_logs(app: &AppHandle) {
     if let Err(e) = std::process::Command::new(opener).arg(&dir).spawn() {
         tracing::warn!("cannot open {}: {e}", dir.display());
     }
+}
+
+/// A second launch of Gatehouse asked for the running one: bring its window to the front and
+/// tell the window why.
+pub fn focus_main(app: &AppHandle) {
+    tracing::info!("Gatehouse was launched again: bringing its window to the front");
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+    let _ = app.emit("already-running", ());
+}
+
+/// The window's size, position and maximized state, restored at start from the app's config
+/// folder (`.window-state.json`).
+pub fn window_state() -> TauriPlugin<Wry> {
+    tauri_plugin_window_state::Builder::default()
+        .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+        .build()
+}
+
+static WINDOW_MOVES: AtomicU64 = AtomicU64::new(0);
+
+/// Saves the window's state half a second after it stops moving or resizing, so that it is
+/// kept however the app ends (the plugin alone saves only on a clean exit).
+pub fn save_window_state_soon(app: &AppHandle) {
+    let ticket = WINDOW_MOVES.fetch_add(1, Ordering::SeqCst) + 1;
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if WINDOW_MOVES.load(Ordering::SeqCst) == ticket {
+            if let Err(e) = app.save_window_state(StateFlags::all()) {
+                tracing::warn!("saving the window's size and position: {e}");
+            }
+        }
+    });
 }

@@ -25,7 +25,11 @@ pub struct App {
     pub display: String,
     shots: PathBuf,
     children: Vec<Child>,
-    _data: tempfile::TempDir,
+    /// The data folder, when the harness owns it.
+    _data: Option<tempfile::TempDir>,
+    /// What the app was started with (data folder, config folder, display, session bus), for
+    /// starting it a second time.
+    env: Vec<(&'static str, String)>,
 }
 
 fn workspace_root() -> PathBuf {
@@ -73,6 +77,22 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
+/// A private D-Bus session bus (the single-instance check and the credential store talk over
+/// it), listening on a socket in `dir`.
+fn start_session_bus(dir: &Path) -> (Child, String) {
+    let socket = dir.join("bus");
+    let _ = std::fs::remove_file(&socket);
+    let address = format!("unix:path={}", socket.display());
+    let child = Command::new("dbus-daemon")
+        .args(["--session", "--nofork", "--nopidfile", "--address", &address])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start dbus-daemon");
+    wait_until("the session bus", || socket.exists());
+    (child, address)
+}
+
 fn start_xvfb() -> (Child, String) {
     for n in 90..200 {
         if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -102,17 +122,32 @@ impl App {
 
     /// Starts the app on `data`, for example a store filled by `seed_store`.
     pub async fn launch_on(suite: &str, data: tempfile::TempDir) -> App {
+        let mut app = App::launch_in(suite, data.path()).await;
+        app._data = Some(data);
+        app
+    }
+
+    /// Starts the app on the data folder `data`, which outlives it: a later launch on the same
+    /// folder sees what this one left (the store, the window's saved size). The app's config
+    /// folder is `data/config`, and it gets a D-Bus session bus of its own.
+    pub async fn launch_in(suite: &str, data: &Path) -> App {
         let (xvfb, display) = start_xvfb();
+        let (bus, bus_address) = start_session_bus(data);
+        let env = vec![
+            ("DISPLAY", display.clone()),
+            ("GATEHOUSE_DATA_DIR", data.to_string_lossy().into_owned()),
+            ("XDG_CONFIG_HOME", data.join("config").to_string_lossy().into_owned()),
+            ("DBUS_SESSION_BUS_ADDRESS", bus_address),
+        ];
         let (port, native_port) = (free_port(), free_port());
         let driver = Command::new("tauri-driver")
             .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .env("DISPLAY", &display)
-            .env("GATEHOUSE_DATA_DIR", data.path())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .expect("start tauri-driver (cargo install tauri-driver --locked)");
-        let mut children = vec![driver, xvfb];
+        let mut children = vec![driver, xvfb, bus];
         wait_until("tauri-driver", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
 
         let mut caps = serde_json::Map::new();
@@ -134,7 +169,7 @@ impl App {
         };
         let shots = workspace_root().join("target/e2e-screenshots").join(suite);
         std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, display, shots, children, _data: data }
+        App { client, display, shots, children, _data: None, env }
     }
 
     /// Waits for an element by its `data-testid`.
@@ -422,6 +457,27 @@ impl App {
         let _ = self.client.execute_async(painted, vec![]).await;
         let png = self.client.screenshot().await.expect("screenshot");
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+    }
+
+    /// Starts the app binary a second time, as a person launching it again would, and waits
+    /// for that process to end; returns whether it ended by itself, successfully, in time.
+    pub fn launch_again(&self) -> bool {
+        let mut second = Command::new(app_binary())
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the app again");
+        let start = Instant::now();
+        while start.elapsed() < WAIT {
+            if let Ok(Some(status)) = second.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = second.kill();
+        let _ = second.wait();
+        false
     }
 
     /// Ends the WebDriver session (which closes the app) and stops Xvfb and tauri-driver.
