@@ -72,13 +72,16 @@ impl Directory {
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let index = self.store.index();
+        let role = query.role.as_deref().map(|r| index.role_test(r));
+        // One searcher for the whole scan: `str::contains` would set one up per user.
+        let finder = search.as_deref().map(|s| memchr::memmem::Finder::new(s.as_bytes()));
         let mut matching: Vec<&UserEntry> = Vec::new();
         let (mut active, mut inactive, mut invited) = (0, 0, 0);
         for user in index.in_name_order() {
-            if query.role.as_ref().is_some_and(|r| !user.roles.contains(r)) {
+            if role.as_ref().is_some_and(|r| !user.holds(r)) {
                 continue;
             }
-            if search.as_ref().is_some_and(|s| !user.haystack.contains(s.as_str())) {
+            if finder.as_ref().is_some_and(|f| f.find(user.haystack.as_bytes()).is_none()) {
                 continue;
             }
             match user.status {

@@ -18,6 +18,8 @@ pub struct UserEntry {
     pub haystack: String,
     pub status: UserStatus,
     pub roles: Vec<RoleKey>,
+    /// One bit per role (see [`UserIndex::role_test`]): the role filter reads no heap.
+    pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
 }
@@ -29,10 +31,28 @@ type NameKey = (String, String);
 pub struct UserIndex {
     by_name: BTreeMap<NameKey, UserEntry>,
     keys: HashMap<UserId, NameKey>,
+    /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
+    role_bits: HashMap<RoleKey, u128>,
+}
+
+/// How the list tests that a user holds one role: by its bit when it has one.
+pub enum RoleTest<'a> {
+    Bit(u128),
+    Key(&'a str),
 }
 
 impl UserEntry {
-    fn of(user: &User) -> Self {
+    fn of(user: &User, bits: &mut HashMap<RoleKey, u128>) -> Self {
+        let mut role_bits = 0;
+        for role in &user.roles {
+            let next = bits.len();
+            if let Some(bit) = bits.get(role) {
+                role_bits |= bit;
+            } else if next < 128 {
+                bits.insert(role.clone(), 1u128 << next);
+                role_bits |= 1u128 << next;
+            }
+        }
         let name = user.name.to_lowercase();
         let email = user.email.key().to_string();
         UserEntry {
@@ -42,6 +62,7 @@ impl UserEntry {
             email,
             status: user.status,
             roles: user.roles.clone(),
+            role_bits,
             last_sign_in_at: user.last_sign_in_at,
             updated_at: user.updated_at,
         }
@@ -49,6 +70,13 @@ impl UserEntry {
 
     fn key(&self) -> NameKey {
         (self.shown.clone(), self.email.clone())
+    }
+
+    pub fn holds(&self, role: &RoleTest<'_>) -> bool {
+        match role {
+            RoleTest::Bit(bit) => self.role_bits & bit != 0,
+            RoleTest::Key(key) => self.roles.iter().any(|r| r == key),
+        }
     }
 }
 
@@ -63,7 +91,7 @@ impl UserIndex {
 
     pub fn put(&mut self, user: &User) {
         self.remove(user.id);
-        let entry = UserEntry::of(user);
+        let entry = UserEntry::of(user, &mut self.role_bits);
         let key = entry.key();
         self.keys.insert(user.id, key.clone());
         self.by_name.insert(key, entry);
@@ -72,6 +100,14 @@ impl UserIndex {
     pub fn remove(&mut self, id: UserId) {
         if let Some(key) = self.keys.remove(&id) {
             self.by_name.remove(&key);
+        }
+    }
+
+    /// The test for holding `role`.
+    pub fn role_test<'a>(&self, role: &'a str) -> RoleTest<'a> {
+        match self.role_bits.get(role) {
+            Some(bit) => RoleTest::Bit(*bit),
+            None => RoleTest::Key(role),
         }
     }
 
@@ -128,5 +164,24 @@ mod tests {
         index.remove(b.id);
         assert_eq!(order(&index), vec![a.id, c.id]);
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn roles_past_the_128_bits_are_still_found_by_key() {
+        let users: Vec<User> = (0..130)
+            .map(|n| User {
+                roles: vec![format!("r{n}")],
+                ..user("", &format!("u{n}@example.com"))
+            })
+            .collect();
+        let index = UserIndex::build(users.clone());
+        for (n, u) in users.iter().enumerate() {
+            let test = index.role_test(&u.roles[0]);
+            assert_eq!(matches!(test, RoleTest::Bit(_)), n < 128);
+            let holders: Vec<UserId> =
+                index.in_name_order().filter(|e| e.holds(&test)).map(|e| e.id).collect();
+            assert_eq!(holders, vec![u.id], "role r{n}");
+        }
+        assert!(index.in_name_order().all(|e| !e.holds(&index.role_test("nobody"))));
     }
 }
