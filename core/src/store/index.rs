@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
 /// What the list needs of one user to filter and sort.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct UserEntry {
     pub id: UserId,
     /// The name as shown, lower-cased: the name, or the email while there is none.
@@ -68,6 +68,30 @@ impl UserEntry {
         }
     }
 
+    /// Everything but the role bits, whose numbering depends on the order roles were first
+    /// seen (see [`UserIndex::bits_agree`]).
+    fn same_as(&self, other: &UserEntry) -> bool {
+        (
+            self.id,
+            &self.shown,
+            &self.email,
+            &self.haystack,
+            self.status,
+            &self.roles,
+            self.last_sign_in_at,
+            self.updated_at,
+        ) == (
+            other.id,
+            &other.shown,
+            &other.email,
+            &other.haystack,
+            other.status,
+            &other.roles,
+            other.last_sign_in_at,
+            other.updated_at,
+        )
+    }
+
     fn key(&self) -> NameKey {
         (self.shown.clone(), self.email.clone())
     }
@@ -101,6 +125,21 @@ impl UserIndex {
         if let Some(key) = self.keys.remove(&id) {
             self.by_name.remove(&key);
         }
+    }
+
+    /// Whether this index lists the same users, in the same order, with the same fields.
+    pub fn same_as(&self, other: &UserIndex) -> bool {
+        self.len() == other.len()
+            && self.in_name_order().zip(other.in_name_order()).all(|(a, b)| a.same_as(b))
+    }
+
+    /// Whether every entry's role bits are exactly the bits of its roles.
+    pub fn bits_agree(&self) -> bool {
+        self.in_name_order().all(|e| {
+            let expected =
+                e.roles.iter().filter_map(|r| self.role_bits.get(r)).fold(0, |all, b| all | b);
+            e.role_bits == expected
+        })
     }
 
     /// The test for holding `role`.

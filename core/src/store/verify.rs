@@ -68,8 +68,11 @@ fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Res
     }
     let rebuilt = super::UserIndex::build(users.iter().cloned());
     let index = store.index();
-    if !index.in_name_order().eq(rebuilt.in_name_order()) {
+    if !index.same_as(&rebuilt) {
         problems.push("the in-memory list of users differs from the store".to_string());
+    }
+    if !index.bits_agree() {
+        problems.push("the in-memory list's role bits differ from the users' roles".to_string());
     }
     drop(index);
     if store.emails.len() != users.len() {
