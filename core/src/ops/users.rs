@@ -73,15 +73,14 @@ impl Directory {
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let index = self.store.index();
         let role = query.role.as_deref().map(|r| index.role_test(r));
-        // One searcher for the whole scan: `str::contains` would set one up per user.
-        let finder = search.as_deref().map(|s| memchr::memmem::Finder::new(s.as_bytes()));
+        let found = search.as_deref().map(|s| index.matching(s));
         let mut matching: Vec<&UserEntry> = Vec::new();
         let (mut active, mut inactive, mut invited) = (0, 0, 0);
-        for user in index.in_name_order() {
+        for (n, user) in index.in_name_order().enumerate() {
             if role.as_ref().is_some_and(|r| !user.holds(r)) {
                 continue;
             }
-            if finder.as_ref().is_some_and(|f| f.find(user.haystack.as_bytes()).is_none()) {
+            if found.as_ref().is_some_and(|f| !f[n]) {
                 continue;
             }
             match user.status {

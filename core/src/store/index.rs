@@ -5,6 +5,7 @@
 use crate::model::{RoleKey, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// What the list needs of one user to filter and sort.
 #[derive(Debug, Clone)]
@@ -33,6 +34,17 @@ pub struct UserIndex {
     keys: HashMap<UserId, NameKey>,
     /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
     role_bits: HashMap<RoleKey, u128>,
+    /// Every user's search text in name order, built on the first search after a change.
+    text: OnceLock<SearchText>,
+}
+
+/// The users' search texts joined in name order (`\0` between them), so that a search runs
+/// once over one buffer instead of visiting a hundred thousand small strings.
+#[derive(Debug, Default)]
+struct SearchText {
+    bytes: Vec<u8>,
+    /// Where each user's text ends in `bytes`, in name order.
+    ends: Vec<usize>,
 }
 
 /// How the list tests that a user holds one role: by its bit when it has one.
@@ -115,6 +127,7 @@ impl UserIndex {
 
     pub fn put(&mut self, user: &User) {
         self.remove(user.id);
+        self.text = OnceLock::new();
         let entry = UserEntry::of(user, &mut self.role_bits);
         let key = entry.key();
         self.keys.insert(user.id, key.clone());
@@ -123,8 +136,41 @@ impl UserIndex {
 
     pub fn remove(&mut self, id: UserId) {
         if let Some(key) = self.keys.remove(&id) {
+            self.text = OnceLock::new();
             self.by_name.remove(&key);
         }
+    }
+
+    /// For each user in name order, whether their search text contains `needle` (lower-case).
+    pub fn matching(&self, needle: &str) -> Vec<bool> {
+        let text = self.text.get_or_init(|| {
+            let mut text = SearchText::default();
+            for entry in self.by_name.values() {
+                text.bytes.extend_from_slice(entry.haystack.as_bytes());
+                text.ends.push(text.bytes.len());
+                text.bytes.push(0);
+            }
+            text
+        });
+        let mut found = vec![false; text.ends.len()];
+        if needle.is_empty() || needle.contains('\0') {
+            found.fill(needle.is_empty());
+            return found;
+        }
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let (mut from, mut user) = (0, 0);
+        while let Some(at) = finder.find(&text.bytes[from..]).map(|i| from + i) {
+            user += text.ends[user..].partition_point(|&end| end <= at);
+            if let Some(hit) = found.get_mut(user) {
+                *hit = true;
+            }
+            from = text.ends.get(user).map_or(text.bytes.len(), |end| end + 1);
+            user += 1;
+            if from >= text.bytes.len() {
+                break;
+            }
+        }
+        found
     }
 
     /// Whether this index lists the same users, in the same order, with the same fields.
@@ -222,5 +268,31 @@ mod tests {
             assert_eq!(holders, vec![u.id], "role r{n}");
         }
         assert!(index.in_name_order().all(|e| !e.holds(&index.role_test("nobody"))));
+    }
+
+    #[test]
+    fn search_finds_each_user_whose_text_holds_the_needle_and_follows_changes() {
+        let mut ann = user("Ann Annson", "ann@example.com");
+        let bob = user("Bob", "bob@annex.example");
+        let cy = user("Cy", "cy@example.com");
+        let mut index = UserIndex::build([ann.clone(), bob.clone(), cy.clone()]);
+        let hits = |i: &UserIndex, needle: &str| -> Vec<UserId> {
+            let found = i.matching(needle);
+            i.in_name_order().zip(found).filter(|(_, f)| *f).map(|(e, _)| e.id).collect()
+        };
+        assert_eq!(
+            hits(&index, "ann"),
+            vec![ann.id, bob.id],
+            "several hits in one user count once"
+        );
+        assert_eq!(hits(&index, "example.com"), vec![ann.id, cy.id]);
+        assert_eq!(hits(&index, "n\nann@"), vec![ann.id], "name and email are one text");
+        assert_eq!(hits(&index, "zed"), Vec::<UserId>::new());
+        assert_eq!(hits(&index, "m\0c"), Vec::<UserId>::new(), "never across two users");
+        ann.name = "Zed".into();
+        index.put(&ann);
+        assert_eq!(hits(&index, "zed"), vec![ann.id], "a rename is searchable at once");
+        index.remove(bob.id);
+        assert_eq!(hits(&index, "annex"), Vec::<UserId>::new());
     }
 }
