@@ -1,18 +1,7 @@
-use crate::support::{Org, MEMBER_PASSWORD};
+use crate::support::{accept_input, Org, MEMBER_PASSWORD};
 use chrono::Duration;
 use gatehouse_core::model::{Settings, UserStatus};
-use gatehouse_core::{
-    AcceptInput, ErrorCode, InviteOutcome, InviteRequest, Invitee, SettingsInput,
-};
-
-fn accept_input(email: &str, code: &str) -> AcceptInput {
-    AcceptInput {
-        email: email.into(),
-        code: code.into(),
-        name: "Ivy Invitee".into(),
-        password: MEMBER_PASSWORD.into(),
-    }
-}
+use gatehouse_core::{ErrorCode, InviteOutcome, InviteRequest, Invitee, SettingsInput};
 
 #[test]
 fn an_invited_user_is_listed_as_invited_until_they_accept() {

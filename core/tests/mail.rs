@@ -2,13 +2,13 @@
 //! outbox, retries, failures named by their step, and never sending twice.
 
 use crate::mail_support::{free_port, parse_eml, MailServer};
-use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL};
+use crate::support::{accept_input, Org, OWNER_EMAIL};
 use chrono::Duration;
 use gatehouse_core::mail::{
     deliver_due, MailSettings, MessageState, MessageView, Security, SendStep,
 };
 use gatehouse_core::model::{AuditAction, AuditEvent, Outcome};
-use gatehouse_core::{AcceptInput, AuditQuery, ErrorCode, ResetInput};
+use gatehouse_core::{AuditQuery, ErrorCode, ResetInput};
 
 const FROM: &str = "gatehouse@acme.example";
 
@@ -46,15 +46,6 @@ fn events(org: &Org, action: AuditAction) -> Vec<AuditEvent> {
     org.dir.audit_log(org.owner(), query).unwrap().events
 }
 
-fn accept(email: &str, code: &str) -> AcceptInput {
-    AcceptInput {
-        email: email.into(),
-        code: code.into(),
-        name: "Ivy Invitee".into(),
-        password: MEMBER_PASSWORD.into(),
-    }
-}
-
 #[test]
 fn an_invitation_sends_one_message_whose_code_accepts_it() {
     let server = MailServer::start();
@@ -79,7 +70,7 @@ fn an_invitation_sends_one_message_whose_code_accepts_it() {
 
     let code = code_in(&mail.text);
     assert_eq!(code, issued.code);
-    org.dir.accept_invitation(accept("ivy@example.com", &code)).unwrap();
+    org.dir.accept_invitation(accept_input("ivy@example.com", &code)).unwrap();
 
     let sent = &outbox(&org)[0];
     assert_eq!(sent.state, MessageState::Sent);
@@ -109,9 +100,9 @@ fn a_resend_sends_a_new_code_and_the_old_one_fails() {
     assert_eq!(received.len(), 2);
     let (old, new) = (code_in(&received[0].text), code_in(&received[1].text));
     assert_eq!((old.as_str(), new.as_str()), (first.code.as_str(), second.code.as_str()));
-    let refused = org.dir.accept_invitation(accept("ivy@example.com", &old)).unwrap_err();
+    let refused = org.dir.accept_invitation(accept_input("ivy@example.com", &old)).unwrap_err();
     assert_eq!(refused.code(), ErrorCode::InvitationReplaced);
-    org.dir.accept_invitation(accept("ivy@example.com", &new)).unwrap();
+    org.dir.accept_invitation(accept_input("ivy@example.com", &new)).unwrap();
     org.verify();
 }
 

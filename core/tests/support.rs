@@ -119,6 +119,16 @@ impl Org {
     }
 }
 
+/// Ivy accepting `code` sent to `email`, with the members' password.
+pub fn accept_input(email: &str, code: &str) -> AcceptInput {
+    AcceptInput {
+        email: email.into(),
+        code: code.into(),
+        name: "Ivy Invitee".into(),
+        password: MEMBER_PASSWORD.into(),
+    }
+}
+
 pub fn setup_input() -> SetupInput {
     SetupInput {
         organization: "Acme Payments".into(),

@@ -92,19 +92,19 @@ impl SmtpPassword {
         let Some(settings) = settings.filter(|s| s.needs_password()) else {
             return PasswordState::NotNeeded;
         };
-        let in_store = keyring::Entry::new(SERVICE, &account(settings))
-            .and_then(|e| e.get_password())
-            .map_err(|e| match e {
-                keyring::Error::NoEntry => None,
-                other => Some(note_failure(&other)),
-            });
-        match (in_store, self.get(settings)) {
-            (Ok(_), _) => PasswordState::Saved,
-            (Err(Some(why)), Some(_)) => PasswordState::ThisSession(why),
-            (Err(None), Some(_)) => {
+        let name = account(settings);
+        let in_memory = self.lock().as_ref().is_some_and(|(known_for, _)| *known_for == name);
+        match keyring::Entry::new(SERVICE, &name).and_then(|e| e.get_password()) {
+            Ok(password) => {
+                *self.lock() = Some((name, password));
+                PasswordState::Saved
+            }
+            Err(keyring::Error::NoEntry) if in_memory => {
                 PasswordState::ThisSession("it was entered this session but not saved".to_string())
             }
-            (Err(why), None) => PasswordState::Missing(why),
+            Err(keyring::Error::NoEntry) => PasswordState::Missing(None),
+            Err(e) if in_memory => PasswordState::ThisSession(note_failure(&e)),
+            Err(e) => PasswordState::Missing(Some(note_failure(&e))),
         }
     }
 

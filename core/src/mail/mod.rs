@@ -53,7 +53,7 @@ impl MailSettings {
         let host = self.host.trim().trim_end_matches('.').to_ascii_lowercase();
         if host.is_empty()
             || host.len() > 253
-            || host.chars().any(|c| c.is_whitespace() || "/\\@:?#".contains(c) && c != ':')
+            || host.chars().any(|c| c.is_whitespace() || "/\\@?#".contains(c))
         {
             return Err(Error::InvalidSetting(
                 "The mail server must be a host name such as smtp.example.com.",

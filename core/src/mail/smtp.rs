@@ -96,20 +96,7 @@ pub async fn send(
     envelope: &Envelope,
     message: &[u8],
 ) -> Result<String, SendFailure> {
-    let mut steps = Vec::new();
-    let result = tokio::time::timeout(
-        CONVERSATION_TIMEOUT,
-        converse(settings, password, envelope, message, &mut steps),
-    )
-    .await;
-    match result {
-        Ok(outcome) => outcome,
-        Err(_) => Err(SendFailure::new(
-            steps.last().map_or(SendStep::Connect, |s: &StepResult| s.step),
-            true,
-            "The mail server stopped answering (timed out).",
-        )),
-    }
+    timed(settings, password, envelope, message).await.1
 }
 
 /// Sends a test message and reports each step: connected, TLS, signed in, accepted.
@@ -119,6 +106,22 @@ pub async fn test_connection(
     envelope: &Envelope,
     message: &[u8],
 ) -> TestReport {
+    let (mut steps, result) = timed(settings, password, envelope, message).await;
+    let failure = result.err();
+    if let Some(f) = &failure {
+        steps.push(StepResult { step: f.step, ok: false, detail: f.message.clone() });
+    }
+    TestReport { steps, failure }
+}
+
+/// The conversation within [`CONVERSATION_TIMEOUT`]: the steps passed, and the outcome (a
+/// timeout is a failure at the last step reached, worth retrying).
+async fn timed(
+    settings: &MailSettings,
+    password: Option<&str>,
+    envelope: &Envelope,
+    message: &[u8],
+) -> (Vec<StepResult>, Result<String, SendFailure>) {
     let mut steps = Vec::new();
     let result = tokio::time::timeout(
         CONVERSATION_TIMEOUT,
@@ -127,16 +130,12 @@ pub async fn test_connection(
     .await
     .unwrap_or_else(|_| {
         Err(SendFailure::new(
-            SendStep::Connect,
+            steps.last().map_or(SendStep::Connect, |s| s.step),
             true,
             "The mail server stopped answering (timed out).",
         ))
     });
-    let failure = result.err();
-    if let Some(f) = &failure {
-        steps.push(StepResult { step: f.step, ok: false, detail: f.message.clone() });
-    }
-    TestReport { steps, failure }
+    (steps, result)
 }
 
 async fn converse(

@@ -59,20 +59,24 @@ impl Directory {
             before.settings.session_idle_minutes,
             after.settings.session_idle_minutes
         );
+        self.save_organization(&actor, &after, AuditAction::UpdateSettings, &summary)?;
+        Ok(after)
+    }
+
+    /// Writes the organization with its audit event in one transaction.
+    fn save_organization(
+        &self,
+        actor: &crate::Actor,
+        org: &Organization,
+        action: AuditAction,
+        summary: &str,
+    ) -> Result<()> {
         let now = self.clock.now();
         self.store.write(|tx| {
-            tx.put_organization(&after)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::UpdateSettings,
-                    "organization",
-                    summary.as_str(),
-                ),
-                now,
-            )
+            tx.put_organization(org)?;
+            tx.audit(AuditEntry::success(actor.audit_actor(), action, "organization", summary), now)
         })?;
-        Ok(after)
+        Ok(())
     }
 }
 
@@ -104,19 +108,7 @@ impl Directory {
             Some(m) => format!("email sending through {}", m.describe()),
             None => "email sending turned off".to_string(),
         };
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.put_organization(&after)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::UpdateMailSettings,
-                    "organization",
-                    summary.as_str(),
-                ),
-                now,
-            )
-        })?;
+        self.save_organization(&actor, &after, AuditAction::UpdateMailSettings, &summary)?;
         Ok(after)
     }
 
