@@ -414,7 +414,7 @@ impl App {
     }
 
     /// Types `path` into the GTK file dialog titled `title` (after `select` selects the name
-    /// or opens the location field) and confirms.
+    /// or opens the location field) and confirms; starts over while the dialog stays open.
     async fn native_dialog(&self, title: &str, path: &Path, select: &str) {
         let xdotool = |args: &[&str]| {
             Command::new("xdotool")
@@ -423,28 +423,36 @@ impl App {
                 .output()
                 .expect("run xdotool (install the xdotool package)")
         };
-        let start = Instant::now();
-        let window = loop {
-            let found = xdotool(&["search", "--name", title]);
-            if let Some(id) = String::from_utf8_lossy(&found.stdout).lines().next() {
-                break id.to_string();
-            }
-            assert!(start.elapsed() < WAIT, "the native dialog {title} did not open");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        // Only a mapped dialog can take the focus: GTK creates the window before showing it.
+        let shown = || {
+            let found = xdotool(&["search", "--onlyvisible", "--name", title]);
+            String::from_utf8_lossy(&found.stdout).lines().next().map(str::to_string)
         };
-        xdotool(&["windowfocus", "--sync", &window]);
-        xdotool(&["key", "--clearmodifiers", select]);
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
-        // The open dialog's location field may take the first Return for its completion:
-        // press it until the dialog is gone.
-        for _ in 0..5 {
-            let open = xdotool(&["search", "--name", title]);
-            if String::from_utf8_lossy(&open.stdout).trim().is_empty() {
-                return;
+        let start = Instant::now();
+        loop {
+            let window = loop {
+                if let Some(id) = shown() {
+                    break id;
+                }
+                assert!(start.elapsed() < WAIT, "the native dialog {title} did not open");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            xdotool(&["windowfocus", "--sync", &window]);
+            xdotool(&["key", "--clearmodifiers", select]);
+            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
+            // The open dialog's location field may take the first Return for its completion:
+            // press it until the dialog is gone.
+            for _ in 0..5 {
+                if shown().is_none() {
+                    return;
+                }
+                xdotool(&["key", "--window", &window, "Return"]);
+                tokio::time::sleep(Duration::from_millis(400)).await;
             }
-            xdotool(&["key", "--window", &window, "Return"]);
-            tokio::time::sleep(Duration::from_millis(400)).await;
+            assert!(start.elapsed() < WAIT, "the native dialog {title} did not take {path:?}");
         }
     }
 
