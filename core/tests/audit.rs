@@ -1,6 +1,7 @@
-use crate::support::Org;
+use crate::support::{Org, OWNER_EMAIL, OWNER_PASSWORD};
 use chrono::Duration;
 use gatehouse_core::model::{AuditAction, Outcome};
+use gatehouse_core::Directory;
 use gatehouse_core::{AuditQuery, ErrorCode};
 
 #[test]
@@ -132,4 +133,80 @@ fn the_log_exports_to_csv_oldest_first() {
         .unwrap();
     assert_eq!(only_invites.lines().count(), 2);
     org.verify();
+}
+
+/// Every page of `actor`'s events, newest first, following `next`.
+fn all_pages_by(org: &Org, actor: &str, limit: u32) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let mut before = None;
+    loop {
+        let query = AuditQuery {
+            actor: Some(actor.into()),
+            limit: Some(limit),
+            before,
+            ..Default::default()
+        };
+        let page = org.dir.audit_log(org.owner(), query).unwrap();
+        seqs.extend(page.events.iter().map(|e| e.seq));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return seqs,
+        }
+    }
+}
+
+#[test]
+fn each_actors_events_are_found_through_the_actor_index_page_by_page() {
+    let org = Org::new().with_owner();
+    let ada = org.member("ada@example.com", &["admin"]);
+    for i in 0..7 {
+        org.invite(&format!("o{i}@example.com"), &["reporting"]);
+        org.invite_as(ada.session, &format!("a{i}@example.com"), &["reporting"]).unwrap();
+    }
+    org.dir.deactivate_user(org.owner(), ada.id, None).unwrap();
+    let everything = org.dir.audit_log(org.owner(), AuditQuery::default()).unwrap().events;
+    for actor in [org.owner_id(), ada.id] {
+        let scanned: Vec<u64> = everything
+            .iter()
+            .filter(|e| e.actor == gatehouse_core::model::AuditActor::User(actor))
+            .map(|e| e.seq)
+            .collect();
+        assert!(scanned.len() >= 8, "{actor} acted");
+        assert_eq!(all_pages_by(&org, &actor.to_string(), 3), scanned, "pages of 3 by {actor}");
+    }
+    let action_and_actor = AuditQuery {
+        actor: Some("ada@example.com".into()),
+        action: Some(AuditAction::Invite),
+        ..Default::default()
+    };
+    assert_eq!(org.dir.audit_log(org.owner(), action_and_actor).unwrap().events.len(), 7);
+    org.verify();
+}
+
+#[test]
+fn a_version_1_store_gets_its_actor_index_when_opened() {
+    let org = Org::new().with_owner();
+    for i in 0..4 {
+        org.invite(&format!("u{i}@example.com"), &["reporting"]);
+    }
+    let owner = org.owner_id();
+    let Org { dir, clock, tmp, .. } = org;
+    drop(dir);
+    let schema = |db: &sled::Db| db.open_tree("meta").unwrap().get("schema_version").unwrap();
+    {
+        // As version 1 wrote it: no actor index.
+        let db = sled::open(tmp.path()).unwrap();
+        db.open_tree("audit_actors").unwrap().clear().unwrap();
+        db.open_tree("meta").unwrap().insert("schema_version", &1u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let dir = Directory::open(tmp.path(), clock.clone()).unwrap();
+    let session = dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap().session;
+    let org = Org { dir, clock, owner: Some(session), tmp };
+    org.verify();
+    assert_eq!(all_pages_by(&org, &owner.to_string(), 2).len(), 6, "setup, 4 invites, sign-in");
+    let Org { dir, tmp, .. } = org;
+    drop(dir);
+    let db = sled::open(tmp.path()).unwrap();
+    assert_eq!(schema(&db).as_deref(), Some(&2u32.to_be_bytes()[..]));
 }

@@ -80,7 +80,12 @@ impl Directory {
         let limit = query.limit.unwrap_or(100).clamp(1, 500) as usize;
         let mut events = Vec::with_capacity(limit);
         let mut next = None;
-        for event in self.store.audit_events_rev(query.before.unwrap_or(u64::MAX)) {
+        let before = query.before.unwrap_or(u64::MAX);
+        let candidates: Box<dyn Iterator<Item = Result<AuditEvent>>> = match filter.actor {
+            Some(actor) => Box::new(self.store.audit_events_by(actor, before)),
+            None => Box::new(self.store.audit_events_rev(before)),
+        };
+        for event in candidates {
             let event = event?;
             if !filter.matches(&event) {
                 continue;

@@ -221,12 +221,7 @@ impl Directory {
 
     /// Active Owners other than `except`.
     pub(crate) fn active_owners_except(&self, except: UserId) -> Result<usize> {
-        let index = self.store.index();
-        Ok(index
-            .in_name_order()
-            .filter(|u| u.id != except && u.status == UserStatus::Active)
-            .filter(|u| u.roles.iter().any(|r| r == crate::model::role::OWNER))
-            .count())
+        Ok(self.store.index().active_owners_except(except))
     }
 
     /// Writes a changed user with its audit event.

@@ -72,41 +72,30 @@ impl Directory {
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let index = self.store.index();
-        let role = query.role.as_deref().map(|r| index.role_test(r));
-        let found = search.as_deref().map(|s| index.matching(s));
-        let mut matching: Vec<&UserEntry> = Vec::new();
-        let (mut active, mut inactive, mut invited) = (0, 0, 0);
-        for (n, user) in index.in_name_order().enumerate() {
-            if role.as_ref().is_some_and(|r| !user.holds(r)) {
-                continue;
-            }
-            if found.as_ref().is_some_and(|f| !f[n]) {
-                continue;
-            }
-            match user.status {
-                UserStatus::Active => active += 1,
-                UserStatus::Inactive => inactive += 1,
-                UserStatus::Invited => invited += 1,
-            }
-            if query.status.is_none_or(|s| s == user.status) {
-                matching.push(user);
-            }
-        }
+        let selection = index.select(query.status, query.role.as_deref(), search.as_deref());
+        let mut positions = selection.positions;
         // Already in name order; the other orders are stable sorts with name order as tie-break.
-        match query.sort.unwrap_or(UserSort::Name) {
-            UserSort::Name => {}
-            UserSort::Email => matching.sort_by(|a, b| a.email.cmp(&b.email)),
-            UserSort::Status => matching.sort_by_key(|u| u.status as u8),
-            UserSort::LastSignIn => matching.sort_by_key(|u| u.last_sign_in_at),
-            UserSort::Updated => matching.sort_by_key(|u| u.updated_at),
+        let sort = query.sort.unwrap_or(UserSort::Name);
+        if sort != UserSort::Name {
+            let entries: Vec<&UserEntry> = index.in_name_order().collect();
+            let by = |at: &usize| entries[*at];
+            match sort {
+                UserSort::Name => {}
+                UserSort::Email => positions.sort_by(|a, b| by(a).email.cmp(&by(b).email)),
+                UserSort::Status => positions.sort_by_key(|at| by(at).status as u8),
+                UserSort::LastSignIn => positions.sort_by_key(|at| by(at).last_sign_in_at),
+                UserSort::Updated => positions.sort_by_key(|at| by(at).updated_at),
+            }
         }
         if query.descending.unwrap_or(false) {
-            matching.reverse();
+            positions.reverse();
         }
-        let total = matching.len() as u32;
+        let total = positions.len() as u32;
         let offset = query.offset.unwrap_or(0) as usize;
         let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
-        let page: Vec<UserId> = matching.iter().skip(offset).take(limit).map(|u| u.id).collect();
+        let page: Vec<UserId> =
+            positions.iter().skip(offset).take(limit).filter_map(|&at| index.id_at(at)).collect();
+        let (active, inactive, invited) = (selection.active, selection.inactive, selection.invited);
         drop(index);
         let users = page
             .into_iter()

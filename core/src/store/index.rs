@@ -2,9 +2,10 @@
 //! users needs neither a scan of the store nor decoding every record. Built when the store
 //! opens and kept in step by [`super::Store::write`] after each committed transaction.
 
+use crate::model::role::OWNER;
 use crate::model::{RoleKey, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// What the list needs of one user to filter and sort.
@@ -19,7 +20,7 @@ pub struct UserEntry {
     pub haystack: String,
     pub status: UserStatus,
     pub roles: Vec<RoleKey>,
-    /// One bit per role (see [`UserIndex::role_test`]): the role filter reads no heap.
+    /// One bit per role (see [`UserIndex::select`]): the role filter reads no heap.
     pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
@@ -34,23 +35,38 @@ pub struct UserIndex {
     keys: HashMap<UserId, NameKey>,
     /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
     role_bits: HashMap<RoleKey, u128>,
-    /// Every user's search text in name order, built on the first search after a change.
-    text: OnceLock<SearchText>,
+    /// Active users holding Owner: the last-Owner rule counts them on every change.
+    active_owners: HashSet<UserId>,
+    /// The list's fields in name order, built on the first read after a change of order.
+    columns: OnceLock<Columns>,
 }
 
-/// The users' search texts joined in name order (`\0` between them), so that a search runs
-/// once over one buffer instead of visiting a hundred thousand small strings.
-#[derive(Debug, Default)]
-struct SearchText {
-    bytes: Vec<u8>,
-    /// Where each user's text ends in `bytes`, in name order.
+/// What a filter reads of every user, in name order, one vector per field: a page or a search
+/// reads a few megabytes front to back instead of visiting a hundred thousand tree nodes.
+/// Built on the first read after a user is added, removed or renamed; a change of status or
+/// roles is written into it in place.
+#[derive(Debug, Default, PartialEq)]
+struct Columns {
+    ids: Vec<UserId>,
+    status: Vec<UserStatus>,
+    bits: Vec<u128>,
+    /// Each user's position, for changes in place.
+    at: HashMap<UserId, usize>,
+    /// The users' search texts joined, `\0` between them, so a search runs once over one
+    /// buffer.
+    text: Vec<u8>,
+    /// Where each user's text ends in `text`.
     ends: Vec<usize>,
 }
 
-/// How the list tests that a user holds one role: by its bit when it has one.
-pub enum RoleTest<'a> {
-    Bit(u128),
-    Key(&'a str),
+/// The users a filter keeps, as positions in name order, with counts by status (role and
+/// search applied, whatever the status filter).
+#[derive(Debug, Default)]
+pub struct Selection {
+    pub positions: Vec<usize>,
+    pub active: u32,
+    pub inactive: u32,
+    pub invited: u32,
 }
 
 impl UserEntry {
@@ -81,7 +97,7 @@ impl UserEntry {
     }
 
     /// Everything but the role bits, whose numbering depends on the order roles were first
-    /// seen (see [`UserIndex::bits_agree`]).
+    /// seen (see [`UserIndex::consistent`]).
     fn same_as(&self, other: &UserEntry) -> bool {
         (
             self.id,
@@ -108,11 +124,47 @@ impl UserEntry {
         (self.shown.clone(), self.email.clone())
     }
 
-    pub fn holds(&self, role: &RoleTest<'_>) -> bool {
-        match role {
-            RoleTest::Bit(bit) => self.role_bits & bit != 0,
-            RoleTest::Key(key) => self.roles.iter().any(|r| r == key),
+    fn active_owner(&self) -> bool {
+        self.status == UserStatus::Active && self.roles.iter().any(|r| r == OWNER)
+    }
+}
+
+impl Columns {
+    fn build<'a>(entries: impl Iterator<Item = &'a UserEntry>) -> Self {
+        let mut columns = Columns::default();
+        for (at, entry) in entries.enumerate() {
+            columns.ids.push(entry.id);
+            columns.status.push(entry.status);
+            columns.bits.push(entry.role_bits);
+            columns.at.insert(entry.id, at);
+            columns.text.extend_from_slice(entry.haystack.as_bytes());
+            columns.ends.push(columns.text.len());
+            columns.text.push(0);
         }
+        columns
+    }
+
+    /// For each user in name order, whether their search text contains `needle` (lower-case).
+    fn matching(&self, needle: &str) -> Vec<bool> {
+        let mut found = vec![false; self.ends.len()];
+        if needle.is_empty() || needle.contains('\0') {
+            found.fill(needle.is_empty());
+            return found;
+        }
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let (mut from, mut user) = (0, 0);
+        while let Some(at) = finder.find(&self.text[from..]).map(|i| from + i) {
+            user += self.ends[user..].partition_point(|&end| end <= at);
+            if let Some(hit) = found.get_mut(user) {
+                *hit = true;
+            }
+            from = self.ends.get(user).map_or(self.text.len(), |end| end + 1);
+            user += 1;
+            if from >= self.text.len() {
+                break;
+            }
+        }
+        found
     }
 }
 
@@ -126,9 +178,33 @@ impl UserIndex {
     }
 
     pub fn put(&mut self, user: &User) {
-        self.remove(user.id);
-        self.text = OnceLock::new();
         let entry = UserEntry::of(user, &mut self.role_bits);
+        let unmoved = self
+            .keys
+            .get(&user.id)
+            .and_then(|key| self.by_name.get_mut(key))
+            .filter(|old| old.haystack == entry.haystack);
+        if let Some(old) = unmoved {
+            // Same name and email: same place in the order, same search text.
+            if let Some(columns) = self.columns.get_mut() {
+                if let Some(&at) = columns.at.get(&user.id) {
+                    columns.status[at] = entry.status;
+                    columns.bits[at] = entry.role_bits;
+                }
+            }
+            if entry.active_owner() {
+                self.active_owners.insert(entry.id);
+            } else {
+                self.active_owners.remove(&entry.id);
+            }
+            *old = entry;
+            return;
+        }
+        self.remove(user.id);
+        self.columns = OnceLock::new();
+        if entry.active_owner() {
+            self.active_owners.insert(entry.id);
+        }
         let key = entry.key();
         self.keys.insert(user.id, key.clone());
         self.by_name.insert(key, entry);
@@ -136,41 +212,59 @@ impl UserIndex {
 
     pub fn remove(&mut self, id: UserId) {
         if let Some(key) = self.keys.remove(&id) {
-            self.text = OnceLock::new();
+            self.columns = OnceLock::new();
+            self.active_owners.remove(&id);
             self.by_name.remove(&key);
         }
     }
 
-    /// For each user in name order, whether their search text contains `needle` (lower-case).
-    pub fn matching(&self, needle: &str) -> Vec<bool> {
-        let text = self.text.get_or_init(|| {
-            let mut text = SearchText::default();
-            for entry in self.by_name.values() {
-                text.bytes.extend_from_slice(entry.haystack.as_bytes());
-                text.ends.push(text.bytes.len());
-                text.bytes.push(0);
+    fn columns(&self) -> &Columns {
+        self.columns.get_or_init(|| Columns::build(self.by_name.values()))
+    }
+
+    /// The users holding `role` (a key), with `status`, whose name or email contains `search`
+    /// (lower-case), in name order.
+    pub fn select(
+        &self,
+        status: Option<UserStatus>,
+        role: Option<&str>,
+        search: Option<&str>,
+    ) -> Selection {
+        let columns = self.columns();
+        let bit = role.and_then(|r| self.role_bits.get(r).copied());
+        // Roles past the first 128 have no bit: their holders are found by name.
+        let holders: Option<Vec<bool>> = role
+            .filter(|_| bit.is_none())
+            .map(|role| self.in_name_order().map(|e| e.roles.iter().any(|r| r == role)).collect());
+        let found = search.map(|s| columns.matching(s));
+        let mut selection = Selection::default();
+        for (at, &user_status) in columns.status.iter().enumerate() {
+            if bit.is_some_and(|b| columns.bits[at] & b == 0)
+                || holders.as_ref().is_some_and(|h| !h[at])
+                || found.as_ref().is_some_and(|f| !f[at])
+            {
+                continue;
             }
-            text
-        });
-        let mut found = vec![false; text.ends.len()];
-        if needle.is_empty() || needle.contains('\0') {
-            found.fill(needle.is_empty());
-            return found;
+            match user_status {
+                UserStatus::Active => selection.active += 1,
+                UserStatus::Inactive => selection.inactive += 1,
+                UserStatus::Invited => selection.invited += 1,
+            }
+            if status.is_none_or(|s| s == user_status) {
+                selection.positions.push(at);
+            }
         }
-        let finder = memchr::memmem::Finder::new(needle.as_bytes());
-        let (mut from, mut user) = (0, 0);
-        while let Some(at) = finder.find(&text.bytes[from..]).map(|i| from + i) {
-            user += text.ends[user..].partition_point(|&end| end <= at);
-            if let Some(hit) = found.get_mut(user) {
-                *hit = true;
-            }
-            from = text.ends.get(user).map_or(text.bytes.len(), |end| end + 1);
-            user += 1;
-            if from >= text.bytes.len() {
-                break;
-            }
-        }
-        found
+        selection
+    }
+
+    /// The user at this position in name order.
+    pub fn id_at(&self, at: usize) -> Option<UserId> {
+        self.columns().ids.get(at).copied()
+    }
+
+    /// Active Owners other than `except`.
+    pub fn active_owners_except(&self, except: UserId) -> usize {
+        self.active_owners.len() - usize::from(self.active_owners.contains(&except))
     }
 
     /// Whether this index lists the same users, in the same order, with the same fields.
@@ -179,21 +273,20 @@ impl UserIndex {
             && self.in_name_order().zip(other.in_name_order()).all(|(a, b)| a.same_as(b))
     }
 
-    /// Whether every entry's role bits are exactly the bits of its roles.
-    pub fn bits_agree(&self) -> bool {
-        self.in_name_order().all(|e| {
+    /// Whether what is derived from the entries agrees with them: each entry's role bits are
+    /// exactly the bits of its roles, the Active Owners are those entries, and the columns
+    /// (when built) hold the entries in order.
+    pub fn consistent(&self) -> bool {
+        let bits = self.in_name_order().all(|e| {
             let expected =
                 e.roles.iter().filter_map(|r| self.role_bits.get(r)).fold(0, |all, b| all | b);
             e.role_bits == expected
-        })
-    }
-
-    /// The test for holding `role`.
-    pub fn role_test<'a>(&self, role: &'a str) -> RoleTest<'a> {
-        match self.role_bits.get(role) {
-            Some(bit) => RoleTest::Bit(*bit),
-            None => RoleTest::Key(role),
-        }
+        });
+        let owners: HashSet<UserId> =
+            self.in_name_order().filter(|e| e.active_owner()).map(|e| e.id).collect();
+        let columns =
+            self.columns.get().is_none_or(|c| *c == Columns::build(self.by_name.values()));
+        bits && owners == self.active_owners && columns
     }
 
     pub fn len(&self) -> usize {
@@ -251,6 +344,10 @@ mod tests {
         assert_eq!(index.len(), 2);
     }
 
+    fn ids(index: &UserIndex, selection: Selection) -> Vec<UserId> {
+        selection.positions.iter().filter_map(|&at| index.id_at(at)).collect()
+    }
+
     #[test]
     fn roles_past_the_128_bits_are_still_found_by_key() {
         let users: Vec<User> = (0..130)
@@ -261,13 +358,48 @@ mod tests {
             .collect();
         let index = UserIndex::build(users.clone());
         for (n, u) in users.iter().enumerate() {
-            let test = index.role_test(&u.roles[0]);
-            assert_eq!(matches!(test, RoleTest::Bit(_)), n < 128);
-            let holders: Vec<UserId> =
-                index.in_name_order().filter(|e| e.holds(&test)).map(|e| e.id).collect();
+            assert_eq!(index.role_bits.contains_key(&u.roles[0]), n < 128);
+            let holders = ids(&index, index.select(None, Some(&u.roles[0]), None));
             assert_eq!(holders, vec![u.id], "role r{n}");
         }
-        assert!(index.in_name_order().all(|e| !e.holds(&index.role_test("nobody"))));
+        assert!(index.select(None, Some("nobody"), None).positions.is_empty());
+        assert!(index.consistent());
+    }
+
+    #[test]
+    fn status_and_role_changes_are_written_in_place_and_owners_are_counted() {
+        let mut olivia = User { roles: vec![OWNER.into()], ..user("Olivia", "olivia@example.com") };
+        let mut ben = user("Ben", "ben@example.com");
+        let mut index = UserIndex::build([olivia.clone(), ben.clone()]);
+        assert_eq!(index.active_owners_except(ben.id), 1);
+        assert_eq!(index.active_owners_except(olivia.id), 0);
+        let admins = index.select(Some(UserStatus::Active), Some("admin"), None);
+        assert_eq!((ids(&index, admins), index.columns.get().is_some()), (vec![ben.id], true));
+
+        ben.roles = vec![OWNER.into()];
+        index.put(&ben);
+        assert!(index.columns.get().is_some(), "same name and email: the columns stay");
+        assert_eq!(index.active_owners_except(olivia.id), 1);
+        let owners = index.select(None, Some(OWNER), None);
+        assert_eq!(ids(&index, owners), vec![ben.id, olivia.id]);
+        olivia.status = UserStatus::Inactive;
+        index.put(&olivia);
+        let active = index.select(Some(UserStatus::Active), None, None);
+        assert_eq!((active.active, active.inactive), (1, 1));
+        assert_eq!(ids(&index, active), vec![ben.id]);
+        assert_eq!(index.active_owners_except(olivia.id), 1);
+        assert_eq!(index.active_owners_except(ben.id), 0);
+        assert!(index.consistent());
+
+        ben.name = "Zed".into();
+        index.put(&ben);
+        assert!(index.columns.get().is_none(), "a rename moves the user: built again");
+        let all = index.select(None, None, None);
+        assert_eq!(ids(&index, all), vec![olivia.id, ben.id]);
+        assert!(index.consistent());
+        index.remove(ben.id);
+        assert_eq!(index.active_owners_except(olivia.id), 0);
+        assert!(index.consistent());
     }
 
     #[test]
@@ -276,10 +408,7 @@ mod tests {
         let bob = user("Bob", "bob@annex.example");
         let cy = user("Cy", "cy@example.com");
         let mut index = UserIndex::build([ann.clone(), bob.clone(), cy.clone()]);
-        let hits = |i: &UserIndex, needle: &str| -> Vec<UserId> {
-            let found = i.matching(needle);
-            i.in_name_order().zip(found).filter(|(_, f)| *f).map(|(e, _)| e.id).collect()
-        };
+        let hits = |i: &UserIndex, needle: &str| ids(i, i.select(None, None, Some(needle)));
         assert_eq!(
             hits(&index, "ann"),
             vec![ann.id, bob.id],

@@ -24,7 +24,7 @@ use std::sync::{RwLock, RwLockReadGuard};
 use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";
@@ -33,7 +33,7 @@ const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The trees, in the order [`Store::write`] hands them to a transaction.
-const TREES: [&str; 10] = [
+const TREES: [&str; 11] = [
     "meta",
     "users",
     "emails",
@@ -44,6 +44,7 @@ const TREES: [&str; 10] = [
     "codes",
     "throttle",
     "outbox",
+    "audit_actors",
 ];
 
 /// Every tree's name and entries (key, value), as a backup holds them.
@@ -71,6 +72,8 @@ pub struct Store {
     throttle: Tree,
     /// message id (UUID v7, so in the order queued) -> outgoing email
     outbox: Tree,
+    /// acting user id ++ sequence number (big-endian) -> nothing: each user's events, in order
+    audit_actors: Tree,
     /// Every user's list fields, in memory; see [`UserIndex`].
     index: RwLock<UserIndex>,
 }
@@ -91,7 +94,7 @@ impl Store {
                     other => Error::internal("opening the store", other),
                 },
             )?;
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
             TREES.map(|name| db.open_tree(name));
         let store = Store {
             meta: meta?,
@@ -104,11 +107,16 @@ impl Store {
             codes: codes?,
             throttle: throttle?,
             outbox: outbox?,
+            audit_actors: audit_actors?,
             index: RwLock::default(),
             db,
         };
         store.migrate()?;
-        *store.index.write().unwrap_or_else(|p| p.into_inner()) = UserIndex::build(store.users()?);
+        let mut index = UserIndex::default();
+        for user in store.users.iter().values() {
+            index.put(&decode(&user?)?);
+        }
+        *store.index.write().unwrap_or_else(|p| p.into_inner()) = index;
         Ok(store)
     }
 
@@ -135,7 +143,21 @@ impl Store {
                 self.db.flush()?;
             }
             Some(v) if v > SCHEMA_VERSION => return Err(Error::StoreTooNew { found: v }),
-            Some(_) => {} // version 1 is the first; later versions add their steps here
+            Some(v) => {
+                if v < 2 {
+                    // Version 2 indexes each user's audit events by actor.
+                    for event in self.audit_events(1) {
+                        let event = event?;
+                        if let Some(key) = tx::actor_key(&event) {
+                            self.audit_actors.insert(key, &[])?;
+                        }
+                    }
+                }
+                if v < SCHEMA_VERSION {
+                    self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                    self.db.flush()?;
+                }
+            }
         }
         Ok(())
     }
@@ -212,6 +234,24 @@ impl Store {
         self.audit.range(..before.to_be_bytes()).values().rev().map(|v| decode(&v?))
     }
 
+    /// The events `actor` did below sequence number `before`, newest first.
+    pub fn audit_events_by(
+        &self,
+        actor: UserId,
+        before: u64,
+    ) -> impl Iterator<Item = Result<AuditEvent>> + '_ {
+        let from = tx::actor_key_at(actor, 0);
+        let to = tx::actor_key_at(actor, before);
+        self.audit_actors.range(from..to).keys().rev().map(move |key| {
+            let key = key?;
+            let seq = key.get(16..).unwrap_or_default();
+            match self.audit.get(seq)? {
+                Some(v) => decode(&v),
+                None => Err(Error::internal("the audit actor index", "an event is missing")),
+            }
+        })
+    }
+
     /// The number of the last audit event (0 when the log is empty).
     pub fn audit_head_seq(&self) -> Result<u64> {
         let head: Option<tx::AuditHead> = get(&self.meta, AUDIT_HEAD_KEY)?;
@@ -248,8 +288,8 @@ impl Store {
     }
 
     /// Every tree with its name, in the order of [`TREES`] (which [`Tx`] relies on).
-    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 10] {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
+    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 11] {
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
             TREES;
         [
             (meta, &self.meta),
@@ -262,6 +302,7 @@ impl Store {
             (codes, &self.codes),
             (throttle, &self.throttle),
             (outbox, &self.outbox),
+            (audit_actors, &self.audit_actors),
         ]
     }
 

@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::mail::OutboxMessage;
 use crate::model::audit::{AuditEntry, GENESIS_HASH};
 use crate::model::invitation::{Invitation, PasswordReset};
-use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
+use crate::model::{AuditActor, AuditEvent, CodeRef, Organization, Role, User, UserId};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,6 +41,7 @@ pub struct Tx<'a> {
     codes: &'a TransactionalTree,
     throttle: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
+    audit_actors: &'a TransactionalTree,
     /// Users written or removed, for the in-memory index once the transaction commits.
     touched: &'a RefCell<Vec<UserId>>,
 }
@@ -57,8 +58,8 @@ fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResul
 impl<'a> Tx<'a> {
     /// `trees` in the order of `super::TREES`.
     pub(super) fn new(trees: &'a [TransactionalTree], touched: &'a RefCell<Vec<UserId>>) -> Self {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox] =
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map(|i| &trees[i]);
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|i| &trees[i]);
         touched.borrow_mut().clear();
         Tx {
             meta,
@@ -71,6 +72,7 @@ impl<'a> Tx<'a> {
             codes,
             throttle,
             outbox,
+            audit_actors,
             touched,
         }
     }
@@ -177,7 +179,26 @@ impl<'a> Tx<'a> {
             prev_hash,
         };
         put(self.audit, &seq.to_be_bytes(), &event)?;
+        if let Some(key) = actor_key(&event) {
+            self.audit_actors.insert(key.as_slice(), &[])?;
+        }
         put(self.meta, AUDIT_HEAD_KEY, &AuditHead { seq, hash: event.hash() })?;
         Ok(event)
     }
+}
+
+/// The actor index's key for an event a user did (none for the system's).
+pub(crate) fn actor_key(event: &AuditEvent) -> Option<[u8; 24]> {
+    match event.actor {
+        AuditActor::User(id) => Some(actor_key_at(id, event.seq)),
+        AuditActor::System => None,
+    }
+}
+
+/// The actor index's key for `actor`'s event number `seq`.
+pub(crate) fn actor_key_at(actor: UserId, seq: u64) -> [u8; 24] {
+    let mut key = [0u8; 24];
+    key[..16].copy_from_slice(actor.as_bytes());
+    key[16..].copy_from_slice(&seq.to_be_bytes());
+    key
 }

@@ -71,8 +71,10 @@ fn check_users(store: &Store, users: &[User], problems: &mut Vec<String>) -> Res
     if !index.same_as(&rebuilt) {
         problems.push("the in-memory list of users differs from the store".to_string());
     }
-    if !index.bits_agree() {
-        problems.push("the in-memory list's role bits differ from the users' roles".to_string());
+    if !index.consistent() {
+        problems.push(
+            "the in-memory list's role bits, Owners or columns differ from its users".to_string(),
+        );
     }
     drop(index);
     if store.emails.len() != users.len() {
@@ -129,6 +131,7 @@ fn check_codes(store: &Store, users: &[User], problems: &mut Vec<String>) -> Res
 fn check_audit_chain(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS_HASH.to_string();
+    let mut indexed = 0;
     for event in store.audit_events(1) {
         let event = event?;
         if event.seq != expected_seq {
@@ -142,6 +145,18 @@ fn check_audit_chain(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
         }
         prev_hash = event.hash();
         expected_seq = event.seq + 1;
+        if let Some(key) = super::tx::actor_key(&event) {
+            indexed += 1;
+            if !store.audit_actors.contains_key(key)? {
+                problems.push(format!("audit event {} is missing from the actor index", event.seq));
+            }
+        }
+    }
+    if store.audit_actors.len() != indexed {
+        problems.push(format!(
+            "the audit actor index has {} entries for {indexed} events by users",
+            store.audit_actors.len()
+        ));
     }
     let count = expected_seq - 1;
     let head: Option<AuditHead> =
