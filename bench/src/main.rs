@@ -131,11 +131,8 @@ fn main() {
 /// one insert with a flush (p99 of each).
 fn floors(store: &Path) -> [Duration; 3] {
     let exe = std::env::current_exe().expect("this program's path");
-    let out = std::process::Command::new(exe)
-        .arg("floors")
-        .arg(store)
-        .output()
-        .expect("run the floors");
+    let out =
+        std::process::Command::new(exe).arg("floors").arg(store).output().expect("run the floors");
     let text = String::from_utf8_lossy(&out.stdout);
     let nanos: Vec<u64> = text.split_whitespace().filter_map(|n| n.parse().ok()).collect();
     match nanos[..] {
