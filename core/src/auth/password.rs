@@ -1,16 +1,15 @@
 //! Password policy and argon2id hashing (OWASP parameters: m = 19 MiB, t = 2, p = 1).
 
 use crate::error::{Error, Result};
-use argon2::password_hash::{phc::PasswordHash, PasswordHasher, PasswordVerifier};
-use argon2::{Algorithm, Argon2, Params, Version};
-use std::sync::OnceLock;
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{password_hash, Algorithm, Argon2, Block, Params, Version, ARGON2ID_IDENT};
+use std::sync::{Mutex, OnceLock};
 
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 256;
 
-fn argon2() -> Result<Argon2<'static>> {
-    let params = Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::internal("argon2", e))?;
-    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+fn params() -> Result<Params> {
+    Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::internal("argon2", e))
 }
 
 /// Checks the policy: 12 to 256 characters and a zxcvbn score of at least 3, judged also
@@ -55,17 +54,77 @@ pub fn strength(password: &str, context: &[&str]) -> Strength {
     }
 }
 
-/// Hashes a password to a PHC string with a fresh random salt.
-pub fn hash(password: &str) -> Result<String> {
-    let hashed =
-        argon2()?.hash_password(password.as_bytes()).map_err(|e| Error::internal("argon2", e))?;
-    Ok(hashed.to_string())
+/// The argon2 working memory (19 MiB), allocated once and reused under a lock. A fresh
+/// allocation per hash leaves the C allocator's heap growing: sixty hashes in a row held
+/// 290 MB resident (see BENCHMARKS.md).
+static MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
+
+/// Runs argon2 with `params` over the shared memory, wiped afterwards.
+fn run_argon2(
+    algorithm: Algorithm,
+    version: Version,
+    params: Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<()> {
+    let mut memory = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
+    let blocks = params.block_count();
+    if memory.len() != blocks {
+        *memory = vec![Block::new(); blocks];
+    }
+    let result = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+        password,
+        salt,
+        out,
+        memory.as_mut_slice(),
+    );
+    memory.fill(Block::new());
+    result.map_err(|e| Error::internal("argon2", e))
 }
 
-/// Verifies a password against a stored PHC string (constant time inside argon2).
+/// Hashes a password to a PHC string with a fresh random salt.
+pub fn hash(password: &str) -> Result<String> {
+    let params = params()?;
+    let salt = password_hash::try_generate_salt().map_err(|e| Error::internal("a salt", e))?;
+    let salt = Salt::new(&salt).map_err(|e| Error::internal("a salt", e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    run_argon2(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params.clone(),
+        password.as_bytes(),
+        &salt,
+        &mut out,
+    )?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| Error::internal("argon2", e))?,
+        salt: Some(salt),
+        hash: Some(Output::new(&out).map_err(|e| Error::internal("argon2", e))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Verifies a password against a stored PHC string, with the parameters it names; the
+/// outputs are compared in constant time.
 pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else { return false };
-    argon2().map(|a| a.verify_password(password.as_bytes(), &parsed).is_ok()).unwrap_or(false)
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(parsed.algorithm.as_str()), Params::try_from(&parsed))
+    else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let mut out = vec![0u8; expected.len()];
+    run_argon2(algorithm, version, params, password.as_bytes(), salt, &mut out).is_ok()
+        && Output::new(&out).is_ok_and(|computed| computed == *expected)
 }
 
 /// Spends the time of one verification without a real hash, so that signing in with an
@@ -88,6 +147,33 @@ mod tests {
         assert!(verify("correct horse battery staple", &phc));
         assert!(!verify("correct horse battery stapler", &phc));
         assert!(!verify("anything", "not a phc string"));
+    }
+
+    #[test]
+    fn hashes_agree_with_the_argon2_crates_own_hasher_both_ways() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let password = "correct horse battery staple";
+        // As stored before the shared memory: made by the crate's own hasher.
+        let theirs = Argon2::new(Algorithm::Argon2id, Version::V0x13, params().unwrap())
+            .hash_password(password.as_bytes())
+            .unwrap()
+            .to_string();
+        assert!(verify(password, &theirs));
+        assert!(!verify("correct horse battery stapler", &theirs));
+        let ours = hash(password).unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok());
+        // Other parameters (less memory, argon2i) verify with the memory they name.
+        let small = Params::new(8 * 1024, 3, 1, None).unwrap();
+        let other = Argon2::new(Algorithm::Argon2i, Version::V0x13, small)
+            .hash_password(password.as_bytes())
+            .unwrap()
+            .to_string();
+        assert!(verify(password, &other));
+        assert!(!verify("correct horse battery stapler", &other));
+        assert!(verify(password, &ours), "and back to the usual memory");
+        let tampered = ours.replace("m=19456", "m=19457");
+        assert!(!verify(password, &tampered), "the parameters are part of the hash");
     }
 
     #[test]

@@ -37,7 +37,7 @@ impl Directory {
         let index = self.store.index();
         for user in index.in_name_order() {
             for key in &user.roles {
-                *members.entry(key.as_str()).or_default() += 1;
+                *members.entry(key).or_default() += 1;
             }
         }
         Ok(role::built_in_roles()
@@ -131,8 +131,7 @@ impl Directory {
         let _writes = self.write_lock();
         let actor = self.authorize(session, Module::Roles, Action::Delete)?;
         let role = self.custom_role_for_change(key)?;
-        let users =
-            self.store.index().in_name_order().filter(|u| u.roles.contains(&role.key)).count();
+        let users = self.store.index().in_name_order().filter(|u| u.holds(&role.key)).count();
         if users > 0 {
             return Err(Error::RoleInUse { users });
         }

@@ -6,20 +6,24 @@ use crate::model::role::OWNER;
 use crate::model::{RoleKey, User, UserId, UserStatus};
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
+
+/// Text shared between the order, the id map and the entry (and, for role keys, between all
+/// holders): a hundred thousand users hold one copy of each.
+pub type Text = Arc<str>;
 
 /// What the list needs of one user to filter and sort.
 #[derive(Debug, Clone)]
 pub struct UserEntry {
     pub id: UserId,
     /// The name as shown, lower-cased: the name, or the email while there is none.
-    pub shown: String,
+    pub shown: Text,
     /// Normalized email.
-    pub email: String,
-    /// Lower-cased name and email, for search.
-    pub haystack: String,
+    pub email: Text,
+    /// Whether `shown` is a name (searched with the email) rather than the email again.
+    named: bool,
     pub status: UserStatus,
-    pub roles: Vec<RoleKey>,
+    pub roles: Box<[Text]>,
     /// One bit per role (see [`UserIndex::select`]): the role filter reads no heap.
     pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
@@ -27,7 +31,7 @@ pub struct UserEntry {
 }
 
 /// Position in name order: shown name, then email (unique), so the order is total.
-type NameKey = (String, String);
+type NameKey = (Text, Text);
 
 #[derive(Debug, Default)]
 pub struct UserIndex {
@@ -35,6 +39,8 @@ pub struct UserIndex {
     keys: HashMap<UserId, NameKey>,
     /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
     role_bits: HashMap<RoleKey, u128>,
+    /// One copy of each role key.
+    role_keys: HashSet<Text>,
     /// Active users holding Owner: the last-Owner rule counts them on every change.
     active_owners: HashSet<UserId>,
     /// The list's fields in name order, built on the first read after a change of order.
@@ -70,7 +76,7 @@ pub struct Selection {
 }
 
 impl UserEntry {
-    fn of(user: &User, bits: &mut HashMap<RoleKey, u128>) -> Self {
+    fn of(user: &User, bits: &mut HashMap<RoleKey, u128>, keys: &mut HashSet<Text>) -> Self {
         let mut role_bits = 0;
         for role in &user.roles {
             let next = bits.len();
@@ -82,14 +88,26 @@ impl UserEntry {
             }
         }
         let name = user.name.to_lowercase();
-        let email = user.email.key().to_string();
+        let email: Text = user.email.key().into();
+        let roles = user
+            .roles
+            .iter()
+            .map(|role| match keys.get(role.as_str()) {
+                Some(key) => key.clone(),
+                None => {
+                    let key: Text = role.as_str().into();
+                    keys.insert(key.clone());
+                    key
+                }
+            })
+            .collect();
         UserEntry {
             id: user.id,
-            shown: if name.is_empty() { email.clone() } else { name.clone() },
-            haystack: format!("{name}\n{email}"),
+            named: !name.is_empty(),
+            shown: if name.is_empty() { email.clone() } else { name.into() },
             email,
             status: user.status,
-            roles: user.roles.clone(),
+            roles,
             role_bits,
             last_sign_in_at: user.last_sign_in_at,
             updated_at: user.updated_at,
@@ -103,7 +121,7 @@ impl UserEntry {
             self.id,
             &self.shown,
             &self.email,
-            &self.haystack,
+            self.named,
             self.status,
             &self.roles,
             self.last_sign_in_at,
@@ -112,7 +130,7 @@ impl UserEntry {
             other.id,
             &other.shown,
             &other.email,
-            &other.haystack,
+            other.named,
             other.status,
             &other.roles,
             other.last_sign_in_at,
@@ -125,7 +143,16 @@ impl UserEntry {
     }
 
     fn active_owner(&self) -> bool {
-        self.status == UserStatus::Active && self.roles.iter().any(|r| r == OWNER)
+        self.status == UserStatus::Active && self.holds(OWNER)
+    }
+
+    pub fn holds(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| **r == *role)
+    }
+
+    /// Lower-cased name and email, for search.
+    fn search_text(&self) -> (&str, &str) {
+        (if self.named { &self.shown } else { "" }, &self.email)
     }
 }
 
@@ -137,7 +164,10 @@ impl Columns {
             columns.status.push(entry.status);
             columns.bits.push(entry.role_bits);
             columns.at.insert(entry.id, at);
-            columns.text.extend_from_slice(entry.haystack.as_bytes());
+            let (name, email) = entry.search_text();
+            columns.text.extend_from_slice(name.as_bytes());
+            columns.text.push(b'\n');
+            columns.text.extend_from_slice(email.as_bytes());
             columns.ends.push(columns.text.len());
             columns.text.push(0);
         }
@@ -171,19 +201,36 @@ impl Columns {
 impl UserIndex {
     pub fn build(users: impl IntoIterator<Item = User>) -> Self {
         let mut index = UserIndex::default();
-        for user in users {
-            index.put(&user);
-        }
+        let entries = users.into_iter().map(|user| index.entry(&user)).collect();
+        index.fill(entries);
         index
     }
 
+    /// The entry for `user`, for [`UserIndex::fill`].
+    pub fn entry(&mut self, user: &User) -> UserEntry {
+        UserEntry::of(user, &mut self.role_bits, &mut self.role_keys)
+    }
+
+    /// Fills an empty index with `entries` (one per user) at once: sorting them in one vector
+    /// is several times faster than inserting a hundred thousand one by one.
+    pub fn fill(&mut self, entries: Vec<UserEntry>) {
+        for entry in &entries {
+            if entry.active_owner() {
+                self.active_owners.insert(entry.id);
+            }
+            self.keys.insert(entry.id, entry.key());
+        }
+        self.by_name = entries.into_iter().map(|entry| (entry.key(), entry)).collect();
+        self.columns = OnceLock::new();
+    }
+
     pub fn put(&mut self, user: &User) {
-        let entry = UserEntry::of(user, &mut self.role_bits);
+        let entry = self.entry(user);
         let unmoved = self
             .keys
             .get(&user.id)
             .and_then(|key| self.by_name.get_mut(key))
-            .filter(|old| old.haystack == entry.haystack);
+            .filter(|old| old.search_text() == entry.search_text());
         if let Some(old) = unmoved {
             // Same name and email: same place in the order, same search text.
             if let Some(columns) = self.columns.get_mut() {
@@ -235,7 +282,7 @@ impl UserIndex {
         // Roles past the first 128 have no bit: their holders are found by name.
         let holders: Option<Vec<bool>> = role
             .filter(|_| bit.is_none())
-            .map(|role| self.in_name_order().map(|e| e.roles.iter().any(|r| r == role)).collect());
+            .map(|role| self.in_name_order().map(|e| e.holds(role)).collect());
         let found = search.map(|s| columns.matching(s));
         let mut selection = Selection::default();
         for (at, &user_status) in columns.status.iter().enumerate() {
@@ -279,7 +326,7 @@ impl UserIndex {
     pub fn consistent(&self) -> bool {
         let bits = self.in_name_order().all(|e| {
             let expected =
-                e.roles.iter().filter_map(|r| self.role_bits.get(r)).fold(0, |all, b| all | b);
+                e.roles.iter().filter_map(|r| self.role_bits.get(&**r)).fold(0, |all, b| all | b);
             e.role_bits == expected
         });
         let owners: HashSet<UserId> =

@@ -113,9 +113,11 @@ impl Store {
         };
         store.migrate()?;
         let mut index = UserIndex::default();
+        let mut entries = Vec::new();
         for user in store.users.iter().values() {
-            index.put(&decode(&user?)?);
+            entries.push(index.entry(&decode(&user?)?));
         }
+        index.fill(entries);
         *store.index.write().unwrap_or_else(|p| p.into_inner()) = index;
         Ok(store)
     }
