@@ -18,6 +18,10 @@ echo "== core"
 target/release/gatehouse-bench "$out/data/store" "$out/core.md" || missed=1
 
 echo "== app, side by side with a blank Tauri app"
+# Xvfb has no GPU: WebKit's GL compositing would run on Mesa's software rasterizer (llvmpipe),
+# which on 2 cores spends 30-90 ms on each frame that changes, whatever the page. Both apps
+# draw with WebKit's non-composited (CPU) renderer instead, as WebKitGTK does without GL.
+export WEBKIT_DISABLE_COMPOSITING_MODE=1
 target/release/bench-app target/release/blank-app target/release/gatehouse-app "$out/app-data" "$out/app.md" || missed=1
 
 echo "== sizes"
@@ -56,7 +60,10 @@ cat "$out/sizes.md"
   echo
   echo "Launch time runs from starting the app through WebDriver (tauri-driver, WebKitWebDriver)"
   echo "until its first screen is in the page, the same way for both apps. Memory is the resident"
-  echo "set of the app and its WebKit processes."
+  echo "set of the app and its WebKit processes. Both apps draw with WebKit's non-composited"
+  echo "renderer (\`WEBKIT_DISABLE_COMPOSITING_MODE=1\`): Xvfb has no GPU, and GL compositing on"
+  echo "Mesa's software rasterizer spends 30-90 ms on every changed frame (the keystroke measured"
+  echo "100-260 ms that way on 2026-11-29, of which the page's own work was 10-40 ms)."
   echo
   cat "$out/app.md"
   echo
