@@ -3,6 +3,7 @@
 
 mod commands;
 mod courier;
+mod instance;
 mod secrets;
 mod shell;
 mod state;
@@ -83,7 +84,7 @@ pub fn export_bindings(path: &std::path::Path) -> Result<(), String> {
 /// The data folder: `GATEHOUSE_DATA_DIR` when set, else the OS's app-data directory. The
 /// store is its `store/` folder, automatic backups its `backups/` (the command line uses the
 /// same rule).
-fn data_dir(app: &tauri::App) -> Result<PathBuf, String> {
+fn data_dir<R: tauri::Runtime>(app: &impl Manager<R>) -> Result<PathBuf, String> {
     match std::env::var_os("GATEHOUSE_DATA_DIR") {
         Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
         _ => app.path().app_data_dir().map_err(|e| e.to_string()),
@@ -95,7 +96,7 @@ pub fn run_app() {
     let result = tauri::Builder::default()
         // First: a second launch hands over to the running app (which comes to the front)
         // and exits before opening a window or the store.
-        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| shell::focus_main(app)))
+        .plugin(instance::plugin())
         .plugin(shell::window_state())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())

@@ -77,8 +77,8 @@ fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
     }
 }
 
-/// A private D-Bus session bus (the single-instance check and the credential store talk over
-/// it), listening on a socket in `dir`.
+/// A private D-Bus session bus (the credential store talks over it, as on a desktop),
+/// listening on a socket in `dir`.
 fn start_session_bus(dir: &Path) -> (Child, String) {
     let socket = dir.join("bus");
     let _ = std::fs::remove_file(&socket);
