@@ -59,7 +59,7 @@ cat "$out/sizes.md"
   echo "## The app under Xvfb, against a blank Tauri 2 app built in the same run"
   echo
   echo "Launch time runs from starting the app through WebDriver (tauri-driver, WebKitWebDriver)"
-  echo "until its first screen is in the page, the same way for both apps. Memory is the resident"
+  echo "until its first screen is in the page (looked for every 5 ms), the same way for both apps. Memory is the resident"
   echo "set of the app and its WebKit processes. Both apps draw with WebKit's non-composited"
   echo "renderer (\`WEBKIT_DISABLE_COMPOSITING_MODE=1\`): Xvfb has no GPU, and GL compositing on"
   echo "Mesa's software rasterizer spends 30-90 ms on every changed frame (the keystroke measured"

@@ -8,6 +8,7 @@
 //! Exits 1 when a budget is missed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use fantoccini::Locator;
 use gatehouse_e2e::{App, SEED_PASSWORD};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,7 +26,11 @@ async fn start(binary: &Path, data: tempfile::TempDir, ready: &str) -> (App, f64
     std::env::set_var("GATEHOUSE_APP", binary);
     let t0 = Instant::now();
     let app = App::launch_on("bench", data).await;
-    app.wait_for_css(ready).await;
+    // Polled every 5 ms (WebDriver's usual wait looks every 250 ms, coarser than the figure).
+    while app.client.find(Locator::Css(ready)).await.is_err() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "{ready} never appeared");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let ms = t0.elapsed().as_secs_f64() * 1000.0;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let rss = app.app_rss_mb();
