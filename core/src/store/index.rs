@@ -49,15 +49,14 @@ pub struct UserIndex {
 
 /// What a filter reads of every user, in name order, one vector per field: a page or a search
 /// reads a few megabytes front to back instead of visiting a hundred thousand tree nodes.
-/// Built on the first read after a user is added, removed or renamed; a change of status or
-/// roles is written into it in place.
+/// Built on the first read, then kept in step: a change of status or roles is written in
+/// place, and a user added, removed or renamed moves within the vectors (a few megabytes
+/// moved, where building them again walks the whole tree).
 #[derive(Debug, Default, PartialEq)]
 struct Columns {
     ids: Vec<UserId>,
     status: Vec<UserStatus>,
     bits: Vec<u128>,
-    /// Each user's position, for changes in place.
-    at: HashMap<UserId, usize>,
     /// The users' search texts joined, `\0` between them, so a search runs once over one
     /// buffer.
     text: Vec<u8>,
@@ -159,19 +158,41 @@ impl UserEntry {
 impl Columns {
     fn build<'a>(entries: impl Iterator<Item = &'a UserEntry>) -> Self {
         let mut columns = Columns::default();
-        for (at, entry) in entries.enumerate() {
-            columns.ids.push(entry.id);
-            columns.status.push(entry.status);
-            columns.bits.push(entry.role_bits);
-            columns.at.insert(entry.id, at);
-            let (name, email) = entry.search_text();
-            columns.text.extend_from_slice(name.as_bytes());
-            columns.text.push(b'\n');
-            columns.text.extend_from_slice(email.as_bytes());
-            columns.ends.push(columns.text.len());
-            columns.text.push(0);
+        for entry in entries {
+            columns.insert(columns.ids.len(), entry);
         }
         columns
+    }
+
+    /// Where the user named `key` is, or would go, in name order.
+    fn position(&self, keys: &HashMap<UserId, NameKey>, key: &NameKey) -> usize {
+        self.ids.partition_point(|id| keys.get(id).is_some_and(|k| k < key))
+    }
+
+    fn insert(&mut self, at: usize, entry: &UserEntry) {
+        self.ids.insert(at, entry.id);
+        self.status.insert(at, entry.status);
+        self.bits.insert(at, entry.role_bits);
+        let (name, email) = entry.search_text();
+        let text = [name.as_bytes(), b"\n", email.as_bytes(), b"\0"].concat();
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
+        self.text.splice(start..start, text.iter().copied());
+        self.ends.insert(at, start + text.len() - 1);
+        for end in &mut self.ends[at + 1..] {
+            *end += text.len();
+        }
+    }
+
+    fn remove(&mut self, at: usize) {
+        self.ids.remove(at);
+        self.status.remove(at);
+        self.bits.remove(at);
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
+        let len = self.ends.remove(at) + 1 - start;
+        self.text.drain(start..start + len);
+        for end in &mut self.ends[at..] {
+            *end -= len;
+        }
     }
 
     /// For each user in name order, whether their search text contains `needle` (lower-case).
@@ -226,43 +247,66 @@ impl UserIndex {
 
     pub fn put(&mut self, user: &User) {
         let entry = self.entry(user);
-        let unmoved = self
-            .keys
-            .get(&user.id)
-            .and_then(|key| self.by_name.get_mut(key))
-            .filter(|old| old.search_text() == entry.search_text());
-        if let Some(old) = unmoved {
-            // Same name and email: same place in the order, same search text.
-            if let Some(columns) = self.columns.get_mut() {
-                if let Some(&at) = columns.at.get(&user.id) {
-                    columns.status[at] = entry.status;
-                    columns.bits[at] = entry.role_bits;
+        let owner = entry.active_owner();
+        let old_key = self.keys.get(&user.id).cloned();
+        let unmoved = old_key.as_ref().and_then(|key| self.by_name.get_mut(key).map(|e| (key, e)));
+        match unmoved {
+            Some((key, old)) if old.search_text() == entry.search_text() => {
+                // Same name and email: same place in the order, same search text.
+                let mut lost = false;
+                if let Some(columns) = self.columns.get_mut() {
+                    let at = columns.position(&self.keys, key);
+                    lost = columns.ids.get(at) != Some(&user.id);
+                    if !lost {
+                        columns.status[at] = entry.status;
+                        columns.bits[at] = entry.role_bits;
+                    }
                 }
+                if lost {
+                    self.columns = OnceLock::new();
+                }
+                *old = entry;
             }
-            if entry.active_owner() {
-                self.active_owners.insert(entry.id);
-            } else {
-                self.active_owners.remove(&entry.id);
+            _ => {
+                self.remove(user.id);
+                let key = entry.key();
+                if let Some(columns) = self.columns.get_mut() {
+                    let at = columns.position(&self.keys, &key);
+                    columns.insert(at, &entry);
+                }
+                self.keys.insert(user.id, key.clone());
+                self.by_name.insert(key, entry);
             }
-            *old = entry;
-            return;
         }
-        self.remove(user.id);
-        self.columns = OnceLock::new();
-        if entry.active_owner() {
-            self.active_owners.insert(entry.id);
+        if owner {
+            self.active_owners.insert(user.id);
+        } else {
+            self.active_owners.remove(&user.id);
         }
-        let key = entry.key();
-        self.keys.insert(user.id, key.clone());
-        self.by_name.insert(key, entry);
     }
 
     pub fn remove(&mut self, id: UserId) {
-        if let Some(key) = self.keys.remove(&id) {
-            self.columns = OnceLock::new();
-            self.active_owners.remove(&id);
-            self.by_name.remove(&key);
+        let Some(key) = self.keys.get(&id).cloned() else { return };
+        let mut lost = false;
+        if let Some(columns) = self.columns.get_mut() {
+            let at = columns.position(&self.keys, &key);
+            lost = columns.ids.get(at) != Some(&id);
+            if !lost {
+                columns.remove(at);
+            }
         }
+        if lost {
+            self.columns = OnceLock::new();
+        }
+        self.keys.remove(&id);
+        self.active_owners.remove(&id);
+        self.by_name.remove(&key);
+    }
+
+    /// Lets go of the columns, to be built again on the next read: cheaper than moving a few
+    /// megabytes for each of many users changed at once.
+    pub fn forget_columns(&mut self) {
+        self.columns = OnceLock::new();
     }
 
     fn columns(&self) -> &Columns {
@@ -440,13 +484,45 @@ mod tests {
 
         ben.name = "Zed".into();
         index.put(&ben);
-        assert!(index.columns.get().is_none(), "a rename moves the user: built again");
+        assert!(index.columns.get().is_some(), "a rename moves the user within the columns");
         let all = index.select(None, None, None);
         assert_eq!(ids(&index, all), vec![olivia.id, ben.id]);
         assert!(index.consistent());
         index.remove(ben.id);
         assert_eq!(index.active_owners_except(olivia.id), 0);
         assert!(index.consistent());
+    }
+
+    #[test]
+    fn the_columns_follow_adds_renames_and_removals_as_a_fresh_build_would() {
+        let names = ["", "ann", "Bob", "zed", "mia", "Ann", "carl", ""];
+        let mut users: Vec<User> = (0..40)
+            .map(|n| user(names[n % names.len()], &format!("u{}@example.com", (n * 7) % 40)))
+            .collect();
+        let mut index = UserIndex::build(users.iter().take(20).cloned());
+        let _ = index.select(None, None, Some("u1"));
+        for step in 0..200usize {
+            let n = (step * 13 + 5) % users.len();
+            match step % 4 {
+                0 => users[n].name = names[step % names.len()].to_string(),
+                1 => users[n].status = UserStatus::Inactive,
+                2 => users[n].roles = vec![OWNER.into()],
+                _ => {
+                    index.remove(users[n].id);
+                    assert!(index.consistent(), "step {step}: remove");
+                    continue;
+                }
+            }
+            index.put(&users[n]);
+            assert!(index.columns.get().is_some());
+            assert!(index.consistent(), "step {step}");
+        }
+        let rebuilt = UserIndex::build(
+            index
+                .in_name_order()
+                .map(|e| users.iter().find(|u| u.id == e.id).cloned().expect("a user")),
+        );
+        assert!(index.same_as(&rebuilt));
     }
 
     #[test]

@@ -274,7 +274,11 @@ impl Store {
         })?;
         self.db.flush()?;
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-        for id in touched.into_inner() {
+        let touched = touched.into_inner();
+        if touched.len() > 64 {
+            index.forget_columns();
+        }
+        for id in touched {
             // The change is committed: a read failure here must not report it as failed.
             match self.user(id) {
                 Ok(Some(user)) => index.put(&user),
