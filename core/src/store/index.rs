@@ -248,24 +248,21 @@ impl UserIndex {
     pub fn put(&mut self, user: &User) {
         let entry = self.entry(user);
         let owner = entry.active_owner();
-        let old_key = self.keys.get(&user.id).cloned();
-        let unmoved = old_key.as_ref().and_then(|key| self.by_name.get_mut(key).map(|e| (key, e)));
-        match unmoved {
-            Some((key, old)) if old.search_text() == entry.search_text() => {
-                // Same name and email: same place in the order, same search text.
-                let mut lost = false;
-                if let Some(columns) = self.columns.get_mut() {
-                    let at = columns.position(&self.keys, key);
-                    lost = columns.ids.get(at) != Some(&user.id);
-                    if !lost {
+        match self.keys.get(&user.id).cloned() {
+            // Same name and email: same place in the order, same search text.
+            Some(key)
+                if self
+                    .by_name
+                    .get(&key)
+                    .is_some_and(|old| old.search_text() == entry.search_text()) =>
+            {
+                if let Some(at) = self.position_of(user.id, &key) {
+                    if let Some(columns) = self.columns.get_mut() {
                         columns.status[at] = entry.status;
                         columns.bits[at] = entry.role_bits;
                     }
                 }
-                if lost {
-                    self.columns = OnceLock::new();
-                }
-                *old = entry;
+                self.by_name.insert(key, entry);
             }
             _ => {
                 self.remove(user.id);
@@ -287,20 +284,26 @@ impl UserIndex {
 
     pub fn remove(&mut self, id: UserId) {
         let Some(key) = self.keys.get(&id).cloned() else { return };
-        let mut lost = false;
-        if let Some(columns) = self.columns.get_mut() {
-            let at = columns.position(&self.keys, &key);
-            lost = columns.ids.get(at) != Some(&id);
-            if !lost {
+        if let Some(at) = self.position_of(id, &key) {
+            if let Some(columns) = self.columns.get_mut() {
                 columns.remove(at);
             }
-        }
-        if lost {
-            self.columns = OnceLock::new();
         }
         self.keys.remove(&id);
         self.active_owners.remove(&id);
         self.by_name.remove(&key);
+    }
+
+    /// The user's position in the columns, when they are built. Columns that lost track of
+    /// the user (which `verify()` would report) are let go, to be built again.
+    fn position_of(&mut self, id: UserId, key: &NameKey) -> Option<usize> {
+        let columns = self.columns.get_mut()?;
+        let at = columns.position(&self.keys, key);
+        if columns.ids.get(at) == Some(&id) {
+            return Some(at);
+        }
+        self.columns = OnceLock::new();
+        None
     }
 
     /// Lets go of the columns, to be built again on the next read: cheaper than moving a few
