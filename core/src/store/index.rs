@@ -221,20 +221,28 @@ impl Columns {
 
 impl UserIndex {
     pub fn build(users: impl IntoIterator<Item = User>) -> Self {
-        let mut index = UserIndex::default();
-        let entries = users.into_iter().map(|user| index.entry(&user)).collect();
-        index.fill(entries);
-        index
+        Self::try_build(users.into_iter().map(Ok::<_, std::convert::Infallible>))
+            .unwrap_or_else(|never| match never {})
     }
 
-    /// The entry for `user`, for [`UserIndex::fill`].
-    pub fn entry(&mut self, user: &User) -> UserEntry {
+    /// As [`UserIndex::build`], from users as they are read (the first error stops it).
+    pub fn try_build<E>(users: impl IntoIterator<Item = Result<User, E>>) -> Result<Self, E> {
+        let mut index = UserIndex::default();
+        let mut entries = Vec::new();
+        for user in users {
+            entries.push(index.entry(&user?));
+        }
+        index.fill(entries);
+        Ok(index)
+    }
+
+    fn entry(&mut self, user: &User) -> UserEntry {
         UserEntry::of(user, &mut self.role_bits, &mut self.role_keys)
     }
 
     /// Fills an empty index with `entries` (one per user) at once: sorting them in one vector
     /// is several times faster than inserting a hundred thousand one by one.
-    pub fn fill(&mut self, entries: Vec<UserEntry>) {
+    fn fill(&mut self, entries: Vec<UserEntry>) {
         for entry in &entries {
             if entry.active_owner() {
                 self.active_owners.insert(entry.id);

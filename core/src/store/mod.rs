@@ -113,12 +113,7 @@ impl Store {
             db,
         };
         store.migrate()?;
-        let mut index = UserIndex::default();
-        let mut entries = Vec::new();
-        for user in store.users.iter().values() {
-            entries.push(index.entry(&decode(&user?)?));
-        }
-        index.fill(entries);
+        let index = UserIndex::try_build(store.users.iter().values().map(|v| decode(&v?)))?;
         *store.index.write().unwrap_or_else(|p| p.into_inner()) = index;
         Ok(store)
     }
