@@ -200,7 +200,7 @@ fn a_version_1_store_gets_its_actor_index_when_opened() {
         db.open_tree("meta").unwrap().insert("schema_version", &1u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
-    let dir = Directory::open(tmp.path(), clock.clone()).unwrap();
+    let dir = Directory::open_settled(tmp.path(), clock.clone()).unwrap();
     let session = dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap().session;
     let org = Org { dir, clock, owner: Some(session), tmp };
     org.verify();

@@ -46,7 +46,7 @@ fn verify_detects_an_edited_audit_event() {
         audit.insert(1u64.to_be_bytes(), edited.as_bytes()).unwrap();
         db.flush().unwrap();
     }
-    let dir = Directory::open(tmp.path(), Arc::new(SystemClock)).unwrap();
+    let dir = Directory::open_settled(tmp.path(), Arc::new(SystemClock)).unwrap();
     let integrity = dir.verify().unwrap();
     assert!(!integrity.is_intact());
     assert!(

@@ -108,7 +108,7 @@ impl Org {
     pub fn reopen(self) -> Self {
         let Org { dir, clock, tmp, .. } = self;
         drop(dir);
-        let dir = Directory::open(tmp.path(), clock.clone()).expect("reopen store");
+        let dir = Directory::open_settled(tmp.path(), clock.clone()).expect("reopen store");
         Org { dir, clock, owner: None, tmp }
     }
 
