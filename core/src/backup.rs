@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::{AuditAction, AuditActor};
 use crate::store::Store;
-use crate::{Directory, SessionId};
+use crate::{Directory, SessionId, SystemClock};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -48,40 +48,39 @@ impl Directory {
     /// Writes a backup of the whole store to `file`. Only an Active Owner may; the backup is
     /// recorded in the audit log. Errors: `owner_required`, `file_error`.
     pub fn backup(&self, session: SessionId, file: &Path) -> Result<BackupInfo> {
-        let me = self.session_user(session)?;
-        if !me.is_active_owner() {
-            self.audit_denied(&me, AuditAction::Backup)?;
-            return Err(Error::OwnerRequired);
-        }
-        let info = self.backup_unchecked(file)?;
-        let summary = format!("{} users, {} events", info.users, info.audit_events);
-        self.store.write(|tx| {
-            let entry = AuditEntry::success(
-                AuditActor::User(me.id),
-                AuditAction::Backup,
-                file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
-                &summary,
-            );
-            tx.audit(entry, self.clock.now())?;
-            Ok(())
-        })?;
-        Ok(info)
+        self.changing(session, None, AuditAction::Backup, |change| {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            change.target(name.unwrap_or_default()).attempt("back up the store");
+            if !change.actor.user.is_active_owner() {
+                return Err(Error::OwnerRequired);
+            }
+            let info = self.write_backup(file, change.now())?;
+            let summary = format!("{} users, {} events", info.users, info.audit_events);
+            change.commit(&summary, |_| Ok(()))?;
+            Ok(info)
+        })
     }
 
     /// Checks that the signed-in user may replace this store with a backup: an Active Owner.
+    /// A refusal is audited.
     pub fn may_restore(&self, session: SessionId) -> Result<()> {
-        let me = self.session_user(session)?;
-        if me.is_active_owner() {
-            return Ok(());
-        }
-        self.audit_denied(&me, AuditAction::Restore)?;
-        Err(Error::OwnerRequired)
+        self.changing(session, None, AuditAction::Restore, |change| {
+            change.attempt("restore a backup");
+            match change.actor.user.is_active_owner() {
+                true => Ok(()),
+                false => Err(Error::OwnerRequired),
+            }
+        })
     }
 
     /// The app's automatic backup at start: no session, the store's own trusted process.
     pub fn backup_unchecked(&self, file: &Path) -> Result<BackupInfo> {
-        let _writes = self.write_lock();
-        let created_at = self.clock.now();
+        let write = self.unattended(); // held while the trees are read: nothing changes under it
+        self.write_backup(file, write.now)
+    }
+
+    /// Writes the backup; the caller holds the writer lock.
+    fn write_backup(&self, file: &Path, created_at: DateTime<Utc>) -> Result<BackupInfo> {
         let schema = self.store.schema_version()?.unwrap_or(0);
         // Streamed tree by tree: a backup never holds the store in memory.
         let (users, audit_events) = write_atomically_with(file, |out| {
@@ -131,14 +130,6 @@ impl Directory {
         })
     }
 
-    fn audit_denied(&self, me: &crate::model::User, action: AuditAction) -> Result<()> {
-        self.store.write(|tx| {
-            let entry = AuditEntry::success(AuditActor::User(me.id), action, "", "needs an Owner")
-                .with_outcome(crate::model::Outcome::Denied);
-            tx.audit(entry, self.clock.now())?;
-            Ok(())
-        })
-    }
 }
 
 /// A writer that hashes what passes through it.
@@ -353,18 +344,19 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
     }
     std::fs::rename(&fresh, store_dir).map_err(|e| Error::file("move into place", &fresh, &e))?;
     sync_dir(parent);
-    let store = Store::open_settled(store_dir)?;
+    let restored = Directory::open_settled(store_dir, std::sync::Arc::new(SystemClock))?;
     let summary = match &kept {
         Some(aside) => {
             format!("from {}; the replaced store is kept in {}", file.display(), aside.display())
         }
         None => format!("from {}", file.display()),
     };
-    store.write(|tx| {
-        let entry = AuditEntry::success(AuditActor::System, AuditAction::Restore, "", &summary);
-        tx.audit(entry, Utc::now())?;
-        Ok(())
-    })?;
+    restored.unattended().record(AuditEntry::success(
+        AuditActor::System,
+        AuditAction::Restore,
+        "",
+        &summary,
+    ))?;
     Ok(Restored { info, kept: kept.map(|k| k.display().to_string()) })
 }
 

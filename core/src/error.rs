@@ -53,6 +53,7 @@ pub enum ErrorCode {
     FileError,
     OwnerRequired,
     MessageNotFound,
+    NotDominant,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -145,6 +146,9 @@ pub enum Error {
     OwnerRequired,
     #[error("That message is not in the outbox.")]
     MessageNotFound,
+    /// Rule 6: the target holds a permission the actor lacks. Carries the target's name.
+    #[error("{0} holds permissions you do not have: ask an Owner.")]
+    NotDominant(String),
 }
 
 impl Error {
@@ -194,7 +198,24 @@ impl Error {
             Error::FileError(_) => C::FileError,
             Error::OwnerRequired => C::OwnerRequired,
             Error::MessageNotFound => C::MessageNotFound,
+            Error::NotDominant(_) => C::NotDominant,
         }
+    }
+
+    /// A refusal by the permission matrix or by a rule of "Who may manage whom" (domain.md
+    /// rules 1-7): the refusals the audit log records, in the refused command's transaction.
+    pub fn is_policy_refusal(&self) -> bool {
+        matches!(
+            self,
+            Error::PermissionDenied
+                | Error::OwnerOnly
+                | Error::LastOwner
+                | Error::OwnStatus
+                | Error::OwnRoles
+                | Error::Escalation
+                | Error::NotDominant(_)
+                | Error::OwnerRequired
+        )
     }
 
     /// Wraps an internal failure: the cause goes to the log, the caller gets a generic sentence.

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod backup;
+mod change;
 pub mod clock;
 pub mod csv_io;
 pub mod error;
@@ -28,7 +29,7 @@ pub use store::Integrity;
 use auth::session::Sessions;
 use model::{role, InvitationInfo, Role, User, UserView};
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use store::Store;
 
 /// The name a unit enum value has on the wire (`sign_in`, `permission_denied`): what the CSV,
@@ -67,10 +68,6 @@ impl Directory {
         Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()) }
     }
 
-    pub(crate) fn write_lock(&self) -> MutexGuard<'_, ()> {
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
     /// A role by key: built-in or custom.
     pub(crate) fn role(&self, key: &str) -> Result<Option<Role>> {
         match role::built_in_role(key) {
@@ -93,6 +90,32 @@ impl Directory {
         }
         let throttle = self.store.throttle(user.email.key())?;
         view.locked_until = throttle.locked_until.filter(|until| *until > now);
+        Ok(view)
+    }
+
+    /// The matrix and rules 1, 3, 5 and 6 for `act` by `actor` on `target` (see
+    /// [`policy::may_act`]), with the target's permissions and the Owner count read here.
+    pub(crate) fn judge(&self, actor: &Actor, target: &User, act: policy::Act) -> Result<()> {
+        let permissions = self.permissions_of(target)?;
+        policy::may_act(
+            act,
+            policy::Party { user: &actor.user, permissions: &actor.permissions },
+            policy::Party { user: target, permissions: &permissions },
+            self.active_owners_except(target.id)?,
+        )
+    }
+
+    /// What `viewer` sees of `user`: [`Directory::view`] with the actions the viewer may take
+    /// on them, judged by the policy.
+    pub(crate) fn view_for(&self, viewer: &Actor, user: &User) -> Result<UserView> {
+        let mut view = self.view(user)?;
+        let permissions = self.permissions_of(user)?;
+        view.actions = policy::options(
+            policy::Party { user: &viewer.user, permissions: &viewer.permissions },
+            policy::Party { user, permissions: &permissions },
+            view.locked_until.is_some(),
+            self.active_owners_except(user.id)?,
+        );
         Ok(view)
     }
 

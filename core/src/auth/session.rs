@@ -18,6 +18,15 @@ pub struct Session {
     pub last_seen: DateTime<Utc>,
 }
 
+/// A session ends this long after sign-in, whatever the activity (ASVS 5.0 7.3.2).
+pub const MAX_AGE: chrono::Duration = chrono::Duration::hours(12);
+
+impl Session {
+    fn is_live(&self, now: DateTime<Utc>, idle: chrono::Duration) -> bool {
+        now - self.last_seen <= idle && now - self.created_at < MAX_AGE
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Sessions(Mutex<HashMap<SessionId, Session>>);
 
@@ -33,18 +42,27 @@ impl Sessions {
         id
     }
 
-    /// Returns the session if it exists and was seen within `idle`, and marks it seen now.
-    /// An idle session is removed.
-    pub fn touch(&self, id: SessionId, now: DateTime<Utc>, idle: chrono::Duration) -> Touch {
+    /// Returns the session if it is live (seen within `idle`, and started less than
+    /// [`MAX_AGE`] ago). `activity` marks it seen now: only a person's own actions do, never a
+    /// background poll. A session that is no longer live is removed.
+    pub fn touch(
+        &self,
+        id: SessionId,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+        activity: bool,
+    ) -> Touch {
         let mut map = self.lock();
         match map.get_mut(&id) {
             None => Touch::Unknown,
-            Some(s) if now - s.last_seen > idle => {
+            Some(s) if !s.is_live(now, idle) => {
                 map.remove(&id);
                 Touch::Expired
             }
             Some(s) => {
-                s.last_seen = now;
+                if activity {
+                    s.last_seen = now;
+                }
                 Touch::Live(s.clone())
             }
         }
@@ -52,7 +70,7 @@ impl Sessions {
 
     /// Whether the session is live, without counting this as activity.
     pub fn is_live(&self, id: SessionId, now: DateTime<Utc>, idle: chrono::Duration) -> bool {
-        self.lock().get(&id).is_some_and(|s| now - s.last_seen <= idle)
+        self.lock().get(&id).is_some_and(|s| s.is_live(now, idle))
     }
 
     pub fn end(&self, id: SessionId) -> Option<Session> {
@@ -62,6 +80,11 @@ impl Sessions {
     /// Ends every session of a user (deactivation, role change, password reset).
     pub fn end_all_of(&self, user_id: UserId) {
         self.lock().retain(|_, s| s.user_id != user_id);
+    }
+
+    /// Ends a user's sessions other than `keep` (their own password change).
+    pub fn end_others_of(&self, user_id: UserId, keep: SessionId) {
+        self.lock().retain(|id, s| s.user_id != user_id || *id == keep);
     }
 }
 

@@ -13,7 +13,9 @@ use super::{Letter, MailSettings};
 use crate::auth::session::SessionId;
 use crate::backup::write_atomically;
 use crate::error::{Error, Result};
+use crate::change::Change;
 use crate::model::audit::AuditEntry;
+use crate::policy::Act;
 use crate::model::{
     Action, AuditAction, AuditActor, CodeState, Email, Module, Organization, Outcome, User, UserId,
 };
@@ -95,6 +97,9 @@ pub struct MessageView {
     pub last_failure: Option<SendFailure>,
     pub note: String,
     pub finished_at: Option<DateTime<Utc>>,
+    /// Whether the reader may open, save, retry or discard it (rule 7); others only see that it
+    /// exists and its state.
+    pub can_open: bool,
 }
 
 /// A message claimed for sending: the settings to use, its envelope and bytes.
@@ -155,6 +160,7 @@ impl OutboxMessage {
             last_failure: self.last_failure.clone(),
             note: self.note.clone(),
             finished_at: self.finished_at,
+            can_open: false,
         }
     }
 
@@ -194,89 +200,115 @@ pub(crate) fn drop_unsent(
 }
 
 impl Directory {
-    /// The outbox, newest first (at most `limit`). Needs `users:read`.
+    /// The outbox, newest first (at most `limit`). Needs `users:read`. A background refresh:
+    /// reading it does not keep the session alive. Each message says whether the reader may
+    /// open it (rule 7: only those who dominate its recipient, with `users:create`).
     pub fn outbox(&self, session: SessionId, limit: usize) -> Result<Vec<MessageView>> {
-        self.authorize(session, Module::Users, Action::Read)?;
-        self.store.messages().rev().take(limit).map(|m| m.map(|m| m.view())).collect()
-    }
-
-    /// Puts a failed (or waiting) message back in the queue, due now. Needs `users:create`.
-    /// Error: `invalid_transition` when it has already left.
-    pub fn retry_message(&self, session: SessionId, id: Uuid) -> Result<MessageView> {
-        let _writes = self.write_lock();
-        self.authorize(session, Module::Users, Action::Create)?;
-        let message = self.unsent_message(id)?;
-        if message.state == MessageState::Sending {
-            return Err(Error::InvalidTransition("This message is being sent right now."));
+        let reader = self.authorize_quietly(session, Module::Users, Action::Read)?;
+        let mut views = Vec::new();
+        for message in self.store.messages().rev().take(limit) {
+            let message = message?;
+            let can_open = match self.recipient(&message)? {
+                Some(to) => self.judge(&reader, &to, Act::HandleMessage).is_ok(),
+                None => false,
+            };
+            views.push(MessageView { can_open, ..message.view() });
         }
-        let now = self.clock.now();
-        let again = OutboxMessage {
-            state: MessageState::Queued,
-            attempts: 0,
-            next_attempt_at: now,
-            ..message
-        };
-        self.store.write(|tx| tx.put_message(&again))?;
-        Ok(again.view())
+        Ok(views)
     }
 
-    /// Drops an unsent message (its code keeps working). Needs `users:create`.
+    /// Puts a failed (or waiting) message back in the queue, due now. Needs `users:create` and
+    /// to dominate the recipient. Error: `invalid_transition` when it has already left.
+    pub fn retry_message(&self, session: SessionId, id: Uuid) -> Result<MessageView> {
+        self.handling(session, id, AuditAction::EmailRetried, |change, message| {
+            if message.state == MessageState::Sending {
+                return Err(Error::InvalidTransition("This message is being sent right now."));
+            }
+            let again = OutboxMessage {
+                state: MessageState::Queued,
+                attempts: 0,
+                next_attempt_at: change.now(),
+                ..message
+            };
+            change.commit(&format!("{}: queued again", again.what()), |tx| {
+                tx.put_message(&again)
+            })?;
+            Ok(again.view())
+        })
+    }
+
+    /// Drops an unsent message (its code keeps working). Needs `users:create` and to dominate
+    /// the recipient.
     pub fn discard_message(&self, session: SessionId, id: Uuid) -> Result<MessageView> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
-        let message = self.unsent_message(id)?;
-        let now = self.clock.now();
-        let done = message.finished(MessageState::Discarded, "discarded by hand".into(), now);
-        self.store.write(|tx| {
-            tx.put_message(&done)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::EmailDiscarded,
-                    done.to.as_str(),
-                    format!("{}: discarded unsent", done.what()),
-                ),
-                now,
-            )
-        })?;
-        Ok(done.view())
+        self.handling(session, id, AuditAction::EmailDiscarded, |change, message| {
+            let done =
+                message.finished(MessageState::Discarded, "discarded by hand".into(), change.now());
+            change.commit(&format!("{}: discarded unsent", done.what()), |tx| {
+                tx.put_message(&done)
+            })?;
+            Ok(done.view())
+        })
     }
 
     /// Writes an unsent message as an .eml file at `path`, to be sent from any mail client,
-    /// and takes it out of the queue so that it is not sent twice. Needs `users:create`.
+    /// and takes it out of the queue so that it is not sent twice. Needs `users:create` and to
+    /// dominate the recipient (the file carries their code).
     pub fn save_message(&self, session: SessionId, id: Uuid, path: &Path) -> Result<SaveAs> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
-        let message = self.unsent_message(id)?;
-        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let email = self.formatted(&org, &message)?;
-        write_atomically(path, &email.formatted())?;
-        let now = self.clock.now();
-        let file_name =
-            path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let done = message.finished(MessageState::Saved, format!("saved as {file_name}"), now);
-        self.store.write(|tx| {
-            tx.put_message(&done)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::EmailSaved,
-                    done.to.as_str(),
-                    format!("{} saved as a file to send by hand", done.what()),
-                ),
-                now,
-            )
-        })?;
-        Ok(SaveAs { to: done.to.to_string(), file_name })
+        self.handling(session, id, AuditAction::EmailSaved, |change, message| {
+            let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+            let email = self.formatted(&org, &message)?;
+            write_atomically(path, &email.formatted())?;
+            let file_name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let done =
+                message.finished(MessageState::Saved, format!("saved as {file_name}"), change.now());
+            change.commit(&format!("{} saved as a file to send by hand", done.what()), |tx| {
+                tx.put_message(&done)
+            })?;
+            Ok(SaveAs { to: done.to.to_string(), file_name })
+        })
+    }
+
+    /// Runs `body` on an unsent message as a change by someone who may handle it: `users:create`
+    /// and dominating its recipient (rule 7), each refusal audited.
+    fn handling<T>(
+        &self,
+        session: SessionId,
+        id: Uuid,
+        action: AuditAction,
+        body: impl FnOnce(&mut Change<'_>, OutboxMessage) -> Result<T>,
+    ) -> Result<T> {
+        let act = Act::HandleMessage;
+        self.changing(session, Some(act.needs()), action, |change| {
+            change.attempt(format!("message {id}"));
+            let message = self.store.message(id)?.ok_or(Error::MessageNotFound)?;
+            change.target(message.to.as_str());
+            let Some(recipient) = self.recipient(&message)? else {
+                return Err(unsent_only());
+            };
+            change.on_user(recipient, act)?;
+            let message = self.unsent_message(id)?;
+            body(change, message)
+        })
+    }
+
+    /// The person whose code a message carries, while they are in the list.
+    fn recipient(&self, message: &OutboxMessage) -> Result<Option<User>> {
+        let user_id = match message.kind {
+            MessageKind::Invitation => self.store.invitation(message.code_id)?.map(|i| i.user_id),
+            MessageKind::PasswordReset => self.store.reset(message.code_id)?.map(|r| r.user_id),
+        };
+        match user_id {
+            Some(id) => self.store.user(id),
+            None => Ok(None),
+        }
     }
 
     /// A message that has not left yet. Errors: `message_not_found`, `invalid_transition`.
     fn unsent_message(&self, id: Uuid) -> Result<OutboxMessage> {
         let message = self.store.message(id)?.ok_or(Error::MessageNotFound)?;
         if !message.state.is_unsent() || message.letter.is_none() {
-            return Err(Error::InvalidTransition(
-                "This message has already been sent, saved or discarded.",
-            ));
+            return Err(unsent_only());
         }
         Ok(message)
     }
@@ -285,13 +317,13 @@ impl Directory {
     /// reached the server, so they are not sent again without a person asking. Returns how
     /// many. Call once when the sender starts.
     pub fn settle_interrupted_sends(&self) -> Result<usize> {
-        let _writes = self.write_lock();
+        let write = self.unattended();
         let interrupted: Vec<OutboxMessage> = self
             .store
             .messages()
             .filter(|m| m.as_ref().map_or(true, |m| m.state == MessageState::Sending))
             .collect::<Result<_>>()?;
-        let now = self.clock.now();
+        let now = write.now;
         for message in &interrupted {
             let failure = SendFailure {
                 step: smtp::SendStep::Message,
@@ -305,7 +337,7 @@ impl Directory {
                 last_failure: Some(failure.clone()),
                 ..message.clone()
             };
-            self.store.write(|tx| {
+            write.commit(|tx| {
                 tx.put_message(&failed)?;
                 tx.audit(failure_entry(&failed, &failure, "interrupted"), now)
             })?;
@@ -334,13 +366,13 @@ impl Directory {
     /// expired) is discarded instead. `None` when nothing is due, sending is not set up, or the
     /// server needs a password and `password_known` is false.
     pub fn claim_due_message(&self, password_known: bool) -> Result<Option<Outgoing>> {
-        let _writes = self.write_lock();
+        let write = self.unattended();
         let Some(settings) = self.mail_settings()? else { return Ok(None) };
         if settings.needs_password() && !password_known {
             return Ok(None);
         }
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let now = self.clock.now();
+        let now = write.now;
         for message in self.store.messages() {
             let message = message?;
             if message.state != MessageState::Queued || message.next_attempt_at > now {
@@ -348,7 +380,7 @@ impl Directory {
             }
             if let Some(why) = self.code_gone(&message)? {
                 let dropped = message.finished(MessageState::Discarded, why.into(), now);
-                self.store.write(|tx| tx.put_message(&dropped))?;
+                write.commit(|tx| tx.put_message(&dropped))?;
                 continue;
             }
             let email = self.formatted(&org, &message)?;
@@ -357,7 +389,7 @@ impl Directory {
                 attempts: message.attempts + 1,
                 ..message
             };
-            self.store.write(|tx| tx.put_message(&sending))?;
+            write.commit(|tx| tx.put_message(&sending))?;
             return Ok(Some(Outgoing {
                 id: sending.id,
                 settings,
@@ -375,9 +407,9 @@ impl Directory {
         id: Uuid,
         result: std::result::Result<String, SendFailure>,
     ) -> Result<MessageState> {
-        let _writes = self.write_lock();
+        let write = self.unattended();
         let message = self.store.message(id)?.ok_or(Error::MessageNotFound)?;
-        let now = self.clock.now();
+        let now = write.now;
         let (after, entry) = match result {
             Ok(reply) => {
                 let sent = message.finished(MessageState::Sent, reply.clone(), now);
@@ -406,7 +438,7 @@ impl Directory {
                 (after, entry)
             }
         };
-        self.store.write(|tx| {
+        write.commit(|tx| {
             tx.put_message(&after)?;
             tx.audit(entry.clone(), now)
         })?;
@@ -422,6 +454,16 @@ impl Directory {
                 None => return Ok(Some("the invitation is gone")),
             },
             MessageKind::PasswordReset => match self.store.reset(message.code_id)? {
+                Some(r) if r.state == CodeState::Pending => {
+                    let live = match self.store.user(r.user_id)? {
+                        Some(to) => self.reset_holds(&r, &to)?,
+                        None => false,
+                    };
+                    if !live {
+                        return Ok(Some("the reset code stopped working before it was sent"));
+                    }
+                    (r.state, r.expires_at)
+                }
                 Some(r) => (r.state, r.expires_at),
                 None => return Ok(Some("the reset is gone")),
             },
@@ -445,9 +487,7 @@ impl Directory {
     /// The message as an email: from the configured sender, or (when sending is not set up)
     /// from the person who queued it, ready to send from their own mail client.
     fn formatted(&self, org: &Organization, message: &OutboxMessage) -> Result<lettre::Message> {
-        let letter = message.letter.as_ref().ok_or(Error::InvalidTransition(
-            "This message has already been sent, saved or discarded.",
-        ))?;
+        let letter = message.letter.as_ref().ok_or_else(unsent_only)?;
         let (from_name, from_address) = match &org.mail {
             Some(m) if !m.from_name.is_empty() => (m.from_name.clone(), m.from_address.clone()),
             Some(m) => (org.name.clone(), m.from_address.clone()),
@@ -482,6 +522,10 @@ impl Directory {
             name => name.to_string(),
         }
     }
+}
+
+fn unsent_only() -> Error {
+    Error::InvalidTransition("This message has already been sent, saved or discarded.")
 }
 
 pub(crate) fn mailbox(name: &str, address: &str) -> Result<Mailbox> {

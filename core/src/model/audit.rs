@@ -1,6 +1,7 @@
 //! Audit events: append-only, each carrying the hash of the one before it.
 
 use super::user::UserId;
+use crate::error::ErrorCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -44,6 +45,9 @@ pub enum AuditAction {
     EmailFailed,
     EmailDiscarded,
     EmailSaved,
+    EmailRetried,
+    ExportUsers,
+    ExportAudit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -66,6 +70,10 @@ pub struct AuditEvent {
     /// Before/after summary or the reason of a refusal; never a secret.
     pub summary: String,
     pub outcome: Outcome,
+    /// The error code of a refusal (`not_dominant`, `last_owner`, ...). Absent on other events
+    /// and on events written before codes were recorded, so their hashes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
     /// Hex SHA-256 of the previous event ([`AuditEvent::hash`]); all zeros for the first.
     pub prev_hash: String,
 }
@@ -78,6 +86,7 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub summary: String,
     pub outcome: Outcome,
+    pub code: Option<ErrorCode>,
 }
 
 impl AuditEntry {
@@ -94,7 +103,13 @@ impl AuditEntry {
             target: (!target.is_empty()).then_some(target),
             summary: summary.into(),
             outcome: Outcome::Success,
+            code: None,
         }
+    }
+
+    /// A refusal: outcome Denied, with the refusal's code.
+    pub fn refused(self, code: ErrorCode) -> Self {
+        AuditEntry { outcome: Outcome::Denied, code: Some(code), ..self }
     }
 
     pub fn with_outcome(self, outcome: Outcome) -> Self {

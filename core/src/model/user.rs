@@ -62,6 +62,7 @@ impl User {
             last_sign_in_at: self.last_sign_in_at,
             invitation: None,
             locked_until: None,
+            actions: Vec::new(),
         }
     }
 }
@@ -83,4 +84,7 @@ pub struct UserView {
     pub invitation: Option<InvitationInfo>,
     /// Set while sign-in for the user's email is locked out.
     pub locked_until: Option<DateTime<Utc>>,
+    /// What the person who asked may do to this user, and why not (core's answer: the UI
+    /// shows exactly these and decides nothing itself).
+    pub actions: Vec<crate::policy::ActOption>,
 }

@@ -12,56 +12,51 @@ impl Directory {
     /// Changes the signed-in user's own name. Errors: `invalid_name`.
     pub fn change_own_name(&self, session: SessionId, name: &str) -> Result<UserView> {
         let name = clean_name(name, "Your name")?;
-        let _writes = self.write_lock();
-        let mut user = self.session_user(session)?;
-        let now = self.clock.now();
-        let summary = format!("name “{}” → “{}”", user.name, name);
-        user.name = name;
-        user.updated_at = now;
-        self.store.write(|tx| {
-            tx.put_user(&user)?;
-            tx.audit(
-                AuditEntry::success(
-                    AuditActor::User(user.id),
-                    AuditAction::ChangeName,
-                    user.email.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )
-        })?;
-        self.view(&user)
+        self.changing(session, None, AuditAction::ChangeName, |change| {
+            let mut user = change.actor.user.clone();
+            let summary = format!("name “{}” → “{}”", user.name, name);
+            user.name = name.clone();
+            user.updated_at = change.now();
+            change.target(user.email.as_str()).commit(&summary, |tx| tx.put_user(&user))?;
+            change.view(&user)
+        })
     }
 
-    /// Changes the signed-in user's own password. Errors: `wrong_password` (the current one),
-    /// the password rules', `password_reused` (one of the last ones).
+    /// Changes the signed-in user's own password and ends their other sessions. A wrong
+    /// current password counts as a failed sign-in for the address (the lockout applies) and
+    /// is audited. Errors: `wrong_password`, `locked_out`, the password rules',
+    /// `password_reused` (one of the last ones).
     pub fn change_own_password(&self, session: SessionId, current: &str, new: &str) -> Result<()> {
         let user = self.session_user(session)?;
         let verified =
             user.password_hash.as_deref().is_some_and(|phc| password::verify(current, phc));
-        if !verified {
-            return Err(Error::WrongPassword);
+        if verified {
+            password::check_policy(new, &[&user.name, user.email.as_str()])?;
+            self.check_not_reused(&user, new)?;
         }
-        password::check_policy(new, &[&user.name, user.email.as_str()])?;
-        self.check_not_reused(&user, new)?;
-        let hash = password::hash(new)?;
-        let _writes = self.write_lock();
+        let hash = if verified { Some(password::hash(new)?) } else { None };
+        let write = self.unattended();
+        let key = user.email.key();
+        self.count_sign_in(&write, key, user.email.as_str(), verified, " (current password)")?;
+        // Read again under the lock: the record may have changed since.
         let mut user = self.session_user(session)?;
-        let now = self.clock.now();
-        user.set_password(hash, now);
-        self.store
-            .write(|tx| {
-                tx.put_user(&user)?;
-                tx.audit(
-                    AuditEntry::success(
-                        AuditActor::User(user.id),
-                        AuditAction::ChangePassword,
-                        user.email.as_str(),
-                        "",
-                    ),
-                    now,
-                )
-            })
-            .map(|_| ())
+        let Some(hash) = hash else { return Err(Error::WrongPassword) };
+        user.set_password(hash, write.now);
+        write.commit(|tx| {
+            tx.put_throttle(key, &Default::default())?;
+            tx.put_user(&user)?;
+            tx.audit(
+                AuditEntry::success(
+                    AuditActor::User(user.id),
+                    AuditAction::ChangePassword,
+                    user.email.as_str(),
+                    "",
+                ),
+                write.now,
+            )
+        })?;
+        drop(write);
+        self.sessions.end_others_of(user.id, session);
+        Ok(())
     }
 }

@@ -118,14 +118,25 @@ impl Directory {
 
 impl Directory {
     /// The whole log matching `query` (its paging ignored) as CSV, oldest first: sequence,
-    /// time (RFC 3339, UTC), actor (email or `system`), action, target, summary, outcome.
+    /// time (RFC 3339, UTC), actor (email or `system`), action, target, summary, outcome, and
+    /// the error code of a refusal.
     /// Needs `audit:read`.
     pub fn audit_csv(&self, session: SessionId, query: AuditQuery) -> Result<String> {
-        self.authorize(session, Module::Audit, Action::Read)?;
-        let filter = self.filter(&query)?;
+        let needs = crate::model::Permission { module: Module::Audit, action: Action::Read };
+        self.changing(session, Some(needs), crate::model::AuditAction::ExportAudit, |change| {
+            change.attempt("export the audit log as CSV");
+            let csv = self.audit_csv_text(&query)?;
+            let rows = csv.lines().count().saturating_sub(1);
+            change.commit(&format!("{rows} events exported as CSV"), |_| Ok(()))?;
+            Ok(csv)
+        })
+    }
+
+    fn audit_csv_text(&self, query: &AuditQuery) -> Result<String> {
+        let filter = self.filter(query)?;
         let emails: std::collections::HashMap<UserId, String> =
             self.store.users()?.into_iter().map(|u| (u.id, u.email.to_string())).collect();
-        let mut csv = String::from("seq,time,actor,action,target,summary,outcome\n");
+        let mut csv = String::from("seq,time,actor,action,target,summary,outcome,code\n");
         for event in self.store.audit_events(1) {
             let e = event?;
             if !filter.matches(&e) {
@@ -143,6 +154,7 @@ impl Directory {
                 e.target.clone().unwrap_or_default(),
                 e.summary.clone(),
                 crate::wire_name(&e.outcome),
+                e.code.map(|c| crate::wire_name(&c)).unwrap_or_default(),
             ];
             let row: Vec<String> = fields.iter().map(|f| crate::csv_io::field(f)).collect();
             csv.push_str(&row.join(","));

@@ -6,7 +6,9 @@ use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{AuditAction, AuditActor, CodeRef, CodeState, Email, Outcome, User, UserStatus};
+use crate::ops::session::Actor;
 use crate::ops::SignedIn;
+use crate::policy::Act;
 use crate::Directory;
 use serde::Deserialize;
 
@@ -41,14 +43,14 @@ impl Directory {
         let name = clean_name(&input.name, "Your name")?;
         password::check_policy(&input.password, &[&name, user.email.as_str()])?;
         let hash = password::hash(&input.password)?;
-        let _writes = self.write_lock();
+        let write = self.unattended();
         // Read again under the lock: a resend or cancel may have won the race.
         let (invitation, mut user) = match self.invitation_by_code(&input.email, &input.code) {
             Ok(pair) if pair.0.id == invitation.id && pair.1.id == user.id => pair,
             Ok(_) => return Err(Error::InvitationReplaced),
             Err(e) => return Err(e),
         };
-        let now = self.clock.now();
+        let now = write.now;
         user.name = name;
         user.status = UserStatus::Active;
         user.activated_at = Some(now);
@@ -56,7 +58,7 @@ impl Directory {
         user.updated_at = now;
         user.password_hash = Some(hash);
         user.invitation_id = None;
-        self.store.write(|tx| {
+        write.commit(|tx| {
             tx.put_invitation(&Invitation { state: CodeState::Used, ..invitation.clone() })?;
             tx.put_user(&user)?;
             let entry = AuditEntry::success(
@@ -110,16 +112,16 @@ impl Directory {
         password::check_policy(&input.password, &[&user.name, user.email.as_str()])?;
         self.check_not_reused(&user, &input.password)?;
         let hash = password::hash(&input.password)?;
-        let _writes = self.write_lock();
+        let write = self.unattended();
         let (reset, mut user) = match self.reset_by_code(&input.email, &input.code) {
             Ok(pair) if pair.0.id == reset.id && pair.1.id == user.id => pair,
             Ok(_) => return Err(Error::ResetCodeExpired),
             Err(e) => return Err(e),
         };
-        let now = self.clock.now();
+        let now = write.now;
         user.set_password(hash, now);
         user.reset_id = None;
-        self.store.write(|tx| {
+        write.commit(|tx| {
             tx.put_reset(&PasswordReset { state: CodeState::Used, ..reset.clone() })?;
             tx.put_user(&user)?;
             tx.put_throttle(user.email.key(), &Default::default())?;
@@ -149,15 +151,27 @@ impl Directory {
         }
         match reset.state {
             CodeState::Used => Err(Error::InvalidCode),
-            CodeState::Pending
-                if self.clock.now() < reset.expires_at
-                    && user.reset_id == Some(reset.id)
-                    && user.status == UserStatus::Active =>
-            {
-                Ok((reset, user))
-            }
+            CodeState::Pending if self.reset_holds(&reset, &user)? => Ok((reset, user)),
             _ => Err(Error::ResetCodeExpired),
         }
+    }
+
+    /// Whether a pending reset code still works for `user`, its target: not expired, the
+    /// user's latest, the user Active, and its issuer still Active and still allowed to issue
+    /// it (rule 6: a code stops working when its issuer loses the right to issue it).
+    pub(crate) fn reset_holds(&self, reset: &PasswordReset, user: &User) -> Result<bool> {
+        if self.clock.now() >= reset.expires_at
+            || user.reset_id != Some(reset.id)
+            || user.status != UserStatus::Active
+        {
+            return Ok(false);
+        }
+        let Some(issuer) = self.store.user(reset.issued_by)? else { return Ok(false) };
+        if issuer.status != UserStatus::Active {
+            return Ok(false);
+        }
+        let issuer = Actor { permissions: self.permissions_of(&issuer)?, user: issuer };
+        Ok(self.judge(&issuer, user, Act::IssueReset).is_ok())
     }
 
     /// Refused when `password` equals the current or one of the 4 previous passwords.
@@ -191,18 +205,14 @@ impl Directory {
         ) {
             return Ok(());
         }
-        let now = self.clock.now();
         let target: String = email.trim().chars().take(254).collect();
-        self.store.write(|tx| {
-            let entry = AuditEntry::success(
-                AuditActor::System,
-                action,
-                target.as_str(),
-                format!("refused: {}", e.to_body().message),
-            );
-            tx.audit(entry.with_outcome(Outcome::Failed), now)
-        })?;
-        Ok(())
+        let entry = AuditEntry::success(
+            AuditActor::System,
+            action,
+            target.as_str(),
+            format!("refused: {}", e.to_body().message),
+        );
+        self.unattended().record(entry.with_outcome(Outcome::Failed))
     }
 }
 

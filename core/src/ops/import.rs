@@ -4,11 +4,12 @@
 use crate::auth::session::SessionId;
 use crate::csv_io;
 use crate::error::{Error, ErrorBody, Result};
-use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
-use crate::model::{Action, AuditAction, Email, IssuedCode, Module, UserStatus};
+use crate::change::Change;
+use crate::model::{Action, AuditAction, Email, IssuedCode, Module, Permission, UserStatus};
 use crate::ops::Invitee;
-use crate::{policy, Directory};
+use crate::policy::{self, Act, Party};
+use crate::Directory;
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -62,8 +63,20 @@ impl Directory {
         dry_run: bool,
         mut progress: impl FnMut(u32, u32),
     ) -> Result<ImportReport> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
+        let needs = Permission { module: Module::Users, action: Action::Create };
+        self.changing(session, Some(needs), AuditAction::ImportUsers, |change| {
+            change.attempt(if dry_run { "check a CSV file" } else { "invite from a CSV file" });
+            self.import_rows(change, bytes, dry_run, &mut progress)
+        })
+    }
+
+    fn import_rows(
+        &self,
+        change: &mut Change<'_>,
+        bytes: &[u8],
+        dry_run: bool,
+        progress: &mut impl FnMut(u32, u32),
+    ) -> Result<ImportReport> {
         let table = csv_io::read(bytes)?;
         let email_col = table.column("email").ok_or_else(|| {
             Error::InvalidFile(
@@ -75,7 +88,7 @@ impl Directory {
         let cell = |record: &[String], col: Option<usize>| {
             col.and_then(|c| record.get(c)).map(|v| v.trim().to_string()).unwrap_or_default()
         };
-        let now = self.clock.now();
+        let now = change.now();
         let mut seen = HashSet::new();
         let mut rows = Vec::with_capacity(table.records.len());
         let total = table.records.len() as u32;
@@ -85,7 +98,7 @@ impl Directory {
             }
             let raw_email = cell(record, Some(email_col));
             let judged = self.judge_row(
-                &actor,
+                &change.actor,
                 &raw_email,
                 &cell(record, name_col),
                 &cell(record, roles_col),
@@ -93,31 +106,42 @@ impl Directory {
                 now,
             );
             let row = match judged {
-                Err((outcome, e)) => ImportRow {
-                    line: *line,
-                    email: raw_email,
-                    outcome,
-                    message: e.to_string(),
-                    issued: None,
-                },
-                Ok((invitee, roles)) if !dry_run => {
-                    match self.invite_one(&actor, &invitee, &roles) {
-                        Ok(issued) => ImportRow {
-                            line: *line,
-                            email: issued.email.clone(),
-                            outcome: ImportOutcome::Invite,
-                            message: String::new(),
-                            issued: Some(issued),
-                        },
-                        Err(e) => ImportRow {
-                            line: *line,
-                            email: raw_email,
-                            outcome: outcome_of(&e.to_body()),
-                            message: e.to_string(),
-                            issued: None,
-                        },
+                Err((outcome, e)) => {
+                    // A row refused by the rules is a refused attempt: audited in a real run.
+                    let e = if !dry_run && e.is_policy_refusal() {
+                        change
+                            .set_action(AuditAction::Invite)
+                            .target(raw_email.as_str())
+                            .attempt("invite from a CSV file");
+                        change.refuse(e)
+                    } else {
+                        e
+                    };
+                    ImportRow {
+                        line: *line,
+                        email: raw_email,
+                        outcome,
+                        message: e.to_string(),
+                        issued: None,
                     }
                 }
+                Ok((invitee, roles)) if !dry_run => match self.invite_one(change, &invitee, &roles)
+                {
+                    Ok(issued) => ImportRow {
+                        line: *line,
+                        email: issued.email.clone(),
+                        outcome: ImportOutcome::Invite,
+                        message: String::new(),
+                        issued: Some(issued),
+                    },
+                    Err(e) => ImportRow {
+                        line: *line,
+                        email: raw_email,
+                        outcome: outcome_of(&e.to_body()),
+                        message: e.to_string(),
+                        issued: None,
+                    },
+                },
                 Ok((invitee, _)) => ImportRow {
                     line: *line,
                     email: invitee.email,
@@ -133,18 +157,8 @@ impl Directory {
         let skipped = rows.len() as u32 - invited;
         if !dry_run {
             let summary = format!("{invited} invited, {skipped} skipped");
-            self.store.write(|tx| {
-                tx.audit(
-                    AuditEntry::success(
-                        actor.audit_actor(),
-                        AuditAction::ImportUsers,
-                        "",
-                        &summary,
-                    ),
-                    now,
-                )?;
-                Ok(())
-            })?;
+            change.set_action(AuditAction::ImportUsers).target("");
+            change.commit(&summary, |_| Ok(()))?;
         }
         Ok(ImportReport { dry_run, rows, invited, skipped })
     }
@@ -172,8 +186,8 @@ impl Directory {
         let roles = self.checked_roles(&keys).map_err(|e| (ImportOutcome::UnknownRole, e))?;
         let granted =
             self.permissions_of_roles(&roles).map_err(|e| (ImportOutcome::UnknownRole, e))?;
-        policy::may_grant(&actor.user, &actor.permissions, &roles, &granted)
-            .map_err(|e| (ImportOutcome::NotAllowed, e))?;
+        let party = Party { user: &actor.user, permissions: &actor.permissions };
+        policy::may_grant(party, &roles, &granted).map_err(|e| (ImportOutcome::NotAllowed, e))?;
         let existing =
             self.store.user_by_email(parsed.key()).map_err(|e| (ImportOutcome::AlreadyUser, e))?;
         if let Some(user) = existing {
@@ -184,7 +198,12 @@ impl Directory {
                     Ok(Some(inv)) if !inv.is_expired(now) => {
                         Some(Error::AlreadyInvited(user.email.to_string()))
                     }
-                    _ => None, // an expired invitation is replaced, as in the app
+                    // An expired invitation is replaced, as in the app: an act on its person.
+                    _ => {
+                        self.judge(actor, &user, Act::ResendInvitation)
+                            .map_err(|e| (ImportOutcome::NotAllowed, e))?;
+                        None
+                    }
                 },
             };
             if let Some(e) = refusal {
@@ -198,7 +217,18 @@ impl Directory {
     /// Every user as CSV, by name: email, name, status, roles (`;`-separated keys), invitation
     /// expiry, last sign-in, created. Needs `users:read`.
     pub fn users_csv(&self, session: SessionId) -> Result<String> {
-        self.authorize(session, Module::Users, Action::Read)?;
+        let needs = Permission { module: Module::Users, action: Action::Read };
+        let csv = self.changing(session, Some(needs), AuditAction::ExportUsers, |change| {
+            change.attempt("export the users as CSV");
+            let csv = self.users_csv_text()?;
+            let rows = csv.lines().count().saturating_sub(1);
+            change.commit(&format!("{rows} users exported as CSV"), |_| Ok(()))?;
+            Ok(csv)
+        })?;
+        Ok(csv)
+    }
+
+    fn users_csv_text(&self) -> Result<String> {
         let mut out = csv_io::line(&[
             "email",
             "name",
@@ -211,7 +241,7 @@ impl Directory {
         let time = |t: Option<chrono::DateTime<chrono::Utc>>| {
             t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
         };
-        for user in self.list_users(session)? {
+        for user in self.users_by_name()? {
             let status = match (user.status, &user.invitation) {
                 (UserStatus::Active, _) => "active",
                 (UserStatus::Inactive, _) => "inactive",

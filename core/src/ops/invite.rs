@@ -5,17 +5,27 @@ use crate::auth::session::SessionId;
 use crate::error::{Error, ErrorBody, Result};
 use crate::mail::outbox::drop_unsent;
 use crate::mail::{Letter, MessageKind, OutboxMessage};
-use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::invitation::Invitation;
+use crate::change::Change;
 use crate::model::{
-    Action, AuditAction, CodeState, Email, IssuedCode, Module, PermissionSet, RoleKey, User,
-    UserId, UserStatus,
+    Action, AuditAction, CodeState, Email, IssuedCode, Module, Permission, PermissionSet,
+    RoleKey, User, UserId, UserStatus,
 };
-use crate::ops::session::Actor;
-use crate::{policy, Directory};
-use chrono::{DateTime, Duration, Utc};
+use crate::policy::{self, Act};
+use crate::Directory;
+use chrono::Duration;
 use serde::{Deserialize, Serialize};
+
+/// An Invited user, the only kind with an invitation to resend or cancel.
+fn invited(target: User) -> Result<User> {
+    if target.status != UserStatus::Invited {
+        return Err(Error::InvalidTransition(
+            "Only invited users have an invitation to resend or cancel.",
+        ));
+    }
+    Ok(target)
+}
 
 /// Who to invite: one or more people, all with the same roles.
 #[derive(Debug, Clone, Deserialize, specta::Type)]
@@ -43,65 +53,85 @@ impl Directory {
     /// Invites each invitee with `roles`. The request as a whole is refused (nothing changes)
     /// without `users:create`, with no or unknown roles, or when the roles grant what the
     /// inviter does not hold; otherwise each invitee gets an outcome of their own:
-    /// `invalid_email`, `invalid_name`, `email_taken`, `email_inactive` or `already_invited`.
-    /// An email whose invitation expired is invited afresh (new code, roles and expiry).
+    /// `invalid_email`, `invalid_name`, `email_taken`, `email_inactive`, `already_invited`, or
+    /// `not_dominant` / `owner_only` (an expired invitation of someone the inviter may not act
+    /// on). An email whose invitation expired is invited afresh (new code, roles and expiry).
     pub fn invite_users(
         &self,
         session: SessionId,
         request: InviteRequest,
     ) -> Result<Vec<InviteOutcome>> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
-        let roles = self.checked_roles(&request.roles)?;
-        policy::may_grant(
-            &actor.user,
-            &actor.permissions,
-            &roles,
-            &self.permissions_of_roles(&roles)?,
-        )?;
-        let mut outcomes = Vec::with_capacity(request.invitees.len());
-        for invitee in &request.invitees {
-            let outcome = match self.invite_one(&actor, invitee, &roles) {
-                Ok(issued) => InviteOutcome::Invited { email: issued.email.clone(), issued },
-                Err(e) => InviteOutcome::Refused {
-                    email: invitee.email.trim().to_string(),
-                    error: e.to_body(),
-                },
-            };
-            outcomes.push(outcome);
-        }
-        Ok(outcomes)
+        let needs = Permission { module: Module::Users, action: Action::Create };
+        self.changing(session, Some(needs), AuditAction::Invite, |change| {
+            change.attempt(format!("invite with roles {}", request.roles.join(", ")));
+            let roles = self.checked_roles(&request.roles)?;
+            let granted = self.permissions_of_roles(&roles)?;
+            policy::may_grant(change.party(), &roles, &granted)?;
+            let mut outcomes = Vec::with_capacity(request.invitees.len());
+            for invitee in &request.invitees {
+                let outcome = match self.invite_one(change, invitee, &roles) {
+                    Ok(issued) => InviteOutcome::Invited { email: issued.email.clone(), issued },
+                    Err(e) => InviteOutcome::Refused {
+                        email: invitee.email.trim().to_string(),
+                        error: e.to_body(),
+                    },
+                };
+                outcomes.push(outcome);
+            }
+            Ok(outcomes)
+        })
     }
 
+    /// Invites one person as part of `change`. A refusal under the rules is audited here,
+    /// since the change as a whole goes on.
     pub(crate) fn invite_one(
         &self,
-        actor: &Actor,
+        change: &mut Change<'_>,
         invitee: &Invitee,
         roles: &[RoleKey],
     ) -> Result<IssuedCode> {
         let email = Email::parse(&invitee.email)?;
+        change
+            .set_action(AuditAction::Invite)
+            .target(email.as_str())
+            .attempt(format!("invite with roles {}", roles.join(", ")));
+        let result = self.try_invite_one(change, &email, invitee, roles);
+        match result {
+            Err(e) if e.is_policy_refusal() => Err(change.refuse(e)),
+            other => other,
+        }
+    }
+
+    fn try_invite_one(
+        &self,
+        change: &mut Change<'_>,
+        email: &Email,
+        invitee: &Invitee,
+        roles: &[RoleKey],
+    ) -> Result<IssuedCode> {
         let name = match invitee.name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => clean_name(n, "The name")?,
             _ => String::new(),
         };
-        let now = self.clock.now();
+        let now = change.now();
         let existing = self.store.user_by_email(email.key())?;
-        let replaced = match &existing {
-            None => None,
+        let (user, replaced) = match existing {
+            None => (None, None),
             Some(u) if u.status == UserStatus::Active => {
                 return Err(Error::EmailTaken(u.email.to_string()))
             }
             Some(u) if u.status == UserStatus::Inactive => {
                 return Err(Error::EmailInactive(u.email.to_string()))
             }
-            Some(u) => match self.current_invitation(u)? {
+            Some(u) => match self.current_invitation(&u)? {
                 Some(inv) if !inv.is_expired(now) => {
                     return Err(Error::AlreadyInvited(u.email.to_string()))
                 }
-                other => other,
+                // Replacing an expired invitation acts on the person it was for (rule 6).
+                other => (Some(change.on_user(u, Act::ResendInvitation)?), other),
             },
         };
-        let mut user = existing.unwrap_or_else(|| User {
+        let mut user = user.unwrap_or_else(|| User {
             id: uuid::Uuid::now_v7(),
             name: String::new(),
             email: email.clone(),
@@ -127,71 +157,57 @@ impl Directory {
             roles.join(", "),
             if replaced.is_some() { " (the expired invitation was replaced)" } else { "" }
         );
-        self.issue_invitation(actor, user, replaced, now, AuditAction::Invite, summary)
+        self.issue_invitation(change, user, replaced, &summary)
     }
 
     /// Sends a pending invitation again: a new code and expiry; the old code stops working.
-    /// Errors: `permission_denied`, `user_not_found`, `invalid_transition` (not Invited),
-    /// `owner_only` (an invitation as Owner, by a non-Owner).
+    /// Errors: `permission_denied`, `user_not_found`, `owner_only`, `not_dominant`,
+    /// `invalid_transition` (not Invited).
     pub fn resend_invitation(&self, session: SessionId, user: UserId) -> Result<IssuedCode> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
-        let target = self.invited_target(&actor, user)?;
-        let old = self.current_invitation(&target)?;
-        let now = self.clock.now();
-        self.issue_invitation(
-            &actor,
-            target,
-            old,
-            now,
-            AuditAction::ResendInvitation,
-            "new code and expiry".into(),
-        )
+        let act = Act::ResendInvitation;
+        self.changing(session, Some(act.needs()), AuditAction::ResendInvitation, |change| {
+            change.attempt("new code and expiry");
+            let target = invited(change.on(user, act)?)?;
+            let old = self.current_invitation(&target)?;
+            self.issue_invitation(change, target, old, "new code and expiry")
+        })
     }
 
     /// Cancels a pending invitation: the user leaves the list and the email is free again;
-    /// the invitation and its audit events remain.
+    /// the invitation and its audit events remain. Errors as [`Directory::resend_invitation`].
     pub fn cancel_invitation(&self, session: SessionId, user: UserId) -> Result<()> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Create)?;
-        let target = self.invited_target(&actor, user)?;
-        let now = self.clock.now();
-        let invitation = self.current_invitation(&target)?;
-        self.store.write(|tx| {
-            if let Some(inv) = &invitation {
-                tx.put_invitation(&Invitation { state: CodeState::Cancelled, ..inv.clone() })?;
-                drop_unsent(tx, inv.message, "the invitation was cancelled", now)?;
-            }
-            tx.remove_user(&target)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::CancelInvitation,
-                    target.email.as_str(),
-                    "",
-                ),
-                now,
-            )?;
-            Ok(())
+        let act = Act::CancelInvitation;
+        self.changing(session, Some(act.needs()), AuditAction::CancelInvitation, |change| {
+            change.attempt("cancel the invitation");
+            let target = invited(change.on(user, act)?)?;
+            let invitation = self.current_invitation(&target)?;
+            let now = change.now();
+            change.commit("", |tx| {
+                if let Some(inv) = &invitation {
+                    tx.put_invitation(&Invitation { state: CodeState::Cancelled, ..inv.clone() })?;
+                    drop_unsent(tx, inv.message, "the invitation was cancelled", now)?;
+                }
+                tx.remove_user(&target)
+            })
         })
     }
 
     /// Writes `user` as Invited with a fresh invitation, marking `replaced` as such.
     fn issue_invitation(
         &self,
-        actor: &Actor,
+        change: &Change<'_>,
         mut user: User,
         replaced: Option<Invitation>,
-        now: DateTime<Utc>,
-        action: AuditAction,
-        summary: String,
+        summary: &str,
     ) -> Result<IssuedCode> {
+        let now = change.now();
+        let inviter = &change.actor.user;
         let new_code = code::generate()?;
         let expires_at = now + self.code_lifetime()?;
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
         let letter = Letter::invitation(
             &org.name,
-            &Directory::letter_name(&actor.user),
+            &Directory::letter_name(inviter),
             user.name.trim(),
             &self.role_names(&user.roles)?,
             &new_code.text,
@@ -203,7 +219,7 @@ impl Directory {
             invitation_id,
             &user,
             letter,
-            actor.user.id,
+            inviter.id,
             now,
         );
         let invitation = Invitation {
@@ -211,7 +227,7 @@ impl Directory {
             user_id: user.id,
             email: user.email.clone(),
             roles: user.roles.clone(),
-            invited_by: actor.user.id,
+            invited_by: inviter.id,
             created_at: now,
             expires_at,
             state: CodeState::Pending,
@@ -220,24 +236,14 @@ impl Directory {
         };
         user.invitation_id = Some(invitation.id);
         user.updated_at = now;
-        self.store.write(|tx| {
+        change.commit(summary, |tx| {
             if let Some(old) = &replaced {
                 tx.put_invitation(&Invitation { state: CodeState::Replaced, ..old.clone() })?;
                 drop_unsent(tx, old.message, "a new invitation replaced this one", now)?;
             }
             tx.put_invitation(&invitation)?;
             tx.put_message(&message)?;
-            tx.put_user(&user)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    action,
-                    user.email.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )?;
-            Ok(())
+            tx.put_user(&user)
         })?;
         Ok(IssuedCode {
             user_id: user.id,
@@ -247,20 +253,6 @@ impl Directory {
             message_id: message.id,
             will_send: org.mail.is_some(),
         })
-    }
-
-    /// An Invited user the actor may handle: Owner invitations are handled by Owners only.
-    fn invited_target(&self, actor: &Actor, id: UserId) -> Result<User> {
-        let target = self.target(id)?;
-        if target.status != UserStatus::Invited {
-            return Err(Error::InvalidTransition(
-                "Only invited users have an invitation to resend or cancel.",
-            ));
-        }
-        if target.is_owner() && !actor.user.is_owner() {
-            return Err(Error::OwnerOnly);
-        }
-        Ok(target)
     }
 
     pub(crate) fn current_invitation(&self, user: &User) -> Result<Option<Invitation>> {

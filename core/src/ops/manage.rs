@@ -5,20 +5,17 @@ use crate::auth::session::SessionId;
 use crate::error::{Error, Result};
 use crate::mail::outbox::drop_unsent;
 use crate::mail::{Letter, MessageKind, OutboxMessage};
-use crate::model::audit::AuditEntry;
 use crate::model::invitation::{Invitation, PasswordReset};
-use crate::model::{
-    Action, AuditAction, CodeState, IssuedCode, Module, RoleKey, User, UserId, UserStatus, UserView,
-};
-use crate::ops::session::Actor;
-use crate::{policy, Directory};
+use crate::model::{AuditAction, CodeState, IssuedCode, RoleKey, UserId, UserStatus, UserView};
+use crate::policy::{self, Act};
+use crate::Directory;
 
 const MAX_REASON: usize = 500;
 
 impl Directory {
     /// Deactivates an Active user: they can no longer sign in and their sessions end at once;
     /// their history, roles and audit trail stay. Errors: `permission_denied`, `own_status`,
-    /// `owner_only`, `last_owner`, `invalid_transition`.
+    /// `owner_only`, `not_dominant`, `last_owner`, `invalid_transition`.
     pub fn deactivate_user(
         &self,
         session: SessionId,
@@ -28,223 +25,171 @@ impl Directory {
         let reason = reason.map(|r| {
             r.trim().chars().filter(|c| !c.is_control()).take(MAX_REASON).collect::<String>()
         });
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Update)?;
-        let mut target = self.target(user)?;
-        policy::may_manage(&actor.user, &target)?;
-        if target.status != UserStatus::Active {
-            return Err(Error::InvalidTransition("Only Active users can be deactivated."));
-        }
-        policy::may_deactivate(&target, self.active_owners_except(target.id)?)?;
-        let now = self.clock.now();
-        target.status = UserStatus::Inactive;
-        target.deactivated_at = Some(now);
-        target.updated_at = now;
         let summary = match reason.as_deref() {
             Some(r) if !r.is_empty() => format!("Active → Inactive; reason: {r}"),
             _ => "Active → Inactive".to_string(),
         };
-        self.save_change(&actor, &target, AuditAction::Deactivate, summary)?;
-        self.sessions.end_all_of(target.id);
-        self.view(&target)
+        let act = Act::Deactivate;
+        self.changing(session, Some(act.needs()), AuditAction::Deactivate, |change| {
+            change.attempt(summary.as_str());
+            let mut target = change.on(user, act)?;
+            if target.status != UserStatus::Active {
+                return Err(Error::InvalidTransition("Only Active users can be deactivated."));
+            }
+            policy::may_deactivate(&target, self.active_owners_except(target.id)?)?;
+            target.status = UserStatus::Inactive;
+            target.reset_id = None; // a pending reset code stops working for good
+            target.deactivated_at = Some(change.now());
+            target.updated_at = change.now();
+            change.commit(&summary, |tx| tx.put_user(&target))?;
+            self.sessions.end_all_of(target.id);
+            change.view(&target)
+        })
     }
 
     /// Reactivates an Inactive user. Errors: `permission_denied`, `own_status`, `owner_only`,
-    /// `invalid_transition`.
+    /// `not_dominant`, `invalid_transition`.
     pub fn reactivate_user(&self, session: SessionId, user: UserId) -> Result<UserView> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Update)?;
-        let mut target = self.target(user)?;
-        policy::may_manage(&actor.user, &target)?;
-        if target.status != UserStatus::Inactive {
-            return Err(Error::InvalidTransition("Only Inactive users can be reactivated."));
-        }
-        let now = self.clock.now();
-        target.status = UserStatus::Active;
-        target.deactivated_at = None;
-        target.updated_at = now;
-        self.save_change(&actor, &target, AuditAction::Reactivate, "Inactive → Active".into())?;
-        self.view(&target)
+        let act = Act::Reactivate;
+        self.changing(session, Some(act.needs()), AuditAction::Reactivate, |change| {
+            change.attempt("Inactive → Active");
+            let mut target = change.on(user, act)?;
+            if target.status != UserStatus::Inactive {
+                return Err(Error::InvalidTransition("Only Inactive users can be reactivated."));
+            }
+            target.status = UserStatus::Active;
+            target.deactivated_at = None;
+            target.updated_at = change.now();
+            change.commit("Inactive → Active", |tx| tx.put_user(&target))?;
+            change.view(&target)
+        })
     }
 
     /// Replaces a user's roles (an Invited user's pending invitation follows). The user's
     /// sessions end. Errors: `permission_denied`, `no_roles`, `unknown_role`, `owner_only`,
-    /// `own_roles`, `escalation`, `last_owner`.
+    /// `own_roles`, `not_dominant`, `escalation`, `last_owner`.
     pub fn change_roles(
         &self,
         session: SessionId,
         user: UserId,
         roles: Vec<RoleKey>,
     ) -> Result<UserView> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Update)?;
-        let roles = self.checked_roles(&roles)?;
-        let mut target = self.target(user)?;
-        let added: Vec<RoleKey> =
-            roles.iter().filter(|r| !target.roles.contains(r)).cloned().collect();
-        policy::may_change_roles(
-            &actor.user,
-            &actor.permissions,
-            &target,
-            &roles,
-            &self.permissions_of_roles(&added)?,
-            self.active_owners_except(target.id)?,
-        )?;
-        if roles == target.roles {
-            return self.view(&target);
-        }
-        let now = self.clock.now();
-        let summary = format!("roles {} → {}", target.roles.join(", "), roles.join(", "));
-        target.roles = roles;
-        target.updated_at = now;
-        let invitation =
-            self.current_invitation(&target)?.filter(|i| i.state == CodeState::Pending);
-        self.store.write(|tx| {
-            if let Some(inv) = &invitation {
-                tx.put_invitation(&Invitation { roles: target.roles.clone(), ..inv.clone() })?;
+        let act = Act::ChangeRoles;
+        self.changing(session, Some(act.needs()), AuditAction::ChangeRoles, |change| {
+            change.attempt(format!("roles → {}", roles.join(", ")));
+            let roles = self.checked_roles(&roles)?;
+            let mut target = change.on(user, act)?;
+            let summary = format!("roles {} → {}", target.roles.join(", "), roles.join(", "));
+            change.attempt(summary.as_str());
+            policy::may_change_roles(
+                change.party(),
+                &target,
+                &roles,
+                &self.permissions_of_roles(&roles)?,
+                self.active_owners_except(target.id)?,
+            )?;
+            if roles == target.roles {
+                return change.view(&target);
             }
-            tx.put_user(&target)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::ChangeRoles,
-                    target.email.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )
-        })?;
-        self.sessions.end_all_of(target.id);
-        self.view(&target)
+            target.roles = roles;
+            target.updated_at = change.now();
+            let invitation =
+                self.current_invitation(&target)?.filter(|i| i.state == CodeState::Pending);
+            change.commit(&summary, |tx| {
+                if let Some(inv) = &invitation {
+                    tx.put_invitation(&Invitation { roles: target.roles.clone(), ..inv.clone() })?;
+                }
+                tx.put_user(&target)
+            })?;
+            self.sessions.end_all_of(target.id);
+            change.view(&target)
+        })
     }
 
     /// Issues a one-time password reset code for an Active user (any earlier one stops
     /// working) and ends their sessions. Errors: `permission_denied`, `own_status`,
-    /// `owner_only`, `invalid_transition`.
+    /// `owner_only`, `not_dominant`, `invalid_transition`.
     pub fn issue_password_reset(&self, session: SessionId, user: UserId) -> Result<IssuedCode> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Update)?;
-        let mut target = self.target(user)?;
-        policy::may_manage(&actor.user, &target)?;
-        if target.status != UserStatus::Active {
-            return Err(Error::InvalidTransition(
-                "Only Active users can be given a password reset.",
-            ));
-        }
-        let now = self.clock.now();
-        let new_code = code::generate()?;
-        let expires_at = now + self.code_lifetime()?;
-        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let letter = Letter::password_reset(
-            &org.name,
-            &Directory::letter_name(&actor.user),
-            target.name.trim(),
-            &new_code.text,
-            expires_at,
-        );
-        let reset_id = uuid::Uuid::now_v7();
-        let message = OutboxMessage::queued(
-            MessageKind::PasswordReset,
-            reset_id,
-            &target,
-            letter,
-            actor.user.id,
-            now,
-        );
-        let reset = PasswordReset {
-            id: reset_id,
-            user_id: target.id,
-            issued_by: actor.user.id,
-            created_at: now,
-            expires_at,
-            state: CodeState::Pending,
-            code_hash: new_code.hash,
-            message: Some(message.id),
-        };
-        let old = match target.reset_id {
-            Some(id) => self.store.reset(id)?.filter(|r| r.state == CodeState::Pending),
-            None => None,
-        };
-        target.reset_id = Some(reset.id);
-        target.updated_at = now;
-        self.store.write(|tx| {
-            if let Some(old) = &old {
-                tx.put_reset(&PasswordReset { state: CodeState::Replaced, ..old.clone() })?;
-                drop_unsent(tx, old.message, "a newer reset code replaced this one", now)?;
+        let act = Act::IssueReset;
+        self.changing(session, Some(act.needs()), AuditAction::IssuePasswordReset, |change| {
+            change.attempt("issue a password reset code");
+            let mut target = change.on(user, act)?;
+            if target.status != UserStatus::Active {
+                return Err(Error::InvalidTransition(
+                    "Only Active users can be given a password reset.",
+                ));
             }
-            tx.put_reset(&reset)?;
-            tx.put_message(&message)?;
-            tx.put_user(&target)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::IssuePasswordReset,
-                    target.email.as_str(),
-                    "",
-                ),
+            let now = change.now();
+            let new_code = code::generate()?;
+            let expires_at = now + self.code_lifetime()?;
+            let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+            let letter = Letter::password_reset(
+                &org.name,
+                &Directory::letter_name(&change.actor.user),
+                target.name.trim(),
+                &new_code.text,
+                expires_at,
+            );
+            let reset_id = uuid::Uuid::now_v7();
+            let message = OutboxMessage::queued(
+                MessageKind::PasswordReset,
+                reset_id,
+                &target,
+                letter,
+                change.actor.user.id,
                 now,
-            )
-        })?;
-        self.sessions.end_all_of(target.id);
-        Ok(IssuedCode {
-            user_id: target.id,
-            email: target.email.to_string(),
-            code: new_code.text,
-            expires_at: reset.expires_at,
-            message_id: message.id,
-            will_send: org.mail.is_some(),
+            );
+            let reset = PasswordReset {
+                id: reset_id,
+                user_id: target.id,
+                issued_by: change.actor.user.id,
+                created_at: now,
+                expires_at,
+                state: CodeState::Pending,
+                code_hash: new_code.hash,
+                message: Some(message.id),
+            };
+            let old = match target.reset_id {
+                Some(id) => self.store.reset(id)?.filter(|r| r.state == CodeState::Pending),
+                None => None,
+            };
+            target.reset_id = Some(reset.id);
+            target.updated_at = now;
+            change.commit("", |tx| {
+                if let Some(old) = &old {
+                    tx.put_reset(&PasswordReset { state: CodeState::Replaced, ..old.clone() })?;
+                    drop_unsent(tx, old.message, "a newer reset code replaced this one", now)?;
+                }
+                tx.put_reset(&reset)?;
+                tx.put_message(&message)?;
+                tx.put_user(&target)
+            })?;
+            self.sessions.end_all_of(target.id);
+            Ok(IssuedCode {
+                user_id: target.id,
+                email: target.email.to_string(),
+                code: new_code.text,
+                expires_at: reset.expires_at,
+                message_id: message.id,
+                will_send: org.mail.is_some(),
+            })
         })
     }
 
     /// Lifts a sign-in lockout on the user's email. Errors: `permission_denied`, `own_status`,
-    /// `owner_only`.
+    /// `owner_only`, `not_dominant`.
     pub fn unlock_user(&self, session: SessionId, user: UserId) -> Result<UserView> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Users, Action::Update)?;
-        let target = self.target(user)?;
-        policy::may_manage(&actor.user, &target)?;
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.put_throttle(target.email.key(), &Default::default())?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::Unlock,
-                    target.email.as_str(),
-                    "",
-                ),
-                now,
-            )
-        })?;
-        self.view(&target)
+        let act = Act::Unlock;
+        self.changing(session, Some(act.needs()), AuditAction::Unlock, |change| {
+            change.attempt("lift the sign-in lockout");
+            let target = change.on(user, act)?;
+            change.commit("", |tx| tx.put_throttle(target.email.key(), &Default::default()))?;
+            change.view(&target)
+        })
     }
 
     /// Active Owners other than `except`.
     pub(crate) fn active_owners_except(&self, except: UserId) -> Result<usize> {
         Ok(self.store.index().active_owners_except(except))
-    }
-
-    /// Writes a changed user with its audit event.
-    pub(crate) fn save_change(
-        &self,
-        actor: &Actor,
-        target: &User,
-        action: AuditAction,
-        summary: String,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.put_user(target)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    action,
-                    target.email.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )?;
-            Ok(())
-        })
     }
 }

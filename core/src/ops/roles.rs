@@ -2,7 +2,6 @@
 
 use crate::auth::session::SessionId;
 use crate::error::{Error, Result};
-use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::{role, Action, AuditAction, Module, Permission, Role, RoleKey};
 use crate::{policy, Directory};
@@ -53,103 +52,72 @@ impl Directory {
     /// Creates a custom role. Needs `roles:create`. Errors: `invalid_name`, `role_exists`,
     /// `escalation` (a permission the creator does not hold).
     pub fn create_role(&self, session: SessionId, input: RoleInput) -> Result<Role> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Roles, Action::Create)?;
-        let (name, description) = clean_role_text(&input)?;
-        let key = match input.key.as_deref().map(str::trim) {
-            Some(k) if !k.is_empty() => valid_key(k)?,
-            _ => key_from_name(&name),
-        };
-        if self.role(&key)?.is_some() || self.role_named(&name)?.is_some() {
-            return Err(Error::RoleExists(name));
-        }
-        let role = Role {
-            key,
-            name,
-            description,
-            built_in: false,
-            permissions: input.permissions.into_iter().collect(),
-        };
-        policy::may_grant(&actor.user, &actor.permissions, &[], &role.permissions)?;
-        let now = self.clock.now();
-        let summary = format!("created with {}", describe(&role));
-        self.store.write(|tx| {
-            tx.put_role(&role)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::CreateRole,
-                    role.key.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )
-        })?;
-        Ok(role)
+        let needs = Permission { module: Module::Roles, action: Action::Create };
+        self.changing(session, Some(needs), AuditAction::CreateRole, |change| {
+            let (name, description) = clean_role_text(&input)?;
+            let key = match input.key.as_deref().map(str::trim) {
+                Some(k) if !k.is_empty() => valid_key(k)?,
+                _ => key_from_name(&name),
+            };
+            if self.role(&key)?.is_some() || self.role_named(&name)?.is_some() {
+                return Err(Error::RoleExists(name));
+            }
+            let role = Role {
+                key,
+                name,
+                description,
+                built_in: false,
+                permissions: input.permissions.iter().copied().collect(),
+            };
+            let summary = format!("created with {}", describe(&role));
+            change.target(role.key.as_str()).attempt(summary.as_str());
+            policy::may_grant(change.party(), &[], &role.permissions)?;
+            change.commit(&summary, |tx| tx.put_role(&role))?;
+            Ok(role)
+        })
     }
 
     /// Changes a custom role's name, description and permissions. Needs `roles:update`.
     /// Errors: `built_in_role`, `unknown_role`, `role_exists`, `escalation`.
     pub fn update_role(&self, session: SessionId, key: &str, input: RoleInput) -> Result<Role> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Roles, Action::Update)?;
-        let before = self.custom_role_for_change(key)?;
-        let (name, description) = clean_role_text(&input)?;
-        if self.role_named(&name)?.is_some_and(|other| other.key != before.key) {
-            return Err(Error::RoleExists(name));
-        }
-        let role = Role {
-            name,
-            description,
-            permissions: input.permissions.into_iter().collect(),
-            ..before.clone()
-        };
-        // Rule 4 applies to what is added: an Admin may edit a role without holding all of it
-        // only if they add nothing they lack.
-        let added = role.permissions.difference(&before.permissions).copied().collect();
-        policy::may_grant(&actor.user, &actor.permissions, &[], &added)?;
-        let now = self.clock.now();
-        let summary = format!("{} → {}", describe(&before), describe(&role));
-        self.store.write(|tx| {
-            tx.put_role(&role)?;
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::UpdateRole,
-                    role.key.as_str(),
-                    summary.as_str(),
-                ),
-                now,
-            )
-        })?;
-        Ok(role)
+        let needs = Permission { module: Module::Roles, action: Action::Update };
+        self.changing(session, Some(needs), AuditAction::UpdateRole, |change| {
+            change.target(key);
+            let before = self.custom_role_for_change(key)?;
+            let (name, description) = clean_role_text(&input)?;
+            if self.role_named(&name)?.is_some_and(|other| other.key != before.key) {
+                return Err(Error::RoleExists(name));
+            }
+            let role = Role {
+                name,
+                description,
+                permissions: input.permissions.iter().copied().collect(),
+                ..before.clone()
+            };
+            let summary = format!("{} → {}", describe(&before), describe(&role));
+            change.attempt(summary.as_str());
+            // Rule 4 applies to what is added: an Admin may edit a role without holding all of
+            // it only if they add nothing they lack.
+            let added = role.permissions.difference(&before.permissions).copied().collect();
+            policy::may_grant(change.party(), &[], &added)?;
+            change.commit(&summary, |tx| tx.put_role(&role))?;
+            Ok(role)
+        })
     }
 
     /// Deletes a custom role no user holds. Needs `roles:delete`. Errors: `built_in_role`,
     /// `unknown_role`, `role_in_use` (with the number of holders).
     pub fn delete_role(&self, session: SessionId, key: &str) -> Result<()> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Roles, Action::Delete)?;
-        let role = self.custom_role_for_change(key)?;
-        let users = self.store.index().in_name_order().filter(|u| u.holds(&role.key)).count();
-        if users > 0 {
-            return Err(Error::RoleInUse { users });
-        }
-        let now = self.clock.now();
-        self.store
-            .write(|tx| {
-                tx.remove_role(&role.key)?;
-                tx.audit(
-                    AuditEntry::success(
-                        actor.audit_actor(),
-                        AuditAction::DeleteRole,
-                        role.key.as_str(),
-                        describe(&role),
-                    ),
-                    now,
-                )
-            })
-            .map(|_| ())
+        let needs = Permission { module: Module::Roles, action: Action::Delete };
+        self.changing(session, Some(needs), AuditAction::DeleteRole, |change| {
+            change.target(key).attempt("delete the role");
+            let role = self.custom_role_for_change(key)?;
+            let users = self.store.index().in_name_order().filter(|u| u.holds(&role.key)).count();
+            if users > 0 {
+                return Err(Error::RoleInUse { users });
+            }
+            change.commit(&describe(&role), |tx| tx.remove_role(&role.key))
+        })
     }
 
     fn custom_role_for_change(&self, key: &str) -> Result<Role> {

@@ -2,7 +2,8 @@
 
 use crate::auth::password;
 use crate::auth::session::{SessionId, Touch};
-use crate::error::{Error, Result};
+use crate::change::Write;
+use crate::error::{Error, ErrorCode, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::{
     Action, AuditAction, AuditActor, Email, Module, Outcome, Permission, PermissionSet, User,
@@ -72,64 +73,94 @@ impl Directory {
                 false
             }
         };
-        let _writes = self.write_lock();
-        let now = self.clock.now();
-        let throttle = self.store.throttle(&key)?;
-        let target = user.as_ref().map(|u| u.email.to_string()).unwrap_or_else(|| key.clone());
-        if let Some(minutes) = throttle.minutes_locked(now) {
-            self.store.write(|tx| {
-                let entry = AuditEntry::success(
-                    AuditActor::System,
-                    AuditAction::SignIn,
-                    target.as_str(),
-                    "refused: locked out",
-                );
-                tx.audit(entry.with_outcome(Outcome::Denied), now)
-            })?;
-            return Err(Error::LockedOut { minutes });
-        }
-        let user = match user {
-            Some(u) if verified && u.status == UserStatus::Active => u,
-            _ => {
-                let after = throttle.after_failure(now);
-                self.store.write(|tx| {
-                    tx.put_throttle(&key, &after)?;
-                    let summary = match after.locked_until {
-                        Some(_) => {
-                            format!("failed attempt {}: locked for 30 minutes", after.failures)
-                        }
-                        None => format!("failed attempt {}", after.failures),
-                    };
-                    let entry = AuditEntry::success(
-                        AuditActor::System,
-                        AuditAction::SignIn,
-                        target.as_str(),
-                        summary,
-                    );
-                    tx.audit(entry.with_outcome(Outcome::Failed), now)
-                })?;
-                return match after.minutes_locked(now) {
-                    Some(minutes) => Err(Error::LockedOut { minutes }),
-                    None => Err(Error::InvalidCredentials),
-                };
+        let write = self.unattended();
+        // Read again under the lock: a change that won the race (a deactivation, a reset, a
+        // new role) must not be undone by writing the record read before it.
+        let fresh = self.store.user_by_email(&key)?;
+        let verified = match (&user, &fresh) {
+            (Some(before), Some(now)) if before.id == now.id => {
+                if before.password_hash == now.password_hash {
+                    verified
+                } else {
+                    now.password_hash.as_deref().is_some_and(|phc| password::verify(password, phc))
+                }
             }
+            (None, None) => false,
+            _ => fresh
+                .as_ref()
+                .and_then(|u| u.password_hash.as_deref())
+                .is_some_and(|phc| password::verify(password, phc)),
         };
-        let mut signed_in = user.clone();
-        signed_in.last_sign_in_at = Some(now);
-        self.store.write(|tx| {
+        let target = fresh.as_ref().map(|u| u.email.to_string()).unwrap_or_else(|| key.clone());
+        let user = match fresh {
+            Some(u) if verified && u.status == UserStatus::Active => Some(u),
+            _ => None,
+        };
+        self.count_sign_in(&write, &key, &target, user.is_some(), "")?;
+        let mut signed_in = user.ok_or(Error::InvalidCredentials)?;
+        signed_in.last_sign_in_at = Some(write.now);
+        write.commit(|tx| {
             tx.put_throttle(&key, &Default::default())?;
             tx.put_user(&signed_in)?;
             tx.audit(
                 AuditEntry::success(
-                    AuditActor::User(user.id),
+                    AuditActor::User(signed_in.id),
                     AuditAction::SignIn,
-                    user.email.as_str(),
+                    signed_in.email.as_str(),
                     "",
                 ),
-                now,
+                write.now,
             )
         })?;
+        drop(write);
         self.start_session(&signed_in)
+    }
+
+    /// The lockout rule for one attempt on the address `key` (shown in the log as `target`):
+    /// refused with `locked_out` while locked; a failure is counted (the fifth in a row locks
+    /// the address for 30 minutes) and audited; the error is `invalid_credentials` (or
+    /// `wrong_password` for `what`), `locked_out` once locked. On success the caller clears the
+    /// count in its own transaction. `what` names a non-sign-in attempt in the log.
+    pub(crate) fn count_sign_in(
+        &self,
+        write: &Write<'_>,
+        key: &str,
+        target: &str,
+        succeeded: bool,
+        what: &str,
+    ) -> Result<()> {
+        let now = write.now;
+        let throttle = self.store.throttle(key)?;
+        let action = if what.is_empty() { AuditAction::SignIn } else { AuditAction::ChangePassword };
+        if let Some(minutes) = throttle.minutes_locked(now) {
+            let entry = AuditEntry::success(
+                AuditActor::System,
+                action,
+                target,
+                format!("refused: locked out{what}"),
+            );
+            write.record(entry.refused(ErrorCode::LockedOut))?;
+            return Err(Error::LockedOut { minutes });
+        }
+        if succeeded {
+            return Ok(()); // the caller's transaction clears the count
+        }
+        let after = throttle.after_failure(now);
+        let summary = match after.locked_until {
+            Some(_) => format!("failed attempt {}{what}: locked for 30 minutes", after.failures),
+            None => format!("failed attempt {}{what}", after.failures),
+        };
+        let entry = AuditEntry::success(AuditActor::System, action, target, summary)
+            .with_outcome(Outcome::Failed);
+        write.commit(|tx| {
+            tx.put_throttle(key, &after)?;
+            tx.audit(entry.clone(), now)
+        })?;
+        match after.minutes_locked(now) {
+            Some(minutes) => Err(Error::LockedOut { minutes }),
+            None if what.is_empty() => Err(Error::InvalidCredentials),
+            None => Err(Error::WrongPassword),
+        }
     }
 
     pub(crate) fn start_session(&self, user: &User) -> Result<SignedIn> {
@@ -141,7 +172,10 @@ impl Directory {
         let organization = self.store.organization()?.ok_or(Error::NotSetUp)?.name;
         Ok(SessionInfo {
             organization,
-            user: self.view(user)?,
+            user: self.view_for(
+                &Actor { user: user.clone(), permissions: self.permissions_of(user)? },
+                user,
+            )?,
             permissions: self.permissions_of(user)?.into_iter().collect(),
         })
     }
@@ -149,18 +183,12 @@ impl Directory {
     /// Ends the session. Signing out twice is not an error.
     pub fn sign_out(&self, session: SessionId) -> Result<()> {
         if let Some(ended) = self.sessions.end(session) {
-            let now = self.clock.now();
-            self.store.write(|tx| {
-                tx.audit(
-                    AuditEntry::success(
-                        AuditActor::User(ended.user_id),
-                        AuditAction::SignOut,
-                        "",
-                        "",
-                    ),
-                    now,
-                )
-            })?;
+            self.unattended().record(AuditEntry::success(
+                AuditActor::User(ended.user_id),
+                AuditAction::SignOut,
+                "",
+                "",
+            ))?;
         }
         Ok(())
     }
@@ -175,17 +203,29 @@ impl Directory {
     /// Whether the session is still live, without refreshing its idle timer: for a front end
     /// that checks in the background whether to show the lock screen.
     pub fn session_is_live(&self, session: SessionId) -> Result<bool> {
-        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let idle = chrono::Duration::minutes(i64::from(org.settings.session_idle_minutes));
+        let idle = self.idle_timeout()?;
         Ok(self.sessions.is_live(session, self.clock.now(), idle))
     }
 
-    /// Resolves a session to its Active user, ending it when idle or when the user may no
-    /// longer sign in.
-    pub(crate) fn session_user(&self, session: SessionId) -> Result<User> {
+    fn idle_timeout(&self) -> Result<chrono::Duration> {
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let idle = chrono::Duration::minutes(i64::from(org.settings.session_idle_minutes));
-        let live = match self.sessions.touch(session, self.clock.now(), idle) {
+        Ok(chrono::Duration::minutes(i64::from(org.settings.session_idle_minutes)))
+    }
+
+    /// Resolves a session to its Active user, ending it when idle, too old, or when the user
+    /// may no longer sign in. Counts as the person's activity.
+    pub(crate) fn session_user(&self, session: SessionId) -> Result<User> {
+        self.resolve(session, true)
+    }
+
+    /// As [`Directory::session_user`], for a background refresh: the idle timer is not reset.
+    pub(crate) fn session_user_quietly(&self, session: SessionId) -> Result<User> {
+        self.resolve(session, false)
+    }
+
+    fn resolve(&self, session: SessionId, activity: bool) -> Result<User> {
+        let idle = self.idle_timeout()?;
+        let live = match self.sessions.touch(session, self.clock.now(), idle, activity) {
             Touch::Live(s) => s,
             Touch::Expired => return Err(Error::SessionExpired),
             Touch::Unknown => return Err(Error::NotSignedIn),
@@ -199,26 +239,45 @@ impl Directory {
         }
     }
 
-    /// Checks that the session's user may do `action` on `module`. A refusal is audited.
+    /// Checks that the session's user may do `action` on `module`, for a command that reads.
+    /// A refusal is audited. (A command that changes uses [`Directory::changing`].)
     pub fn authorize(&self, session: SessionId, module: Module, action: Action) -> Result<Actor> {
-        let user = self.session_user(session)?;
+        self.authorize_as(self.session_user(session)?, module, action)
+    }
+
+    /// As [`Directory::authorize`], for a background refresh that must not keep the session
+    /// alive.
+    pub(crate) fn authorize_quietly(
+        &self,
+        session: SessionId,
+        module: Module,
+        action: Action,
+    ) -> Result<Actor> {
+        self.authorize_as(self.session_user_quietly(session)?, module, action)
+    }
+
+    fn authorize_as(&self, user: User, module: Module, action: Action) -> Result<Actor> {
         let permissions = self.permissions_of(&user)?;
         if permissions.contains(&Permission { module, action }) {
             return Ok(Actor { user, permissions });
         }
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            let summary =
-                format!("needs {}:{}", module.key(), action.letter().to_ascii_lowercase());
-            let entry = AuditEntry::success(
-                AuditActor::User(user.id),
-                AuditAction::PermissionDenied,
-                "",
-                summary,
-            );
-            tx.audit(entry.with_outcome(Outcome::Denied), now)
-        })?;
+        let summary = format!("needs {}:{}", module.key(), action.letter().to_ascii_lowercase());
+        let entry = AuditEntry::success(
+            AuditActor::User(user.id),
+            AuditAction::PermissionDenied,
+            "",
+            summary,
+        );
+        self.unattended().record(entry.refused(ErrorCode::PermissionDenied))?;
         Err(Error::PermissionDenied)
+    }
+
+    /// The signed-in person as an actor (whatever their permissions), for reads that judge
+    /// what they may do.
+    pub(crate) fn viewer(&self, session: SessionId) -> Result<Actor> {
+        let user = self.session_user(session)?;
+        let permissions = self.permissions_of(&user)?;
+        Ok(Actor { user, permissions })
     }
 
     /// The union of the permissions of the user's roles.

@@ -5,7 +5,9 @@ use crate::error::{Error, Result};
 use crate::mail::{Letter, MailSettings, TestReport};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
-use crate::model::{Action, AuditAction, Module, Organization, Outcome, Settings};
+use crate::model::{
+    Action, AuditAction, AuditActor, Module, Organization, Outcome, Permission, Settings,
+};
 use crate::Directory;
 use serde::Deserialize;
 
@@ -43,42 +45,28 @@ impl Directory {
                 "The idle timeout must be between 1 and 60 minutes.",
             ));
         }
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Settings, Action::Update)?;
-        let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let after = Organization { name, settings: input.settings, ..before.clone() };
-        if after == before {
-            return Ok(after);
-        }
-        let summary = format!(
-            "name “{}” → “{}”; invitation lifetime {} h → {} h; idle timeout {} min → {} min",
-            before.name,
-            after.name,
-            before.settings.invitation_lifetime_hours,
-            after.settings.invitation_lifetime_hours,
-            before.settings.session_idle_minutes,
-            after.settings.session_idle_minutes
-        );
-        self.save_organization(&actor, &after, AuditAction::UpdateSettings, &summary)?;
-        Ok(after)
-    }
-
-    /// Writes the organization with its audit event in one transaction.
-    fn save_organization(
-        &self,
-        actor: &crate::Actor,
-        org: &Organization,
-        action: AuditAction,
-        summary: &str,
-    ) -> Result<()> {
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.put_organization(org)?;
-            tx.audit(AuditEntry::success(actor.audit_actor(), action, "organization", summary), now)
-        })?;
-        Ok(())
+        self.changing(session, Some(SETTINGS_UPDATE), AuditAction::UpdateSettings, |change| {
+            let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
+            let after = Organization { name, settings: input.settings, ..before.clone() };
+            if after == before {
+                return Ok(after);
+            }
+            let summary = format!(
+                "name “{}” → “{}”; invitation lifetime {} h → {} h; idle timeout {} min → {} min",
+                before.name,
+                after.name,
+                before.settings.invitation_lifetime_hours,
+                after.settings.invitation_lifetime_hours,
+                before.settings.session_idle_minutes,
+                after.settings.session_idle_minutes
+            );
+            change.target("organization").commit(&summary, |tx| tx.put_organization(&after))?;
+            Ok(after)
+        })
     }
 }
+
+const SETTINGS_UPDATE: Permission = Permission { module: Module::Settings, action: Action::Update };
 
 /// A test message ready to send: the settings, its envelope and bytes.
 pub struct TestEmail {
@@ -97,19 +85,19 @@ impl Directory {
         mail: Option<MailSettings>,
     ) -> Result<Organization> {
         let mail = mail.map(|m| m.checked()).transpose()?;
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Settings, Action::Update)?;
-        let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let after = Organization { mail, ..before.clone() };
-        if after == before {
-            return Ok(after);
-        }
-        let summary = match &after.mail {
-            Some(m) => format!("email sending through {}", m.describe()),
-            None => "email sending turned off".to_string(),
-        };
-        self.save_organization(&actor, &after, AuditAction::UpdateMailSettings, &summary)?;
-        Ok(after)
+        self.changing(session, Some(SETTINGS_UPDATE), AuditAction::UpdateMailSettings, |change| {
+            let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
+            let after = Organization { mail: mail.clone(), ..before.clone() };
+            if after == before {
+                return Ok(after);
+            }
+            let summary = match &after.mail {
+                Some(m) => format!("email sending through {}", m.describe()),
+                None => "email sending turned off".to_string(),
+            };
+            change.target("organization").commit(&summary, |tx| tx.put_organization(&after))?;
+            Ok(after)
+        })
     }
 
     /// A test message to the signed-in person, through the saved settings. Needs
@@ -149,27 +137,22 @@ impl Directory {
         to: &str,
         report: &TestReport,
     ) -> Result<()> {
-        let _writes = self.write_lock();
-        let actor = self.authorize(session, Module::Settings, Action::Update)?;
-        let (summary, outcome) = match &report.failure {
-            None => ("test email accepted by the mail server".to_string(), Outcome::Success),
-            Some(f) => {
-                (format!("test email failed at {}: {}", f.step.label(), f.message), Outcome::Failed)
-            }
-        };
-        let now = self.clock.now();
-        self.store.write(|tx| {
-            tx.audit(
-                AuditEntry::success(
-                    actor.audit_actor(),
-                    AuditAction::TestEmail,
-                    to,
-                    summary.as_str(),
-                )
-                .with_outcome(outcome),
-                now,
+        self.changing(session, Some(SETTINGS_UPDATE), AuditAction::TestEmail, |change| {
+            let (summary, outcome) = match &report.failure {
+                None => ("test email accepted by the mail server".to_string(), Outcome::Success),
+                Some(f) => (
+                    format!("test email failed at {}: {}", f.step.label(), f.message),
+                    Outcome::Failed,
+                ),
+            };
+            let entry = AuditEntry::success(
+                AuditActor::User(change.actor.user.id),
+                AuditAction::TestEmail,
+                to,
+                summary,
             )
-        })?;
-        Ok(())
+            .with_outcome(outcome);
+            change.record(entry)
+        })
     }
 }

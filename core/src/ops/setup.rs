@@ -32,8 +32,8 @@ impl Directory {
         let email = Email::parse(&input.email)?;
         password::check_policy(&input.password, &[&name, email.as_str(), &org_name])?;
         let hash = password::hash(&input.password)?;
-        let _writes = self.write_lock();
-        let now = self.clock.now();
+        let write = self.unattended();
+        let now = write.now;
         let owner = User {
             id: uuid::Uuid::now_v7(),
             name,
@@ -56,7 +56,7 @@ impl Directory {
             settings: Settings::default(),
             mail: None,
         };
-        self.store.write(|tx| {
+        write.commit(|tx| {
             // Checked again inside the transaction: two setups racing must not both win.
             if tx.organization()?.is_some() {
                 return tx_abort(Error::AlreadySetUp);
@@ -73,11 +73,13 @@ impl Directory {
                         org.name, owner.name
                     ),
                     outcome: Outcome::Success,
+                    code: None,
                 },
                 now,
             )?;
             Ok(())
         })?;
+        drop(write);
         self.start_session(&owner)
     }
 }

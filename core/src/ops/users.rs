@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::model::{
     Action, AuditActor, AuditEvent, Module, Permission, RoleKey, UserId, UserStatus, UserView,
 };
+use crate::ops::session::Actor;
 use crate::store::UserEntry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,6 +54,11 @@ impl Directory {
     /// `users:read`.
     pub fn list_users(&self, session: SessionId) -> Result<Vec<UserView>> {
         self.authorize(session, Module::Users, Action::Read)?;
+        self.users_by_name()
+    }
+
+    /// Every user in the list, sorted as [`Directory::list_users`] sorts them; unchecked.
+    pub(crate) fn users_by_name(&self) -> Result<Vec<UserView>> {
         let mut users =
             self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
         // Invited users without a name yet sort by their email, as they are shown.
@@ -68,7 +74,7 @@ impl Directory {
     /// A filtered, sorted page of users. Needs `users:read`. Reads the in-memory index, so a
     /// page costs one pass over the list's fields plus the page's own records.
     pub fn query_users(&self, session: SessionId, query: UserQuery) -> Result<UserPage> {
-        self.authorize(session, Module::Users, Action::Read)?;
+        let viewer = self.authorize(session, Module::Users, Action::Read)?;
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let index = self.store.index();
@@ -100,17 +106,24 @@ impl Directory {
         let users = page
             .into_iter()
             .filter_map(|id| self.store.user(id).transpose())
-            .map(|u| self.view(&u?))
+            .map(|u| self.view_for(&viewer, &u?))
             .collect::<Result<_>>()?;
         Ok(UserPage { users, total, active, inactive, invited })
     }
 
     /// One user. Needs `users:read`, except for oneself.
     pub fn get_user(&self, session: SessionId, user: UserId) -> Result<UserView> {
-        if self.session_user(session)?.id != user {
-            self.authorize(session, Module::Users, Action::Read)?;
+        let viewer = self.reader_of(session, user)?;
+        self.view_for(&viewer, &self.target(user)?)
+    }
+
+    /// The signed-in person, who may read `user`: themselves always, others with `users:read`.
+    fn reader_of(&self, session: SessionId, user: UserId) -> Result<Actor> {
+        let viewer = self.viewer(session)?;
+        if viewer.user.id == user {
+            return Ok(viewer);
         }
-        self.view(&self.target(user)?)
+        self.authorize(session, Module::Users, Action::Read)
     }
 }
 
@@ -141,10 +154,7 @@ impl Directory {
     /// A user's profile, effective permissions with their granting roles, and recent history.
     /// Needs `users:read`, except for oneself; the history needs `audit:read`.
     pub fn user_detail(&self, session: SessionId, user: UserId) -> Result<UserDetail> {
-        let me = self.session_user(session)?;
-        if me.id != user {
-            self.authorize(session, Module::Users, Action::Read)?;
-        }
+        let viewer = self.reader_of(session, user)?;
         let target = self.target(user)?;
         let mut grants: BTreeMap<Permission, Vec<RoleKey>> = BTreeMap::new();
         for key in &target.roles {
@@ -156,10 +166,7 @@ impl Directory {
             .into_iter()
             .map(|(p, roles)| Grant { module: p.module, action: p.action, roles })
             .collect();
-        let history = if self
-            .permissions_of(&me)?
-            .contains(&Permission { module: Module::Audit, action: Action::Read })
-        {
+        let history = if viewer.can(Module::Audit, Action::Read) {
             let email = target.email.key();
             let mut events = Vec::new();
             for event in self.store.audit_events_rev(u64::MAX) {
@@ -176,7 +183,7 @@ impl Directory {
         } else {
             None
         };
-        Ok(UserDetail { user: self.view(&target)?, grants, history })
+        Ok(UserDetail { user: self.view_for(&viewer, &target)?, grants, history })
     }
 }
 

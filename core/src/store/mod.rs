@@ -11,6 +11,7 @@ pub use tx::{abort as tx_abort, Tx, TxResult};
 pub use verify::Integrity;
 
 use crate::auth::throttle::Throttle;
+use crate::change::Ticket;
 use crate::error::{Error, Result};
 use crate::mail::OutboxMessage;
 use crate::model::invitation::{Invitation, PasswordReset};
@@ -257,8 +258,13 @@ impl Store {
     }
 
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the
-    /// closure more than once: compute clocks, ids and hashes before calling.
-    pub fn write<T>(&self, change: impl Fn(&mut Tx<'_>) -> TxResult<T>) -> Result<T> {
+    /// closure more than once: compute clocks, ids and hashes before calling. The ticket proves
+    /// the writer lock is held; only `crate::change` makes one.
+    pub(crate) fn write<T>(
+        &self,
+        _ticket: &Ticket<'_>,
+        change: impl Fn(&mut Tx<'_>) -> TxResult<T>,
+    ) -> Result<T> {
         let trees = self.trees().map(|(_, tree)| tree);
         let touched = RefCell::new(Vec::new());
         let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {

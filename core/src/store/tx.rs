@@ -176,6 +176,7 @@ impl<'a> Tx<'a> {
             target: entry.target,
             summary: entry.summary,
             outcome: entry.outcome,
+            code: entry.code,
             prev_hash,
         };
         put(self.audit, &seq.to_be_bytes(), &event)?;
