@@ -129,7 +129,6 @@ impl Directory {
             bytes: bytes as u32,
         })
     }
-
 }
 
 /// A writer that hashes what passes through it.

@@ -94,14 +94,13 @@ impl Directory {
     }
 
     /// The matrix and rules 1, 3, 5 and 6 for `act` by `actor` on `target` (see
-    /// [`policy::may_act`]), with the target's permissions and the Owner count read here.
+    /// [`policy::may_act`]), with the target's permissions read here.
     pub(crate) fn judge(&self, actor: &Actor, target: &User, act: policy::Act) -> Result<()> {
         let permissions = self.permissions_of(target)?;
         policy::may_act(
             act,
             policy::Party { user: &actor.user, permissions: &actor.permissions },
             policy::Party { user: target, permissions: &permissions },
-            self.active_owners_except(target.id)?,
         )
     }
 

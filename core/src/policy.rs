@@ -47,23 +47,15 @@ pub fn dominates(actor: Party<'_>, target: Party<'_>) -> bool {
 
 /// The matrix and rules 1, 3, 5 and 6 for `act` by `actor` on `target`, whatever the details
 /// of the act (the new roles of a role change are judged by [`may_change_roles`]).
-/// `other_active_owners` counts Active Owners other than the target.
-/// Errors: `permission_denied`, `own_status`, `own_roles`, `last_owner`, `owner_only`,
-/// `not_dominant`.
-pub fn may_act(
-    act: Act,
-    actor: Party<'_>,
-    target: Party<'_>,
-    other_active_owners: usize,
-) -> Result<()> {
+/// Errors: `permission_denied`, `own_status`, `own_roles`, `owner_only`, `not_dominant`.
+pub fn may_act(act: Act, actor: Party<'_>, target: Party<'_>) -> Result<()> {
     if !actor.permissions.contains(&act.needs()) {
         return Err(Error::PermissionDenied);
     }
     if actor.user.id == target.user.id {
         // Rule 3: the one change to oneself is an Owner handing over ownership.
         return match act {
-            Act::ChangeRoles if actor.user.is_owner() && other_active_owners > 0 => Ok(()),
-            Act::ChangeRoles if actor.user.is_owner() => Err(Error::LastOwner),
+            Act::ChangeRoles if actor.user.is_owner() => Ok(()), // details: may_change_roles
             Act::ChangeRoles => Err(Error::OwnRoles),
             _ => Err(Error::OwnStatus),
         };
@@ -164,9 +156,13 @@ pub fn options(
     };
     acts.iter()
         .map(|&act| {
-            let judged = may_act(act, actor, target, other_active_owners).and_then(|()| {
+            let judged = may_act(act, actor, target).and_then(|()| {
                 match act {
                     Act::Deactivate => may_deactivate(target.user, other_active_owners),
+                    // Handing over ownership needs another Active Owner (rule 2).
+                    Act::ChangeRoles if actor.user.id == target.user.id => {
+                        may_deactivate(target.user, other_active_owners)
+                    }
                     _ => Ok(()),
                 }
             });
@@ -211,7 +207,7 @@ mod tests {
         let actor = Party { user: &admin, permissions: &pa };
         let target = Party { user: &si, permissions: &ps };
         assert!(!dominates(actor, target));
-        let err = may_act(Act::IssueReset, actor, target, 1).unwrap_err();
+        let err = may_act(Act::IssueReset, actor, target).unwrap_err();
         assert_eq!(err.code(), crate::error::ErrorCode::NotDominant);
     }
 
@@ -221,7 +217,10 @@ mod tests {
         let p = perms(&["owner"]);
         let me = Party { user: &owner, permissions: &p };
         let admin = vec!["admin".to_string()];
-        assert!(may_act(Act::ChangeRoles, me, me, 1).is_ok());
+        assert!(may_act(Act::ChangeRoles, me, me).is_ok());
+        let offered = options(me, me, false, 0);
+        let roles = offered.iter().find(|o| o.act == Act::ChangeRoles).unwrap();
+        assert_eq!(roles.refused.as_ref().unwrap().code, crate::error::ErrorCode::LastOwner);
         assert!(may_change_roles(me, &owner, &admin, &perms(&["admin"]), 1).is_ok());
         let err = may_change_roles(me, &owner, &admin, &perms(&["admin"]), 0).unwrap_err();
         assert_eq!(err.code(), crate::error::ErrorCode::LastOwner);

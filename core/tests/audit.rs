@@ -116,7 +116,7 @@ fn the_log_exports_to_csv_oldest_first() {
     org.dir.deactivate_user(org.owner(), rex.id, Some("moved, to \"Berlin\"".into())).unwrap();
     let csv = org.dir.audit_csv(org.owner(), AuditQuery::default()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "seq,time,actor,action,target,summary,outcome");
+    assert_eq!(lines[0], "seq,time,actor,action,target,summary,outcome,code");
     assert_eq!(lines.len(), 5, "header, setup, invite, accept, deactivate");
     assert!(
         lines[1].starts_with("1,2026-01-05T09:00:00Z,Olivia.Owner@Example.com,setup,"),
@@ -202,7 +202,7 @@ fn a_version_1_store_gets_its_actor_index_when_opened() {
     }
     let dir = Directory::open_settled(tmp.path(), clock.clone()).unwrap();
     let session = dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap().session;
-    let org = Org { dir, clock, owner: Some(session), tmp };
+    let org = Org { dir: dir.into(), clock, owner: Some(session), tmp };
     org.verify();
     assert_eq!(all_pages_by(&org, &owner.to_string(), 2).len(), 6, "setup, 4 invites, sign-in");
     let Org { dir, tmp, .. } = org;

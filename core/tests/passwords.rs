@@ -80,8 +80,11 @@ fn a_reset_lifts_a_lockout() {
     let org = Org::new().with_owner();
     let rex = org.member("rex@example.com", &["reporting"]);
     for _ in 0..5 {
-        let _ = org.dir.sign_in("rex@example.com", "wrong wrong wrong");
+        org.dir.sign_in("rex@example.com", "wrong wrong wrong").unwrap_err();
     }
+    let locked = org.dir.sign_in("rex@example.com", MEMBER_PASSWORD).unwrap_err();
+    assert_eq!(locked.code(), ErrorCode::LockedOut, "five failures lock the address");
+    assert!(org.user(rex.id).locked_until.is_some());
     let issued = org.dir.issue_password_reset(org.owner(), rex.id).unwrap();
     org.dir.reset_password(reset("rex@example.com", &issued.code, NEW_PASSWORDS[0])).unwrap();
     org.dir.sign_in("rex@example.com", NEW_PASSWORDS[0]).unwrap();

@@ -156,9 +156,12 @@ fn the_only_change_to_ones_own_roles_is_handing_over_ownership() {
     let org = Org::new().with_owner();
     let owner_id = org.owner_id();
     let ada = org.member("ada@example.com", &["admin"]);
-    // Alone, Olivia cannot give up Owner.
+    // Alone, Olivia cannot give up Owner (rule 2), nor keep it and take another role (rule 3).
     let alone = org.dir.change_roles(org.owner(), owner_id, vec!["admin".into()]).unwrap_err();
-    assert_eq!(alone.code(), ErrorCode::OwnRoles, "she would also gain Admin");
+    assert_eq!(alone.code(), ErrorCode::LastOwner);
+    let more = vec!["owner".into(), "admin".into()];
+    let err = org.dir.change_roles(org.owner(), owner_id, more).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::OwnRoles);
     let last = org.dir.change_roles(org.owner(), owner_id, vec![]).unwrap_err();
     assert_eq!(last.code(), ErrorCode::NoRoles);
     let err = org
@@ -173,14 +176,23 @@ fn the_only_change_to_ones_own_roles_is_handing_over_ownership() {
 fn ownership_hand_over_needs_another_active_owner() {
     let org = Org::new().with_owner();
     let owner_id = org.owner_id();
-    org.dir.change_roles(org.owner(), owner_id, vec!["owner".into(), "admin".into()]).unwrap_err();
+    // Alone, Olivia may not step down (rule 2), even to become an Admin.
+    let err = org.dir.change_roles(org.owner(), owner_id, vec!["admin".into()]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::LastOwner);
     let olivia = org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap();
     let oscar = org.member("oscar@example.com", &["owner"]);
     org.dir.deactivate_user(olivia.session, oscar.id, None).unwrap();
     // Oscar is Inactive: he does not count.
     let err = org.dir.change_roles(olivia.session, owner_id, vec!["admin".into()]).unwrap_err();
-    assert_eq!(err.code(), ErrorCode::OwnRoles);
-    org.verify();
+    assert_eq!(err.code(), ErrorCode::LastOwner);
+    // Reactivated, he counts: an Owner who holds only Owner hands over and becomes Admin.
+    org.dir.reactivate_user(olivia.session, oscar.id).unwrap();
+    let view = org.dir.change_roles(olivia.session, owner_id, vec!["admin".into()]).unwrap();
+    assert_eq!(view.roles, ["admin"]);
+    // Changing one's own roles in any other way stays refused.
+    let olivia = org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap();
+    let err = org.dir.change_roles(olivia.session, owner_id, vec!["reporting".into()]);
+    assert_eq!(err.unwrap_err().code(), ErrorCode::OwnRoles);
 }
 
 #[test]

@@ -95,13 +95,24 @@ fn an_owner_deactivates_another_owner_but_never_the_last_active_one() {
     let org = Org::new().with_owner();
     let oscar = org.member("oscar@example.com", &["owner"]);
     let owner_id = org.owner_id();
+    // While two are Active, the last-Owner rule does not stand in the way.
+    let ada = org.member("ada@example.com", &["admin"]);
     org.dir.deactivate_user(oscar.session, owner_id, None).unwrap();
-    // Oscar is now the only Active Owner; nobody else can take him out, and he cannot himself.
+    // Oscar is now the only Active Owner; he cannot take himself out.
     let olivia_again = org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD);
-    assert!(olivia_again.is_err());
+    assert_eq!(olivia_again.unwrap_err().code(), ErrorCode::InvalidCredentials);
     assert_eq!(
         org.dir.deactivate_user(oscar.session, oscar.id, None).unwrap_err().code(),
         ErrorCode::OwnStatus
+    );
+    // Rule 2 on its own: Oscar made Admin... no: an Owner demoting the last Active Owner.
+    // Reactivate Olivia, make her demote Oscar's ownership after deactivating herself is
+    // refused; the last Active Owner is never removed by a role change either.
+    let err = org.dir.change_roles(oscar.session, oscar.id, vec!["admin".into()]).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::LastOwner);
+    assert_eq!(
+        org.dir.deactivate_user(ada.session, oscar.id, None).unwrap_err().code(),
+        ErrorCode::OwnerOnly
     );
     org.dir.reactivate_user(oscar.session, owner_id).unwrap();
     org.verify();

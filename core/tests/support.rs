@@ -10,9 +10,10 @@ pub const OWNER_EMAIL: &str = "Olivia.Owner@Example.com";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple";
 pub const MEMBER_PASSWORD: &str = "plum tractor lantern quietly";
 
-/// A directory on a fresh temporary store with a clock the test moves.
+/// A directory on a fresh temporary store with a clock the test moves. Every invariant is
+/// checked when the directory closes (see [`Checked`]), so each test ends with `verify()`.
 pub struct Org {
-    pub dir: Directory,
+    pub dir: Checked,
     pub clock: Arc<ManualClock>,
     pub owner: Option<SessionId>,
     // Dropped last: the store's files live here.
@@ -31,7 +32,7 @@ impl Org {
         let tmp = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()));
         let dir = Directory::open(tmp.path(), clock.clone()).expect("open store");
-        Org { dir, clock, owner: None, tmp }
+        Org { dir: dir.into(), clock, owner: None, tmp }
     }
 
     /// Set up, with Olivia signed in as the Owner.
@@ -109,13 +110,44 @@ impl Org {
         let Org { dir, clock, tmp, .. } = self;
         drop(dir);
         let dir = Directory::open_settled(tmp.path(), clock.clone()).expect("reopen store");
-        Org { dir, clock, owner: None, tmp }
+        Org { dir: dir.into(), clock, owner: None, tmp }
     }
 
-    /// Every invariant holds; call at the end of each test.
+    /// Every invariant holds now (they are checked again when the directory closes).
     pub fn verify(&self) {
-        let integrity = self.dir.verify().expect("verify runs");
-        assert!(integrity.is_intact(), "store invariants broken: {:?}", integrity.problems);
+        verify(&self.dir);
+    }
+}
+
+fn verify(dir: &Directory) {
+    let integrity = dir.verify().expect("verify runs");
+    assert!(integrity.is_intact(), "store invariants broken: {:?}", integrity.problems);
+}
+
+/// A directory that re-checks every store invariant and the audit chain when it is dropped
+/// (unless the test is already failing), as Kanidm's test harness ends every test.
+pub struct Checked(Option<Directory>);
+
+impl From<Directory> for Checked {
+    fn from(dir: Directory) -> Self {
+        Checked(Some(dir))
+    }
+}
+
+impl std::ops::Deref for Checked {
+    type Target = Directory;
+    fn deref(&self) -> &Directory {
+        self.0.as_ref().expect("the directory is open")
+    }
+}
+
+impl Drop for Checked {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            if !std::thread::panicking() {
+                verify(&dir);
+            }
+        }
     }
 }
 

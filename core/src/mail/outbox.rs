@@ -12,13 +12,13 @@ use super::smtp::{self, SendFailure};
 use super::{Letter, MailSettings};
 use crate::auth::session::SessionId;
 use crate::backup::write_atomically;
-use crate::error::{Error, Result};
 use crate::change::Change;
+use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
-use crate::policy::Act;
 use crate::model::{
     Action, AuditAction, AuditActor, CodeState, Email, Module, Organization, Outcome, User, UserId,
 };
+use crate::policy::Act;
 use crate::store::Tx;
 use crate::Directory;
 use chrono::{DateTime, Duration, Utc};
@@ -230,9 +230,8 @@ impl Directory {
                 next_attempt_at: change.now(),
                 ..message
             };
-            change.commit(&format!("{}: queued again", again.what()), |tx| {
-                tx.put_message(&again)
-            })?;
+            change
+                .commit(&format!("{}: queued again", again.what()), |tx| tx.put_message(&again))?;
             Ok(again.view())
         })
     }
@@ -260,8 +259,11 @@ impl Directory {
             write_atomically(path, &email.formatted())?;
             let file_name =
                 path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let done =
-                message.finished(MessageState::Saved, format!("saved as {file_name}"), change.now());
+            let done = message.finished(
+                MessageState::Saved,
+                format!("saved as {file_name}"),
+                change.now(),
+            );
             change.commit(&format!("{} saved as a file to send by hand", done.what()), |tx| {
                 tx.put_message(&done)
             })?;

@@ -2,10 +2,10 @@
 //! export. A dry run judges every row exactly as the real run would, and changes nothing.
 
 use crate::auth::session::SessionId;
+use crate::change::Change;
 use crate::csv_io;
 use crate::error::{Error, ErrorBody, Result};
 use crate::model::email::clean_name;
-use crate::change::Change;
 use crate::model::{Action, AuditAction, Email, IssuedCode, Module, Permission, UserStatus};
 use crate::ops::Invitee;
 use crate::policy::{self, Act, Party};

@@ -2,15 +2,15 @@
 
 use crate::auth::code;
 use crate::auth::session::SessionId;
+use crate::change::Change;
 use crate::error::{Error, ErrorBody, Result};
 use crate::mail::outbox::drop_unsent;
 use crate::mail::{Letter, MessageKind, OutboxMessage};
 use crate::model::email::clean_name;
 use crate::model::invitation::Invitation;
-use crate::change::Change;
 use crate::model::{
-    Action, AuditAction, CodeState, Email, IssuedCode, Module, Permission, PermissionSet,
-    RoleKey, User, UserId, UserStatus,
+    Action, AuditAction, CodeState, Email, IssuedCode, Module, Permission, PermissionSet, RoleKey,
+    User, UserId, UserStatus,
 };
 use crate::policy::{self, Act};
 use crate::Directory;

@@ -131,7 +131,8 @@ impl Directory {
     ) -> Result<()> {
         let now = write.now;
         let throttle = self.store.throttle(key)?;
-        let action = if what.is_empty() { AuditAction::SignIn } else { AuditAction::ChangePassword };
+        let action =
+            if what.is_empty() { AuditAction::SignIn } else { AuditAction::ChangePassword };
         if let Some(minutes) = throttle.minutes_locked(now) {
             let entry = AuditEntry::success(
                 AuditActor::System,
