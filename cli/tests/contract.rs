@@ -66,6 +66,13 @@ impl Cli {
         self.run(&all, PASSWORD)
     }
 
+    /// As the Owner, and it must succeed.
+    fn owner_ok(&self, args: &[&str]) -> Run {
+        let r = self.owner(args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stderr, r.stdout);
+        r
+    }
+
     /// Invites `email` with `role` and returns the code.
     fn invite(&self, email: &str, role: &str) -> String {
         let r = self.owner(&["users", "invite", email, "--role", role, "--json"]);
@@ -121,15 +128,16 @@ fn users_list_filters_and_prints_the_json_shape() {
     assert!(ben["id"].is_string() && ben["name"].is_string());
 
     let r = cli.run(&["--json", "--as", OWNER, "users", "list", "--role", "reporting"], PASSWORD);
+    assert_eq!(r.code, 0, "{}", r.stdout);
     let list = r.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["status"], "active");
     assert_eq!(list[0]["invitation"], Value::Null);
 
-    let text = cli.owner(&["users", "list", "--search", "ANA"]).stdout;
+    let text = cli.owner_ok(&["users", "list", "--search", "ANA"]).stdout;
     assert!(text.contains("ana@acme.example") && !text.contains("ben@"), "{text}");
 
-    let show = cli.owner(&["users", "show", "ana@acme.example", "--json"]).json();
+    let show = cli.owner_ok(&["users", "show", "ana@acme.example", "--json"]).json();
     assert_eq!(show["user"]["name"], "Ana Analyst");
     assert!(show["grants"].as_array().unwrap().iter().any(|g| g["module"] == "analytics"
         && g["action"] == "create"
@@ -141,7 +149,7 @@ fn invitations_resend_cancel_and_accept() {
     let cli = Cli::set_up();
     let first = cli.invite("ana@acme.example", "reporting");
     let r = cli.owner(&["users", "resend", "ana@acme.example"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let second = r.stdout.split_whitespace().nth(2).unwrap().to_string();
     assert_ne!(first, second, "resend prints a new code");
     let stale = cli.run(
@@ -190,7 +198,7 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
     assert!(denied.stderr.starts_with("error[invalid_credentials]"), "{}", denied.stderr);
     assert_eq!(cli.owner(&["users", "reactivate", "ana@acme.example"]).code, 0);
 
-    let r = cli.owner(&[
+    let r = cli.owner_ok(&[
         "users",
         "roles",
         "ana@acme.example",
@@ -206,10 +214,11 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("error[owner_only]"), "{}", r.stderr);
     let r = cli.owner(&["users", "deactivate", OWNER]);
+    assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("error[own_status]"), "{}", r.stderr);
 
     // Reset code, then set the password with it.
-    let r = cli.owner(&["users", "reset-password", "ana@acme.example", "--json"]);
+    let r = cli.owner_ok(&["users", "reset-password", "ana@acme.example", "--json"]);
     let code = r.json()["code"].as_str().unwrap().to_string();
     let r = cli.run(
         &["users", "set-password", "ana@acme.example", "--code", &code],
@@ -236,7 +245,7 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
 #[test]
 fn roles_and_can() {
     let cli = Cli::set_up();
-    let list = cli.owner(&["roles", "list", "--json"]).json();
+    let list = cli.owner_ok(&["roles", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 5);
     let r = cli.owner(&[
         "roles",
@@ -250,7 +259,7 @@ fn roles_and_can() {
         "analytics:r",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let show = cli.owner(&["roles", "show", "support"]).stdout;
+    let show = cli.owner_ok(&["roles", "show", "support"]).stdout;
     assert!(show.contains("customers:ru") && show.contains("analytics:r"), "{show}");
     cli.member("sue@acme.example", "support", "Sue Support");
     let yes = cli.owner(&["can", "sue@acme.example", "customers", "update"]);
@@ -271,11 +280,11 @@ fn roles_and_can() {
 fn the_audit_log_lists_verifies_and_exports() {
     let cli = Cli::set_up();
     cli.invite("ana@acme.example", "reporting");
-    let r = cli.owner(&["audit", "list", "--action", "invite", "--actor", OWNER, "--json"]);
+    let r = cli.owner_ok(&["audit", "list", "--action", "invite", "--actor", OWNER, "--json"]);
     let events = r.json();
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
     assert_eq!(events[0]["target"], "ana@acme.example");
-    let none = cli.owner(&["audit", "list", "--since", "2999-01-01", "--json"]).json();
+    let none = cli.owner_ok(&["audit", "list", "--since", "2999-01-01", "--json"]).json();
     assert_eq!(none.as_array().unwrap().len(), 0);
     let verify = cli.owner(&["audit", "verify"]);
     assert_eq!(verify.code, 0);
@@ -321,15 +330,17 @@ fn import_reports_every_kind_of_row_and_a_dry_run_changes_nothing() {
     );
     assert_eq!(report["rows"][0]["line"], 2);
     assert_eq!(
-        cli.owner(&["users", "list", "--json"]).json().as_array().unwrap().len(),
+        cli.owner_ok(&["users", "list", "--json"]).json().as_array().unwrap().len(),
         2,
         "dry run"
     );
 
-    let real = as_ana(&["import", path]).json();
+    let real = as_ana(&["import", path]);
+    assert_eq!(real.code, 0, "{}", real.stdout);
+    let real = real.json();
     assert_eq!((real["invited"].as_u64(), real["skipped"].as_u64()), (Some(1), Some(5)));
     assert!(real["rows"][0]["issued"]["code"].is_string());
-    let new = cli.owner(&["users", "show", "new@acme.example", "--json"]).json();
+    let new = cli.owner_ok(&["users", "show", "new@acme.example", "--json"]).json();
     assert_eq!(new["user"]["roles"], serde_json::json!(["reporting", "payment_management"]));
     assert_eq!(new["user"]["name"], "New Person");
 
@@ -357,17 +368,17 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     let cli = Cli::set_up();
     cli.member("ana@acme.example", "reporting", "Ana Analyst");
     cli.invite("ben@acme.example", "admin");
-    cli.owner(&["roles", "create", "support", "--name", "Support", "--perm", "customers:r"]);
+    cli.owner_ok(&["roles", "create", "support", "--name", "Support", "--perm", "customers:r"]);
     // Signing in (each command does) changes last_sign_in_at: compare everything else.
     let users = |cli: &Cli| {
-        let mut list = cli.owner(&["users", "list", "--json"]).json();
+        let mut list = cli.owner_ok(&["users", "list", "--json"]).json();
         for u in list.as_array_mut().unwrap() {
             u.as_object_mut().unwrap().remove("last_sign_in_at");
         }
         list
     };
     let before_users = users(&cli);
-    let before_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let before_events = cli.owner_ok(&["audit", "list", "--limit", "500", "--json"]).json();
     let file = cli.data.path().join("acme.gatehouse-backup");
     let path = file.to_str().unwrap();
     let r = cli.run(&["backup", path, "--as", "ana@acme.example"], MEMBER_PASSWORD);
@@ -378,8 +389,10 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     assert_eq!(r.json()["users"], 3);
 
     // Change things after the backup; the restore brings the backup's state back.
-    cli.owner(&["users", "cancel", "ben@acme.example"]);
-    cli.owner(&["roles", "delete", "support"]);
+    cli.owner_ok(&["users", "cancel", "ben@acme.example"]);
+    cli.owner_ok(&["roles", "delete", "support"]);
+    assert_ne!(users(&cli), before_users, "the changes after the backup took");
+    assert_eq!(cli.owner(&["roles", "show", "support"]).code, 1, "the custom role is gone");
 
     let damaged = cli.data.path().join("damaged.gatehouse-backup");
     let mut bytes = std::fs::read(&file).unwrap();
@@ -396,7 +409,7 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     let after_users = users(&cli);
     assert_eq!(after_users, before_users, "every user and invitation is back");
     assert_eq!(cli.owner(&["roles", "show", "support"]).code, 0, "the custom role is back");
-    let after_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let after_events = cli.owner_ok(&["audit", "list", "--limit", "500", "--json"]).json();
     let after: Vec<&Value> = after_events.as_array().unwrap().iter().collect();
     let before: Vec<&Value> = before_events.as_array().unwrap().iter().collect();
     // Newest first: the restore's own event and the sign-ins since, then the backup's history.
@@ -405,7 +418,7 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
         after.ends_with(&before[..]) || after.windows(before.len()).any(|w| w == &before[..]),
         "every event is back"
     );
-    assert!(cli.owner(&["audit", "verify"]).stdout.starts_with("Intact:"));
+    assert!(cli.owner_ok(&["audit", "verify"]).stdout.starts_with("Intact:"));
     let kept: Vec<_> = std::fs::read_dir(cli.data.path())
         .unwrap()
         .flatten()
