@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 const OWNER: &str = "olivia@acme.example";
@@ -47,11 +48,29 @@ impl Cli {
     }
 
     fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Run {
+        self.run_fed(args, f, None)
+    }
+
+    /// Runs with `input` on standard input (not a terminal), or none (`/dev/null`).
+    fn run_fed(&self, args: &[&str], f: impl FnOnce(&mut Command), input: Option<&str>) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
         command.args(args).env("GATEHOUSE_DATA_DIR", self.data.path()).stdin(Stdio::null());
-        command.env_remove("GATEHOUSE_PASSWORD");
+        command.env_remove("GATEHOUSE_PASSWORD").env_remove("GATEHOUSE_NEW_PASSWORD");
         f(&mut command);
-        let Output { status, stdout, stderr } = command.output().unwrap();
+        let output = match input {
+            None => command.output().unwrap(),
+            Some(text) => {
+                let mut child = command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+        };
+        let Output { status, stdout, stderr } = output;
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8(stdout).unwrap(),
@@ -461,4 +480,153 @@ fn restore_without_an_owner_when_the_store_cannot_be_opened() {
     let r = cli.run(&["restore", file.to_str().unwrap()], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(cli.owner(&["users", "list"]).code, 0);
+}
+
+#[test]
+fn the_outbox_lists_an_invitation_without_its_code() {
+    let cli = Cli::set_up();
+    let code = cli.invite("ana@acme.example", "reporting");
+
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let messages = list.as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{list}");
+    let m = &messages[0];
+    assert_eq!(m["to"], "ana@acme.example");
+    assert_eq!(m["kind"], "invitation");
+    assert_eq!(m["state"], "queued");
+    assert_eq!(m["attempts"], 0);
+    assert!(m["id"].is_string() && m["created_at"].is_string() && m["subject"].is_string());
+    // Core may say whether the viewer may open it; the Owner may open everything.
+    assert!(m.get("can_open").is_none_or(|v| v == true), "{m}");
+    assert!(!list.to_string().contains(&code), "the list never shows the code: {list}");
+
+    let id = m["id"].as_str().unwrap();
+    let text = cli.owner_ok(&["outbox", "list"]).stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one message: {text}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("STATE"), "{text}");
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[..4], [id, "queued", "invitation", "ana@acme.example"], "{text}");
+    assert!(!text.contains(&code), "{text}");
+
+    assert_eq!(
+        cli.owner_ok(&["outbox", "list", "--limit", "0", "--json"]).json(),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn outbox_save_writes_an_eml_with_the_code_once() {
+    let cli = Cli::set_up();
+    let code = cli.invite("ana@acme.example", "reporting");
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let file = cli.data.path().join("ana invitation.eml");
+    let path = file.to_str().unwrap();
+    let r = cli.owner_ok(&["outbox", "save", &id, path]);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("Saved the message to ana@acme.example as {path}: send it from your mail client.")
+    );
+    let eml = std::fs::read_to_string(&file).unwrap();
+    assert!(eml.contains("ana@acme.example"), "{eml}");
+    assert!(eml.contains(&code), "the letter carries the code {code}: {eml}");
+
+    let after = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    assert_eq!(after[0]["state"], "saved", "{after}");
+    assert_eq!(after[0]["note"], "saved as ana invitation.eml");
+    let text = cli.owner_ok(&["outbox", "list"]).stdout;
+    assert!(text.contains(" saved ") && text.contains("saved as ana invitation.eml"), "{text}");
+
+    // It has left the queue: a second save is refused and writes nothing.
+    let again_file = cli.data.path().join("again.eml");
+    let again = cli.owner(&["outbox", "save", &id, again_file.to_str().unwrap()]);
+    assert_eq!(again.code, 1, "{}", again.stdout);
+    assert!(again.stderr.starts_with("error[invalid_transition]: "), "{}", again.stderr);
+    assert!(!again_file.exists());
+    let again = cli.owner(&["outbox", "save", &id, again_file.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        (again.code, &again.json()["error"]["code"]),
+        (1, &Value::from("invalid_transition"))
+    );
+
+    // An id that is not one, or that names no message.
+    for bad in ["not-an-id", "0190a5f0-0000-7000-8000-000000000000"] {
+        let r = cli.owner(&["outbox", "save", bad, again_file.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(r.stderr.starts_with("error[message_not_found]: "), "{}", r.stderr);
+    }
+    // The JSON answer is the saved file's name and recipient.
+    cli.invite("ben@acme.example", "reporting");
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let ben = list.as_array().unwrap().iter().find(|m| m["to"] == "ben@acme.example").unwrap();
+    let ben_file = cli.data.path().join("ben.eml");
+    let saved = cli
+        .owner_ok(&[
+            "outbox",
+            "save",
+            ben["id"].as_str().unwrap(),
+            ben_file.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(saved, serde_json::json!({ "to": "ben@acme.example", "file_name": "ben.eml" }));
+}
+
+#[test]
+fn account_password_changes_your_own_password() {
+    const NEW: &str = "violet 42 marble sandwich";
+    const THIRD: &str = "amber 7 pelican thunder quilt";
+    let cli = Cli::set_up();
+    let change = |current: &str, new: &str, json: bool| {
+        let mut args = vec!["account", "password", "--as", OWNER];
+        if json {
+            args.push("--json");
+        }
+        cli.run_with(&args, |c| {
+            c.env("GATEHOUSE_PASSWORD", current).env("GATEHOUSE_NEW_PASSWORD", new);
+        })
+    };
+    let r = change(PASSWORD, NEW, false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("The password of {OWNER} is changed."));
+
+    let old = cli.owner(&["users", "list"]);
+    assert_eq!(old.code, 1, "the old password no longer signs in");
+    assert!(old.stderr.starts_with("error[invalid_credentials]: "), "{}", old.stderr);
+    let new = cli.run(&["users", "list", "--as", OWNER], NEW);
+    assert_eq!(new.code, 0, "{}", new.stderr);
+
+    // A wrong current password: the sign-in refuses, nothing changes.
+    let wrong = change(PASSWORD, THIRD, false);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.starts_with("error[invalid_credentials]: "), "{}", wrong.stderr);
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], NEW).code, 0);
+
+    // Core's password rules, with their codes.
+    let reused = change(NEW, PASSWORD, true);
+    assert_eq!(
+        (reused.code, &reused.json()["error"]["code"]),
+        (1, &Value::from("password_reused"))
+    );
+    let short = change(NEW, "short 1", false);
+    assert_eq!(short.code, 1);
+    assert!(short.stderr.starts_with("error[password_too_short]: "), "{}", short.stderr);
+
+    // Without the variables and with no terminal: the current one, then the new one, from
+    // standard input.
+    let piped = cli.run_fed(
+        &["account", "password", "--as", OWNER, "--json"],
+        |_| {},
+        Some(&format!("{NEW}\n{THIRD}\n")),
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_eq!(piped.json(), serde_json::json!({ "email": OWNER }));
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], THIRD).code, 0);
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], NEW).code, 1);
+
+    let usage = cli.run(&["account", "password"], THIRD);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert!(usage.stderr.contains("--as"), "{}", usage.stderr);
 }
