@@ -12,7 +12,8 @@ use std::path::PathBuf;
     long_about = "Manage who may do what in your organization, from the command line. It works on \
                   the same store as the Gatehouse app, under the same rules, sessions and audit \
                   log. USER is an email or an id. The password is read from GATEHOUSE_PASSWORD \
-                  when set, otherwise asked for."
+                  when set, otherwise asked for; `account password` reads the new one from \
+                  GATEHOUSE_NEW_PASSWORD when set, otherwise asks for it twice."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -56,6 +57,12 @@ pub enum Command {
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The emails waiting to be sent, sent or saved (invitations, password resets).
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// What you may change about yourself (`--as`).
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Invite the users in a CSV file (columns email, name, roles separated by `;`).
     Import {
         file: PathBuf,
@@ -187,4 +194,29 @@ pub enum AuditCommand {
     Verify,
     /// Write the whole log as CSV.
     Export { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Messages, newest first.
+    List {
+        /// At most this many messages.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Write an unsent message as an .eml file to send from any mail client; it then leaves
+    /// the queue. Only for those who may act on its recipient.
+    Save {
+        /// The message's id, as `outbox list` prints it.
+        id: String,
+        /// Where to write it, e.g. `invitation.eml`.
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Change your own password: the current one is the one you sign in with, the new one comes
+    /// from GATEHOUSE_NEW_PASSWORD or is asked for twice.
+    Password,
 }

@@ -7,7 +7,10 @@
 mod args;
 mod output;
 
-use args::{AuditCommand, Cli, Command, RolesCommand, StatusArg, UsersCommand};
+use args::{
+    AccountCommand, AuditCommand, Cli, Command, OutboxCommand, RolesCommand, StatusArg,
+    UsersCommand,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
 use gatehouse_core::model::{Action, AuditAction, Module, Permission, UserStatus};
@@ -20,6 +23,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use uuid::Uuid;
 
 /// Why a command did not succeed, and so its exit code.
 enum Failure {
@@ -27,6 +31,8 @@ enum Failure {
     Refused(ErrorBody),
     /// 1 with nothing to print (`can` answering no, partial invite results already printed).
     Quiet,
+    /// 1: bad input caught before core saw it, with a code of the command line's own.
+    Input { code: &'static str, message: String },
     /// 2: the command line itself is wrong.
     Usage(String),
     /// 3: the store cannot be opened.
@@ -47,6 +53,10 @@ fn main() -> ExitCode {
     match run(&cli, &out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Quiet) => ExitCode::from(1),
+        Err(Failure::Input { code, message }) => {
+            out.refusal(code, &message);
+            ExitCode::from(1)
+        }
         Err(Failure::Refused(body)) => {
             out.error(&body);
             ExitCode::from(1)
@@ -87,17 +97,32 @@ fn open(dir: &Path) -> Result<Directory, Failure> {
 
 /// A password: `GATEHOUSE_PASSWORD`, else a prompt without echo, else a line of stdin.
 fn password(prompt: &str) -> Result<String, Failure> {
-    if let Ok(p) = std::env::var("GATEHOUSE_PASSWORD") {
+    secret("GATEHOUSE_PASSWORD", prompt, None)
+}
+
+/// A password: the environment variable `var` when set, else a prompt without echo (and, with
+/// `again`, a second prompt that must give the same), else a line of stdin.
+fn secret(var: &str, prompt: &str, again: Option<&str>) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var(var) {
         return Ok(p);
     }
-    let read = if std::io::stdin().is_terminal() {
-        rpassword::prompt_password(prompt)
-    } else {
+    let cannot = |e: std::io::Error| Failure::Usage(format!("cannot read the password: {e}"));
+    if !std::io::stdin().is_terminal() {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map(|_| line)
-    };
-    let text = read.map_err(|e| Failure::Usage(format!("cannot read the password: {e}")))?;
-    Ok(text.trim_end_matches(['\r', '\n']).to_string())
+        std::io::stdin().lock().read_line(&mut line).map_err(cannot)?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password(prompt).map_err(cannot)?;
+    if let Some(again) = again {
+        if rpassword::prompt_password(again).map_err(cannot)? != first {
+            return Err(Failure::Input {
+                code: "password_mismatch",
+                message: "The two passwords you typed are not the same. Nothing was changed."
+                    .into(),
+            });
+        }
+    }
+    Ok(first)
 }
 
 /// Signs in as `--as`; the session ends when the command does.
@@ -113,12 +138,18 @@ impl Drop for Signed<'_> {
 }
 
 fn sign_in<'a>(cli: &Cli, dir: &'a Directory) -> Result<Signed<'a>, Failure> {
+    sign_in_keeping(cli, dir).map(|(signed, _)| signed)
+}
+
+/// As [`sign_in`], and also the password it signed in with (for `account password`, where it
+/// is the current one).
+fn sign_in_keeping<'a>(cli: &Cli, dir: &'a Directory) -> Result<(Signed<'a>, String), Failure> {
     let email = cli.global.as_user.as_deref().ok_or_else(|| {
         Failure::Usage("this command needs --as EMAIL: the user it runs as".into())
     })?;
     let password = password(&format!("Password for {email}: "))?;
     let signed = dir.sign_in(email, &password)?;
-    Ok(Signed { dir, session: signed.session })
+    Ok((Signed { dir, session: signed.session }, password))
 }
 
 fn run(cli: &Cli, out: &Out) -> Outcome {
@@ -161,6 +192,19 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
             Ok(())
         }
         Command::Restore { file } => restore(cli, out, &data, file),
+        Command::Account(AccountCommand::Password) => {
+            let dir = open(&data)?;
+            let (me, current) = sign_in_keeping(cli, &dir)?;
+            let new =
+                secret("GATEHOUSE_NEW_PASSWORD", "New password: ", Some("New password again: "))?;
+            dir.change_own_password(me.session, &current, &new)?;
+            let email = cli.global.as_user.as_deref().unwrap_or_default();
+            out.done(
+                &format!("The password of {email} is changed."),
+                &serde_json::json!({ "email": email }),
+            );
+            Ok(())
+        }
         _ => {
             let dir = open(&data)?;
             let me = sign_in(cli, &dir)?;
@@ -254,6 +298,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
             }
         }
         Command::Audit(command) => audit(out, dir, s, command)?,
+        Command::Outbox(command) => outbox(out, dir, s, command)?,
         Command::Import { file, dry_run } => {
             let text = std::fs::read(file).map_err(|e| read_error(file, e))?;
             let report = dir.import_users_csv(s, &text, *dry_run, |_, _| {})?;
@@ -276,7 +321,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
                 &info,
             );
         }
-        Command::Setup { .. } | Command::Restore { .. } => {}
+        Command::Setup { .. } | Command::Restore { .. } | Command::Account(_) => {}
     }
     let _ = data;
     Ok(())
@@ -353,6 +398,26 @@ fn audit(out: &Out, dir: &Directory, s: SessionId, command: &AuditCommand) -> Ou
             let csv = dir.audit_csv(s, AuditQuery::default())?;
             write_file(file, csv.as_bytes())?;
             out.done(&format!("Wrote {}.", file.display()), &serde_json::json!({ "file": file }));
+        }
+    }
+    Ok(())
+}
+
+fn outbox(out: &Out, dir: &Directory, s: SessionId, command: &OutboxCommand) -> Outcome {
+    match command {
+        OutboxCommand::List { limit } => out.messages(&dir.outbox(s, *limit)?),
+        OutboxCommand::Save { id, file } => {
+            // An id that is not one can name no message.
+            let id = Uuid::parse_str(id.trim()).map_err(|_| Error::MessageNotFound)?;
+            let saved = dir.save_message(s, id, file)?;
+            out.done(
+                &format!(
+                    "Saved the message to {} as {}: send it from your mail client.",
+                    saved.to,
+                    file.display()
+                ),
+                &saved,
+            );
         }
     }
     Ok(())

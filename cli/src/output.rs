@@ -1,5 +1,6 @@
 //! Printing: plain text for people, or JSON with `--json` for scripts.
 
+use gatehouse_core::mail::MessageView;
 use gatehouse_core::model::{IssuedCode, UserStatus, UserView};
 use gatehouse_core::wire_name;
 use gatehouse_core::{
@@ -28,6 +29,11 @@ fn status(u: &UserView) -> &'static str {
     }
 }
 
+/// `can_open` of a message, read by name from its JSON: the field is newer than this code.
+fn can_open(m: &MessageView) -> Option<bool> {
+    serde_json::to_value(m).ok()?.get("can_open")?.as_bool()
+}
+
 fn code_of(body: &ErrorBody) -> String {
     wire_name(&body.code)
 }
@@ -35,10 +41,15 @@ fn code_of(body: &ErrorBody) -> String {
 impl Out {
     /// `error[CODE]: sentence` on stderr, or `{"error":{...}}` on stdout with `--json`.
     pub fn error(&self, body: &ErrorBody) {
+        self.refusal(&code_of(body), &body.message);
+    }
+
+    /// As [`Out::error`], for a code and sentence of the command line's own.
+    pub fn refusal(&self, code: &str, message: &str) {
         if self.json {
-            print_json(&serde_json::json!({ "error": body }));
+            print_json(&serde_json::json!({ "error": { "code": code, "message": message } }));
         } else {
-            eprintln!("error[{}]: {}", code_of(body), body.message);
+            eprintln!("error[{code}]: {message}");
         }
     }
 
@@ -200,6 +211,62 @@ impl Out {
                 wire_name(&e.outcome),
                 if e.summary.is_empty() { String::new() } else { format!("  {}", e.summary) }
             );
+        }
+    }
+
+    /// The outbox: one line a message, newest first.
+    pub fn messages(&self, messages: &[MessageView]) {
+        if self.json {
+            return print_json(messages);
+        }
+        if messages.is_empty() {
+            return println!("The outbox is empty.");
+        }
+        // Whether the viewer may open (save) each one, when core says so.
+        let open: Vec<Option<bool>> = messages.iter().map(can_open).collect();
+        let open_column = open.iter().any(Option::is_some);
+        let w = messages.iter().map(|m| m.to.chars().count()).max().unwrap_or(2).max(2);
+        print!(
+            "{:36}  {:9}  {:14}  {:w$}  {:20}  {:8}  ",
+            "ID", "STATE", "KIND", "TO", "CREATED", "ATTEMPTS"
+        );
+        if open_column {
+            print!("OPEN  ");
+        }
+        println!("NOTE");
+        for (m, open) in messages.iter().zip(open) {
+            print!(
+                "{:36}  {:9}  {:14}  {:w$}  {:20}  {:>8}  ",
+                m.id.to_string(),
+                wire_name(&m.state),
+                wire_name(&m.kind),
+                m.to,
+                m.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                m.attempts
+            );
+            if open_column {
+                print!(
+                    "{:4}  ",
+                    match open {
+                        Some(true) => "yes",
+                        Some(false) => "no",
+                        None => "-",
+                    }
+                );
+            }
+            // The server's reply or why it left; else the last failure and when it is tried
+            // again.
+            let note = match (&m.last_failure, m.next_attempt_at) {
+                _ if !m.note.is_empty() => m.note.clone(),
+                (Some(f), Some(t)) => format!(
+                    "{} (next attempt {})",
+                    f.message,
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+                (Some(f), None) => f.message.clone(),
+                (None, _) => "-".to_string(),
+            };
+            println!("{note}");
         }
     }
 

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 const OWNER: &str = "olivia@acme.example";
@@ -47,11 +48,29 @@ impl Cli {
     }
 
     fn run_with(&self, args: &[&str], f: impl FnOnce(&mut Command)) -> Run {
+        self.run_fed(args, f, None)
+    }
+
+    /// Runs with `input` on standard input (not a terminal), or none (`/dev/null`).
+    fn run_fed(&self, args: &[&str], f: impl FnOnce(&mut Command), input: Option<&str>) -> Run {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
         command.args(args).env("GATEHOUSE_DATA_DIR", self.data.path()).stdin(Stdio::null());
-        command.env_remove("GATEHOUSE_PASSWORD");
+        command.env_remove("GATEHOUSE_PASSWORD").env_remove("GATEHOUSE_NEW_PASSWORD");
         f(&mut command);
-        let Output { status, stdout, stderr } = command.output().unwrap();
+        let output = match input {
+            None => command.output().unwrap(),
+            Some(text) => {
+                let mut child = command
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+        };
+        let Output { status, stdout, stderr } = output;
         Run {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8(stdout).unwrap(),
@@ -64,6 +83,13 @@ impl Cli {
         let mut all = args.to_vec();
         all.extend(["--as", OWNER]);
         self.run(&all, PASSWORD)
+    }
+
+    /// As the Owner, and it must succeed.
+    fn owner_ok(&self, args: &[&str]) -> Run {
+        let r = self.owner(args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stderr, r.stdout);
+        r
     }
 
     /// Invites `email` with `role` and returns the code.
@@ -121,15 +147,16 @@ fn users_list_filters_and_prints_the_json_shape() {
     assert!(ben["id"].is_string() && ben["name"].is_string());
 
     let r = cli.run(&["--json", "--as", OWNER, "users", "list", "--role", "reporting"], PASSWORD);
+    assert_eq!(r.code, 0, "{}", r.stdout);
     let list = r.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["status"], "active");
     assert_eq!(list[0]["invitation"], Value::Null);
 
-    let text = cli.owner(&["users", "list", "--search", "ANA"]).stdout;
+    let text = cli.owner_ok(&["users", "list", "--search", "ANA"]).stdout;
     assert!(text.contains("ana@acme.example") && !text.contains("ben@"), "{text}");
 
-    let show = cli.owner(&["users", "show", "ana@acme.example", "--json"]).json();
+    let show = cli.owner_ok(&["users", "show", "ana@acme.example", "--json"]).json();
     assert_eq!(show["user"]["name"], "Ana Analyst");
     assert!(show["grants"].as_array().unwrap().iter().any(|g| g["module"] == "analytics"
         && g["action"] == "create"
@@ -141,7 +168,7 @@ fn invitations_resend_cancel_and_accept() {
     let cli = Cli::set_up();
     let first = cli.invite("ana@acme.example", "reporting");
     let r = cli.owner(&["users", "resend", "ana@acme.example"]);
-    assert_eq!(r.code, 0);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let second = r.stdout.split_whitespace().nth(2).unwrap().to_string();
     assert_ne!(first, second, "resend prints a new code");
     let stale = cli.run(
@@ -190,7 +217,7 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
     assert!(denied.stderr.starts_with("error[invalid_credentials]"), "{}", denied.stderr);
     assert_eq!(cli.owner(&["users", "reactivate", "ana@acme.example"]).code, 0);
 
-    let r = cli.owner(&[
+    let r = cli.owner_ok(&[
         "users",
         "roles",
         "ana@acme.example",
@@ -206,10 +233,11 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("error[owner_only]"), "{}", r.stderr);
     let r = cli.owner(&["users", "deactivate", OWNER]);
+    assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("error[own_status]"), "{}", r.stderr);
 
     // Reset code, then set the password with it.
-    let r = cli.owner(&["users", "reset-password", "ana@acme.example", "--json"]);
+    let r = cli.owner_ok(&["users", "reset-password", "ana@acme.example", "--json"]);
     let code = r.json()["code"].as_str().unwrap().to_string();
     let r = cli.run(
         &["users", "set-password", "ana@acme.example", "--code", &code],
@@ -236,7 +264,7 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
 #[test]
 fn roles_and_can() {
     let cli = Cli::set_up();
-    let list = cli.owner(&["roles", "list", "--json"]).json();
+    let list = cli.owner_ok(&["roles", "list", "--json"]).json();
     assert_eq!(list.as_array().unwrap().len(), 5);
     let r = cli.owner(&[
         "roles",
@@ -250,7 +278,7 @@ fn roles_and_can() {
         "analytics:r",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let show = cli.owner(&["roles", "show", "support"]).stdout;
+    let show = cli.owner_ok(&["roles", "show", "support"]).stdout;
     assert!(show.contains("customers:ru") && show.contains("analytics:r"), "{show}");
     cli.member("sue@acme.example", "support", "Sue Support");
     let yes = cli.owner(&["can", "sue@acme.example", "customers", "update"]);
@@ -271,11 +299,11 @@ fn roles_and_can() {
 fn the_audit_log_lists_verifies_and_exports() {
     let cli = Cli::set_up();
     cli.invite("ana@acme.example", "reporting");
-    let r = cli.owner(&["audit", "list", "--action", "invite", "--actor", OWNER, "--json"]);
+    let r = cli.owner_ok(&["audit", "list", "--action", "invite", "--actor", OWNER, "--json"]);
     let events = r.json();
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
     assert_eq!(events[0]["target"], "ana@acme.example");
-    let none = cli.owner(&["audit", "list", "--since", "2999-01-01", "--json"]).json();
+    let none = cli.owner_ok(&["audit", "list", "--since", "2999-01-01", "--json"]).json();
     assert_eq!(none.as_array().unwrap().len(), 0);
     let verify = cli.owner(&["audit", "verify"]);
     assert_eq!(verify.code, 0);
@@ -321,15 +349,17 @@ fn import_reports_every_kind_of_row_and_a_dry_run_changes_nothing() {
     );
     assert_eq!(report["rows"][0]["line"], 2);
     assert_eq!(
-        cli.owner(&["users", "list", "--json"]).json().as_array().unwrap().len(),
+        cli.owner_ok(&["users", "list", "--json"]).json().as_array().unwrap().len(),
         2,
         "dry run"
     );
 
-    let real = as_ana(&["import", path]).json();
+    let real = as_ana(&["import", path]);
+    assert_eq!(real.code, 0, "{}", real.stdout);
+    let real = real.json();
     assert_eq!((real["invited"].as_u64(), real["skipped"].as_u64()), (Some(1), Some(5)));
     assert!(real["rows"][0]["issued"]["code"].is_string());
-    let new = cli.owner(&["users", "show", "new@acme.example", "--json"]).json();
+    let new = cli.owner_ok(&["users", "show", "new@acme.example", "--json"]).json();
     assert_eq!(new["user"]["roles"], serde_json::json!(["reporting", "payment_management"]));
     assert_eq!(new["user"]["name"], "New Person");
 
@@ -357,17 +387,17 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     let cli = Cli::set_up();
     cli.member("ana@acme.example", "reporting", "Ana Analyst");
     cli.invite("ben@acme.example", "admin");
-    cli.owner(&["roles", "create", "support", "--name", "Support", "--perm", "customers:r"]);
+    cli.owner_ok(&["roles", "create", "support", "--name", "Support", "--perm", "customers:r"]);
     // Signing in (each command does) changes last_sign_in_at: compare everything else.
     let users = |cli: &Cli| {
-        let mut list = cli.owner(&["users", "list", "--json"]).json();
+        let mut list = cli.owner_ok(&["users", "list", "--json"]).json();
         for u in list.as_array_mut().unwrap() {
             u.as_object_mut().unwrap().remove("last_sign_in_at");
         }
         list
     };
     let before_users = users(&cli);
-    let before_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let before_events = cli.owner_ok(&["audit", "list", "--limit", "500", "--json"]).json();
     let file = cli.data.path().join("acme.gatehouse-backup");
     let path = file.to_str().unwrap();
     let r = cli.run(&["backup", path, "--as", "ana@acme.example"], MEMBER_PASSWORD);
@@ -378,8 +408,10 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     assert_eq!(r.json()["users"], 3);
 
     // Change things after the backup; the restore brings the backup's state back.
-    cli.owner(&["users", "cancel", "ben@acme.example"]);
-    cli.owner(&["roles", "delete", "support"]);
+    cli.owner_ok(&["users", "cancel", "ben@acme.example"]);
+    cli.owner_ok(&["roles", "delete", "support"]);
+    assert_ne!(users(&cli), before_users, "the changes after the backup took");
+    assert_eq!(cli.owner(&["roles", "show", "support"]).code, 1, "the custom role is gone");
 
     let damaged = cli.data.path().join("damaged.gatehouse-backup");
     let mut bytes = std::fs::read(&file).unwrap();
@@ -396,7 +428,7 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     let after_users = users(&cli);
     assert_eq!(after_users, before_users, "every user and invitation is back");
     assert_eq!(cli.owner(&["roles", "show", "support"]).code, 0, "the custom role is back");
-    let after_events = cli.owner(&["audit", "list", "--limit", "500", "--json"]).json();
+    let after_events = cli.owner_ok(&["audit", "list", "--limit", "500", "--json"]).json();
     let after: Vec<&Value> = after_events.as_array().unwrap().iter().collect();
     let before: Vec<&Value> = before_events.as_array().unwrap().iter().collect();
     // Newest first: the restore's own event and the sign-ins since, then the backup's history.
@@ -405,7 +437,7 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
         after.ends_with(&before[..]) || after.windows(before.len()).any(|w| w == &before[..]),
         "every event is back"
     );
-    assert!(cli.owner(&["audit", "verify"]).stdout.starts_with("Intact:"));
+    assert!(cli.owner_ok(&["audit", "verify"]).stdout.starts_with("Intact:"));
     let kept: Vec<_> = std::fs::read_dir(cli.data.path())
         .unwrap()
         .flatten()
@@ -448,4 +480,153 @@ fn restore_without_an_owner_when_the_store_cannot_be_opened() {
     let r = cli.run(&["restore", file.to_str().unwrap()], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(cli.owner(&["users", "list"]).code, 0);
+}
+
+#[test]
+fn the_outbox_lists_an_invitation_without_its_code() {
+    let cli = Cli::set_up();
+    let code = cli.invite("ana@acme.example", "reporting");
+
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let messages = list.as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{list}");
+    let m = &messages[0];
+    assert_eq!(m["to"], "ana@acme.example");
+    assert_eq!(m["kind"], "invitation");
+    assert_eq!(m["state"], "queued");
+    assert_eq!(m["attempts"], 0);
+    assert!(m["id"].is_string() && m["created_at"].is_string() && m["subject"].is_string());
+    // Core may say whether the viewer may open it; the Owner may open everything.
+    assert!(m.get("can_open").is_none_or(|v| v == true), "{m}");
+    assert!(!list.to_string().contains(&code), "the list never shows the code: {list}");
+
+    let id = m["id"].as_str().unwrap();
+    let text = cli.owner_ok(&["outbox", "list"]).stdout;
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and one message: {text}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("STATE"), "{text}");
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[..4], [id, "queued", "invitation", "ana@acme.example"], "{text}");
+    assert!(!text.contains(&code), "{text}");
+
+    assert_eq!(
+        cli.owner_ok(&["outbox", "list", "--limit", "0", "--json"]).json(),
+        Value::Array(vec![])
+    );
+}
+
+#[test]
+fn outbox_save_writes_an_eml_with_the_code_once() {
+    let cli = Cli::set_up();
+    let code = cli.invite("ana@acme.example", "reporting");
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+
+    let file = cli.data.path().join("ana invitation.eml");
+    let path = file.to_str().unwrap();
+    let r = cli.owner_ok(&["outbox", "save", &id, path]);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("Saved the message to ana@acme.example as {path}: send it from your mail client.")
+    );
+    let eml = std::fs::read_to_string(&file).unwrap();
+    assert!(eml.contains("ana@acme.example"), "{eml}");
+    assert!(eml.contains(&code), "the letter carries the code {code}: {eml}");
+
+    let after = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    assert_eq!(after[0]["state"], "saved", "{after}");
+    assert_eq!(after[0]["note"], "saved as ana invitation.eml");
+    let text = cli.owner_ok(&["outbox", "list"]).stdout;
+    assert!(text.contains(" saved ") && text.contains("saved as ana invitation.eml"), "{text}");
+
+    // It has left the queue: a second save is refused and writes nothing.
+    let again_file = cli.data.path().join("again.eml");
+    let again = cli.owner(&["outbox", "save", &id, again_file.to_str().unwrap()]);
+    assert_eq!(again.code, 1, "{}", again.stdout);
+    assert!(again.stderr.starts_with("error[invalid_transition]: "), "{}", again.stderr);
+    assert!(!again_file.exists());
+    let again = cli.owner(&["outbox", "save", &id, again_file.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        (again.code, &again.json()["error"]["code"]),
+        (1, &Value::from("invalid_transition"))
+    );
+
+    // An id that is not one, or that names no message.
+    for bad in ["not-an-id", "0190a5f0-0000-7000-8000-000000000000"] {
+        let r = cli.owner(&["outbox", "save", bad, again_file.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(r.stderr.starts_with("error[message_not_found]: "), "{}", r.stderr);
+    }
+    // The JSON answer is the saved file's name and recipient.
+    cli.invite("ben@acme.example", "reporting");
+    let list = cli.owner_ok(&["outbox", "list", "--json"]).json();
+    let ben = list.as_array().unwrap().iter().find(|m| m["to"] == "ben@acme.example").unwrap();
+    let ben_file = cli.data.path().join("ben.eml");
+    let saved = cli
+        .owner_ok(&[
+            "outbox",
+            "save",
+            ben["id"].as_str().unwrap(),
+            ben_file.to_str().unwrap(),
+            "--json",
+        ])
+        .json();
+    assert_eq!(saved, serde_json::json!({ "to": "ben@acme.example", "file_name": "ben.eml" }));
+}
+
+#[test]
+fn account_password_changes_your_own_password() {
+    const NEW: &str = "violet 42 marble sandwich";
+    const THIRD: &str = "amber 7 pelican thunder quilt";
+    let cli = Cli::set_up();
+    let change = |current: &str, new: &str, json: bool| {
+        let mut args = vec!["account", "password", "--as", OWNER];
+        if json {
+            args.push("--json");
+        }
+        cli.run_with(&args, |c| {
+            c.env("GATEHOUSE_PASSWORD", current).env("GATEHOUSE_NEW_PASSWORD", new);
+        })
+    };
+    let r = change(PASSWORD, NEW, false);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.trim(), format!("The password of {OWNER} is changed."));
+
+    let old = cli.owner(&["users", "list"]);
+    assert_eq!(old.code, 1, "the old password no longer signs in");
+    assert!(old.stderr.starts_with("error[invalid_credentials]: "), "{}", old.stderr);
+    let new = cli.run(&["users", "list", "--as", OWNER], NEW);
+    assert_eq!(new.code, 0, "{}", new.stderr);
+
+    // A wrong current password: the sign-in refuses, nothing changes.
+    let wrong = change(PASSWORD, THIRD, false);
+    assert_eq!(wrong.code, 1);
+    assert!(wrong.stderr.starts_with("error[invalid_credentials]: "), "{}", wrong.stderr);
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], NEW).code, 0);
+
+    // Core's password rules, with their codes.
+    let reused = change(NEW, PASSWORD, true);
+    assert_eq!(
+        (reused.code, &reused.json()["error"]["code"]),
+        (1, &Value::from("password_reused"))
+    );
+    let short = change(NEW, "short 1", false);
+    assert_eq!(short.code, 1);
+    assert!(short.stderr.starts_with("error[password_too_short]: "), "{}", short.stderr);
+
+    // Without the variables and with no terminal: the current one, then the new one, from
+    // standard input.
+    let piped = cli.run_fed(
+        &["account", "password", "--as", OWNER, "--json"],
+        |_| {},
+        Some(&format!("{NEW}\n{THIRD}\n")),
+    );
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    assert_eq!(piped.json(), serde_json::json!({ "email": OWNER }));
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], THIRD).code, 0);
+    assert_eq!(cli.run(&["users", "list", "--as", OWNER], NEW).code, 1);
+
+    let usage = cli.run(&["account", "password"], THIRD);
+    assert_eq!(usage.code, 2, "{}", usage.stderr);
+    assert!(usage.stderr.contains("--as"), "{}", usage.stderr);
 }
