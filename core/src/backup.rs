@@ -51,9 +51,7 @@ impl Directory {
         self.changing(session, None, AuditAction::Backup, |change| {
             let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
             change.target(name.unwrap_or_default()).attempt("back up the store");
-            if !change.actor.user.is_active_owner() {
-                return Err(Error::OwnerRequired);
-            }
+            crate::policy::may_back_up(&change.actor.user)?;
             let info = self.write_backup(file, change.now())?;
             let summary = format!("{} users, {} events", info.users, info.audit_events);
             change.commit(&summary, |_| Ok(()))?;
@@ -66,10 +64,7 @@ impl Directory {
     pub fn may_restore(&self, session: SessionId) -> Result<()> {
         self.changing(session, None, AuditAction::Restore, |change| {
             change.attempt("restore a backup");
-            match change.actor.user.is_active_owner() {
-                true => Ok(()),
-                false => Err(Error::OwnerRequired),
-            }
+            crate::policy::may_back_up(&change.actor.user)
         })
     }
 

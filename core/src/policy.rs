@@ -130,6 +130,14 @@ pub fn may_deactivate(target: &User, other_active_owners: usize) -> Result<()> {
     Ok(())
 }
 
+/// Backing up and restoring the whole store (it holds everyone's records): an Active Owner.
+pub fn may_back_up(actor: &User) -> Result<()> {
+    match actor.is_active_owner() {
+        true => Ok(()),
+        false => Err(Error::OwnerRequired),
+    }
+}
+
 /// One action a front end may offer on a user: allowed, or refused with the reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ActOption {

@@ -25,6 +25,8 @@ pub struct SessionInfo {
     pub organization: String,
     pub user: UserView,
     pub permissions: Vec<Permission>,
+    /// Whether they may back up and restore the store (an Active Owner).
+    pub may_back_up: bool,
 }
 
 /// A signed-in user whose permission for one action was checked. Only [`Directory::authorize`]
@@ -178,6 +180,7 @@ impl Directory {
                 user,
             )?,
             permissions: self.permissions_of(user)?.into_iter().collect(),
+            may_back_up: crate::policy::may_back_up(user).is_ok(),
         })
     }
 

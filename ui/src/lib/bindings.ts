@@ -111,6 +111,18 @@ export type AcceptInput = {
 	password: string,
 };
 
+/**  A command aimed at one person. */
+export type Act = "resend_invitation" | "cancel_invitation" | "change_roles" | "issue_reset" | "unlock" | "deactivate" | "reactivate" | 
+/**  Read, save, retry or discard an Outbox message that carries the person's code (rule 7). */
+"handle_message";
+
+/**  One action a front end may offer on a user: allowed, or refused with the reason. */
+export type ActOption = {
+	act: Act,
+	/**  Why the signed-in person may not, when they may not. */
+	refused: ErrorBody | null,
+};
+
 export type Action = "create" | "read" | "update" | "delete";
 
 export type ActorEmail = {
@@ -124,7 +136,7 @@ export type AppStatus = {
 	set_up: boolean,
 };
 
-export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved";
+export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved" | "email_retried" | "export_users" | "export_audit";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -139,6 +151,11 @@ export type AuditEvent = {
 	/**  Before/after summary or the reason of a refusal; never a secret. */
 	summary: string,
 	outcome: Outcome,
+	/**
+	 *  The error code of a refusal (`not_dominant`, `last_owner`, ...). Absent on other events
+	 *  and on events written before codes were recorded, so their hashes are unchanged.
+	 */
+	code?: ErrorCode | null,
 	/**  Hex SHA-256 of the previous event ([`AuditEvent::hash`]); all zeros for the first. */
 	prev_hash: string,
 };
@@ -195,7 +212,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant";
 
 /**  One permission a user holds and the roles that grant it. */
 export type Grant = {
@@ -328,6 +345,11 @@ export type MessageView = {
 	last_failure: SendFailure | null,
 	note: string,
 	finished_at: string | null,
+	/**
+	 *  Whether the reader may open, save, retry or discard it (rule 7); others only see that it
+	 *  exists and its state.
+	 */
+	can_open: boolean,
 };
 
 /**  A section of the platform that permissions are granted on. */
@@ -439,6 +461,8 @@ export type SessionInfo = {
 	organization: string,
 	user: UserView,
 	permissions: Permission[],
+	/**  Whether they may back up and restore the store (an Active Owner). */
+	may_back_up: boolean,
 };
 
 export type Settings = {
@@ -545,6 +569,11 @@ export type UserView = {
 	invitation: InvitationInfo | null,
 	/**  Set while sign-in for the user's email is locked out. */
 	locked_until: string | null,
+	/**
+	 *  What the person who asked may do to this user, and why not (core's answer: the UI
+	 *  shows exactly these and decides nothing itself).
+	 */
+	actions: ActOption[],
 };
 
 /* Tauri Specta runtime */
