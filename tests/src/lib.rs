@@ -339,6 +339,47 @@ impl App {
         self.click(&format!("action-{action}")).await;
     }
 
+    /// The items the row menu of the user with `email` offers (their `data-testid`s, in
+    /// order), leaving the menu open; empty when the row has no menu at all (core allows
+    /// nothing on that user). The row's menu comes with the row, in the same answer from core.
+    pub async fn row_menu(&self, email: &str) -> Vec<String> {
+        let row = self.row(email).await;
+        let menus = row.find_all(Locator::Css("[data-testid='user-actions']")).await.expect("find");
+        let Some(menu) = menus.first() else { return Vec::new() };
+        menu.click().await.expect("open the row menu");
+        self.wait_for_css("[role='menu'] [role='menuitem']").await;
+        let items = self
+            .client
+            .find_all(Locator::Css("[role='menu'] [role='menuitem']"))
+            .await
+            .expect("find the menu items");
+        let mut testids = Vec::new();
+        for item in items {
+            testids.push(item.attr("data-testid").await.expect("attr").unwrap_or_default());
+        }
+        testids
+    }
+
+    /// Opens the detail panel of the user with `email` from their row.
+    pub async fn open_detail(&self, email: &str) {
+        let row = self.row(email).await;
+        let open = row.find(Locator::Css("[data-testid='user-open']")).await.expect("name link");
+        open.click().await.expect("open the detail panel");
+        self.wait_for_text("detail-email", email).await;
+    }
+
+    /// From the sign-in screen: accepts the invitation for `email` with `code`, as `name` with
+    /// `password`, and waits until the new user is signed in.
+    pub async fn accept_invitation(&self, email: &str, code: &str, name: &str, password: &str) {
+        self.click("have-invitation").await;
+        self.type_into("invitation-email", email).await;
+        self.type_into("invitation-code", code).await;
+        self.type_into("invitation-name", name).await;
+        self.type_into("invitation-password", password).await;
+        self.click("invitation-submit").await;
+        self.get("sign-out").await;
+    }
+
     /// Invites `email` with one role through the dialog and returns the code shown.
     pub async fn invite(&self, email: &str, role: &str) -> String {
         self.click("invite-open").await;
@@ -388,6 +429,37 @@ impl App {
                 self.fail(&message).await;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits up to `within` until an element with this `data-testid` is present and its text
+    /// passes `ok` (`what` describes it for the failure): for states that come after a long,
+    /// known delay, such as the lock after the idle timeout.
+    pub async fn wait_long_for_text(
+        &self,
+        testid: &str,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&str) -> bool,
+    ) {
+        let start = Instant::now();
+        let read = "const e = document.querySelector(arguments[0]); \
+            return e ? e.innerText.trim() : null;";
+        let css = serde_json::Value::from(format!("[data-testid='{testid}']"));
+        loop {
+            // Absent (or replaced between finding and reading) reads as null: keep waiting.
+            let text = self.client.execute(read, vec![css.clone()]).await.ok();
+            let text = text.as_ref().and_then(|t| t.as_str());
+            if text.is_some_and(&ok) {
+                return;
+            }
+            if start.elapsed() > within {
+                let message = format!(
+                    "[data-testid='{testid}'] never read {what:?} within {within:?}; it reads {text:?}"
+                );
+                self.fail(&message).await;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 

@@ -31,6 +31,9 @@ const LABELS: Record<AuditAction, string> = {
   email_failed: "Email failed",
   email_discarded: "Email discarded",
   email_saved: "Email saved as a file",
+  email_retried: "Email retried",
+  export_users: "Export users",
+  export_audit: "Export audit log",
 };
 
 /** Every audit action with its label, in the order the filter lists them. */

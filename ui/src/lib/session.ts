@@ -1,13 +1,39 @@
-import type { Action, Module, SessionInfo, UserView } from "./bindings";
+import type { Act, Action, Module, SessionInfo, UserView } from "./bindings";
 
 /** Whether the signed-in user holds a permission (for showing controls; core enforces). */
 export function can(session: SessionInfo, module: Module, action: Action): boolean {
   return session.permissions.some((p) => p.module === module && p.action === action);
 }
 
-const isOwner = (roles: string[]) => roles.includes("owner");
+/** The row menu's name for each of core's acts on a person. */
+export type UserAction =
+  "resend" | "cancel" | "roles" | "reset" | "deactivate" | "reactivate" | "unlock";
 
-/** Whether the signed-in user may manage `user` at all (domain.md rules 1, 3, 5). */
-export function mayManage(session: SessionInfo, user: UserView): boolean {
-  return user.id !== session.user.id && (!isOwner(user.roles) || isOwner(session.user.roles));
+const menu: Record<Act, [UserAction, string] | null> = {
+  resend_invitation: ["resend", "Resend invitation"],
+  cancel_invitation: ["cancel", "Cancel invitation"],
+  change_roles: ["roles", "Change roles"],
+  issue_reset: ["reset", "Issue password reset code"],
+  unlock: ["unlock", "Unlock sign-in"],
+  deactivate: ["deactivate", "Deactivate"],
+  reactivate: ["reactivate", "Reactivate"],
+  // Outbox messages have their own screen.
+  handle_message: null,
+};
+
+/** The acts core allows on `user` for the signed-in person, in core's order, as menu items. */
+export function allowedActions(user: UserView): [UserAction, string][] {
+  return user.actions.flatMap((o) => {
+    const item = menu[o.act];
+    return item && !o.refused ? [item] : [];
+  });
+}
+
+/**
+ * Core's sentence for why the signed-in person may do nothing to `user`: the first refusal,
+ * when every act was refused; `null` when something is allowed (or nothing applies).
+ */
+export function refusalOf(user: UserView): string | null {
+  const first = user.actions[0]?.refused;
+  return first && user.actions.every((o) => o.refused) ? first.message : null;
 }
