@@ -630,3 +630,70 @@ fn account_password_changes_your_own_password() {
     assert_eq!(usage.code, 2, "{}", usage.stderr);
     assert!(usage.stderr.contains("--as"), "{}", usage.stderr);
 }
+
+/// The takeovers of the dominance issue, through the command line: each refused with its code,
+/// and the refusal is in the audit log.
+#[test]
+fn a_small_role_cannot_take_over_a_stronger_account() {
+    let cli = Cli::set_up();
+    cli.owner_ok(&["roles", "create", "helpdesk", "--name", "Helpdesk", "--perm", "users:cru"]);
+    cli.member("hal@acme.example", "helpdesk", "Hal Helpdesk");
+    cli.member("adam@acme.example", "admin", "Adam Admin");
+    cli.member("sid@acme.example", "system_integrator", "Sid Integrator");
+    let hal = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--as", "hal@acme.example"]);
+        cli.run(&all, MEMBER_PASSWORD)
+    };
+    let adam = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--as", "adam@acme.example"]);
+        cli.run(&all, MEMBER_PASSWORD)
+    };
+    // 1. Hal (users:cru) issues a reset code for Adam: refused, no code printed.
+    let r = hal(&["users", "reset-password", "adam@acme.example"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(
+        r.stderr.trim(),
+        "error[not_dominant]: Adam Admin holds permissions you do not have: ask an Owner."
+    );
+    assert!(r.stdout.is_empty());
+    // 2. An Admin issues a reset for a System Integrator (developer:delete): refused.
+    let r = adam(&["users", "reset-password", "sid@acme.example"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("error[not_dominant]"), "{}", r.stderr);
+    // 3. An Admin saves the letter of an Owner's invitation: refused, nothing written.
+    cli.owner_ok(&["users", "invite", "oscar@acme.example", "--role", "owner"]);
+    let list = adam(&["outbox", "list", "--json"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let list = list.json();
+    let oscar = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == "oscar@acme.example")
+        .expect("Adam sees that the message exists");
+    assert_eq!(oscar["can_open"], false);
+    let file = cli.data.path().join("oscar.eml");
+    let r = adam(&["outbox", "save", oscar["id"].as_str().unwrap(), file.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("error[owner_only]") || r.stderr.contains("error[not_dominant]"));
+    assert!(!file.exists());
+    // 4. Hal resends a pending Admin invitation to take its new code: refused.
+    cli.owner_ok(&["users", "invite", "ava@acme.example", "--role", "admin"]);
+    let r = hal(&["users", "resend", "ava@acme.example"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("error[not_dominant]"), "{}", r.stderr);
+    // Every refusal above is audited, with its code.
+    let log = cli.owner_ok(&["audit", "list", "--json"]).json();
+    let denied: Vec<&Value> = log["events"]
+        .as_array()
+        .or(log.as_array())
+        .unwrap()
+        .iter()
+        .filter(|e| e["outcome"] == "denied")
+        .collect();
+    let codes: Vec<&str> = denied.iter().filter_map(|e| e["code"].as_str()).collect();
+    assert_eq!(codes.len(), 4, "{denied:?}");
+    assert!(codes.iter().filter(|c| **c == "not_dominant").count() >= 3, "{codes:?}");
+}

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::{AuditAction, AuditActor};
 use crate::store::Store;
-use crate::{Directory, SessionId, SystemClock};
+use crate::{Clock, Directory, SessionId, SystemClock};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -315,7 +315,8 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
     let info = info_of(&decoded, &bytes)?;
     let parent = store_dir.parent().ok_or_else(|| bad("the store folder has no parent"))?;
     std::fs::create_dir_all(parent).map_err(|e| Error::file("create", parent, &e))?;
-    let stamp = Utc::now().format("%Y%m%dT%H%M%S%.3f");
+    // No directory is open yet to lend its clock: the wall clock names the folders.
+    let stamp = SystemClock.now().format("%Y%m%dT%H%M%S%.3f");
     let fresh = parent.join(format!("store.restoring-{stamp}"));
     if let Err(e) = build_store(&decoded, &fresh) {
         let _ = std::fs::remove_dir_all(&fresh);

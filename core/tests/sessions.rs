@@ -80,3 +80,28 @@ fn a_wrong_current_password_counts_towards_the_lockout_and_is_audited() {
         .count();
     assert_eq!(failed, 7, "five wrong passwords and two refusals while locked");
 }
+
+#[test]
+fn a_sign_in_racing_a_deactivation_never_undoes_it() {
+    let org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    for (round, delay) in [0u64, 3, 6, 10, 15, 25, 40, 80].into_iter().enumerate() {
+        // The sign-in hashes for tens of milliseconds before it takes the writer lock: the
+        // deactivation lands before, during or after that. The delays vary where; the rule
+        // holds whichever it is.
+        let signed_in = std::thread::scope(|s| {
+            let signing = s.spawn(|| org.dir.sign_in("rex@example.com", MEMBER_PASSWORD));
+            std::thread::sleep(std::time::Duration::from_millis(delay));
+            org.dir.deactivate_user(org.owner(), rex.id, None).unwrap();
+            signing.join().unwrap()
+        });
+        let user = org.user(rex.id);
+        assert_eq!(user.status, gatehouse_core::model::UserStatus::Inactive, "round {round}");
+        if let Ok(session) = signed_in {
+            // It won the race: the deactivation after it ended the session.
+            let err = org.dir.current_session(session.session).unwrap_err();
+            assert!(matches!(err.code(), ErrorCode::NotSignedIn | ErrorCode::SessionExpired));
+        }
+        org.dir.reactivate_user(org.owner(), rex.id).unwrap();
+    }
+}
