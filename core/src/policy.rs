@@ -57,6 +57,8 @@ pub fn may_act(act: Act, actor: Party<'_>, target: Party<'_>) -> Result<()> {
         return match act {
             Act::ChangeRoles if actor.user.is_owner() => Ok(()), // details: may_change_roles
             Act::ChangeRoles => Err(Error::OwnRoles),
+            // Rule 7: a code may be seen by its own recipient.
+            Act::HandleMessage => Ok(()),
             _ => Err(Error::OwnStatus),
         };
     }

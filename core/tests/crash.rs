@@ -95,7 +95,7 @@ fn reported_changes_survive_sigkill_and_the_store_stays_valid() {
                 in_flight = None;
             }
         }
-        let dir = Directory::open(tmp.path(), Arc::new(SystemClock))
+        let dir = Directory::open_settled(tmp.path(), Arc::new(SystemClock))
             .expect("the store opens after a kill");
         let integrity = dir.verify().unwrap();
         assert!(integrity.is_intact(), "after kill {kill}: {:?}", integrity.problems);

@@ -128,3 +128,17 @@ fn a_reset_code_stops_working_when_its_issuer_loses_the_right_to_issue_it() {
     let err = org.dir.reset_password(reset("rex@example.com", &issued.code)).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ResetCodeExpired);
 }
+
+#[test]
+fn a_used_code_takes_its_unsent_letter_with_it_and_a_recipient_may_open_their_own() {
+    let org = Org::new().with_owner();
+    let ada = org.member("ada@example.com", &["admin"]);
+    let listed = org.dir.outbox(org.owner(), 50).unwrap();
+    let invitation = listed.iter().find(|m| m.to == "ada@example.com").unwrap();
+    assert_eq!(invitation.state, gatehouse_core::mail::MessageState::Discarded, "used: gone");
+    // A reset for Ada, waiting unsent: Ada may open her own letter (rule 7), as may the Owner.
+    let issued = org.dir.issue_password_reset(org.owner(), ada.id).unwrap();
+    let ada = org.dir.sign_in("ada@example.com", MEMBER_PASSWORD).unwrap().session;
+    let hers = org.dir.outbox(ada, 50).unwrap();
+    assert!(hers.iter().find(|m| m.id == issued.message_id).unwrap().can_open);
+}

@@ -43,7 +43,7 @@ fn main() {
     let password = std::env::var("GATEHOUSE_PASSWORD").unwrap_or_default();
     let mut rng = Rng(seed.parse::<u64>().unwrap_or(1).max(1));
     let result = (|| -> gatehouse_core::Result<()> {
-        let dir = Directory::open(std::path::Path::new(dir), Arc::new(SystemClock))?;
+        let dir = Directory::open_settled(std::path::Path::new(dir), Arc::new(SystemClock))?;
         let session = dir.sign_in(email, &password)?.session;
         say("ready");
         let mut codes: Vec<(String, String)> = Vec::new();

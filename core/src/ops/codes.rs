@@ -2,6 +2,7 @@
 
 use crate::auth::{code, password};
 use crate::error::{Error, Result};
+use crate::mail::outbox::drop_unsent;
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::invitation::{Invitation, PasswordReset};
@@ -60,6 +61,12 @@ impl Directory {
         user.invitation_id = None;
         write.commit(|tx| {
             tx.put_invitation(&Invitation { state: CodeState::Used, ..invitation.clone() })?;
+            drop_unsent(
+                tx,
+                invitation.message,
+                "the code was used before the message was sent",
+                now,
+            )?;
             tx.put_user(&user)?;
             let entry = AuditEntry::success(
                 AuditActor::User(user.id),
@@ -123,6 +130,7 @@ impl Directory {
         user.reset_id = None;
         write.commit(|tx| {
             tx.put_reset(&PasswordReset { state: CodeState::Used, ..reset.clone() })?;
+            drop_unsent(tx, reset.message, "the code was used before the message was sent", now)?;
             tx.put_user(&user)?;
             tx.put_throttle(user.email.key(), &Default::default())?;
             tx.audit(
