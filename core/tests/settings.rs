@@ -36,6 +36,19 @@ fn a_shorter_idle_timeout_ends_sessions_sooner() {
 }
 
 #[test]
+fn a_longer_idle_timeout_does_not_revive_a_session_that_timed_out() {
+    let mut org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir.update_organization(org.owner(), input("Acme Payments", 168, 1)).unwrap();
+    org.later(Duration::minutes(5)); // the Owner signs in again; Rex's session timed out
+    assert!(!org.dir.session_is_live(rex.session).unwrap());
+    org.dir.update_organization(org.owner(), input("Acme Payments", 168, 30)).unwrap();
+    assert!(!org.dir.session_is_live(rex.session).unwrap(), "still ended");
+    let err = org.dir.current_session(rex.session).unwrap_err();
+    assert!(matches!(err.code(), ErrorCode::NotSignedIn | ErrorCode::SessionExpired));
+}
+
+#[test]
 fn reading_and_changing_settings_follow_the_matrix() {
     let org = Org::new().with_owner();
     let sam = org.member("sam@example.com", &["system_integrator"]);

@@ -82,6 +82,12 @@ impl Sessions {
         self.lock().retain(|_, s| s.user_id != user_id);
     }
 
+    /// Ends the sessions that are no longer live under `idle`: before the idle timeout is
+    /// raised, so that a session that already timed out does not come back to life.
+    pub fn end_expired(&self, now: DateTime<Utc>, idle: chrono::Duration) {
+        self.lock().retain(|_, s| s.is_live(now, idle));
+    }
+
     /// Ends a user's sessions other than `keep` (their own password change).
     pub fn end_others_of(&self, user_id: UserId, keep: SessionId) {
         self.lock().retain(|id, s| s.user_id != user_id || *id == keep);

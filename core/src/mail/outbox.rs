@@ -285,11 +285,14 @@ impl Directory {
             change.attempt(format!("message {id}"));
             let message = self.store.message(id)?.ok_or(Error::MessageNotFound)?;
             change.target(message.to.as_str());
-            let Some(recipient) = self.recipient(&message)? else {
-                return Err(unsent_only());
-            };
-            change.on_user(recipient, act)?;
             let message = self.unsent_message(id)?;
+            // A letter whose code no longer works (used, replaced, expired) is never opened.
+            let recipient = match self.code_gone(&message)? {
+                None => self.recipient(&message)?,
+                Some(_) => None,
+            };
+            let Some(recipient) = recipient else { return Err(unsent_only()) };
+            change.on_user(recipient, act)?;
             body(change, message)
         })
     }

@@ -167,7 +167,7 @@ impl Directory {
         let act = Act::ResendInvitation;
         self.changing(session, Some(act.needs()), AuditAction::ResendInvitation, |change| {
             change.attempt("new code and expiry");
-            let target = invited(change.on(user, act)?)?;
+            let target = change.on_user(invited(self.target(user)?)?, act)?;
             let old = self.current_invitation(&target)?;
             self.issue_invitation(change, target, old, "new code and expiry")
         })
@@ -179,7 +179,7 @@ impl Directory {
         let act = Act::CancelInvitation;
         self.changing(session, Some(act.needs()), AuditAction::CancelInvitation, |change| {
             change.attempt("cancel the invitation");
-            let target = invited(change.on(user, act)?)?;
+            let target = change.on_user(invited(self.target(user)?)?, act)?;
             let invitation = self.current_invitation(&target)?;
             let now = change.now();
             change.commit("", |tx| {

@@ -60,6 +60,9 @@ impl Directory {
                 before.settings.session_idle_minutes,
                 after.settings.session_idle_minutes
             );
+            // Sessions that timed out under the old setting stay ended under the new one.
+            let old_idle = i64::from(before.settings.session_idle_minutes);
+            self.sessions.end_expired(change.now(), chrono::Duration::minutes(old_idle));
             change.target("organization").commit(&summary, |tx| tx.put_organization(&after))?;
             Ok(after)
         })
