@@ -58,7 +58,8 @@ async fn a_helpdesk_user_may_reset_a_fellow_helpdesk_user_but_nothing_on_an_admi
     assert_eq!(app.row_menu(HANA).await, ["action-roles", "action-reset", "action-deactivate"]);
     app.screenshot("02-menu-on-a-peer").await;
     app.click("action-reset").await;
-    app.get("issued-code").await;
+    let code = app.text("issued-code").await;
+    assert_eq!(code.len(), 39, "a reset code for Hana, shown once: {code}");
     app.click("action-done").await;
 
     // The detail panel tells Hal why he may do nothing to Adam, in core's sentence.
