@@ -1,0 +1,233 @@
+//! Signing in and out, changing one's own password, and keeping a session busy for hours; each
+//! checked against what the spec allows, lockout included.
+
+use super::expect::{after_failure, locked, outcomes, session_codes, Outcome, Verdict};
+use super::ops::{Pick, PwPick};
+use super::run::code_of;
+use super::spec::PASSWORD_HISTORY;
+use super::state::{address, Run, Status, Throttle, PASSWORDS, WEAK, WRONG};
+use crate::support::MEMBER_PASSWORD;
+use chrono::Duration;
+use gatehouse_core::ErrorCode;
+use proptest::test_runner::TestCaseError;
+
+impl Run {
+    pub(super) fn sign_in(
+        &mut self,
+        b: usize,
+        pw: PwPick,
+        times: u8,
+        by_other: bool,
+        form: u8,
+    ) -> Result<bool, TestCaseError> {
+        let (typed, _) = address(b, form);
+        let p = &self.people[b];
+        let current = p.passwords.first().copied();
+        let (password, holder) = match pw {
+            PwPick::Right => match current {
+                Some(i) => {
+                    let other = p.password_known.keys().copied().find(|&x| x != b);
+                    (PASSWORDS[i], if by_other { other.unwrap_or(b) } else { b })
+                }
+                None => (MEMBER_PASSWORD, b),
+            },
+            PwPick::Wrong => (WRONG, b),
+            PwPick::Old => (p.passwords.get(1).map_or(WRONG, |&i| PASSWORDS[i]), b),
+        };
+        let good = current.is_some_and(|i| PASSWORDS[i] == password) && p.status == Status::Active;
+        let snap = p.password_known.get(&holder).cloned().unwrap_or_else(|| self.self_snap(b));
+        let times = if matches!(pw, PwPick::Wrong) { times } else { 1 };
+        for _ in 0..times {
+            let now = self.now();
+            let mut branches: Vec<(Outcome, u64, Throttle)> = Vec::new();
+            for t in &self.people[b].throttle {
+                for is_locked in locked(t, now) {
+                    if is_locked {
+                        branches.push((Err(ErrorCode::LockedOut), 1, t.clone()));
+                    } else if good {
+                        branches.push((Ok(()), 1, Throttle::default()));
+                    } else {
+                        for (next, locks) in after_failure(t, now) {
+                            branches.push((Err(ErrorCode::InvalidCredentials), 1, next.clone()));
+                            if locks {
+                                branches.push((Err(ErrorCode::LockedOut), 1, next));
+                            }
+                        }
+                    }
+                }
+            }
+            let allowed = outcomes(&branches);
+            let real = self.org.dir.sign_in(&typed, password).map(|s| s.session).map_err(code_of);
+            let what = match (holder == b, pw) {
+                (false, _) => format!("person {holder} signs in as person {b} ({typed:?})"),
+                (true, PwPick::Right) => format!("person {b} signs in as {typed:?}"),
+                (true, _) => format!("person {b} signs in as {typed:?} with a {pw:?} password"),
+            };
+            let events = self.compare(&what, &real.map(|_| ()), &allowed)?;
+            self.follow_throttle(b, &branches, &real.map(|_| ()), events)?;
+            if let Ok(session) = real {
+                self.new_session(session, b, holder, snap.clone());
+                self.signed_in_as(holder, b, &snap)?;
+            }
+        }
+        Ok(true)
+    }
+
+    pub(super) fn sign_out(&mut self, by: Pick) -> Result<bool, TestCaseError> {
+        let Some(s) = self.pick(by)? else { return Ok(false) };
+        // Signing out of a session that already ended is not an error.
+        let live = self.session_state(s) == Some(true);
+        let v = Verdict::go(if live { &[1][..] } else { &[0, 1][..] });
+        let real = self.org.dir.sign_out(self.sessions[s].id).map_err(code_of);
+        let what = format!("{} signs out", self.who(s));
+        self.compare_verdict(&what, &real, &v)?;
+        self.sessions[s].ended = true;
+        Ok(true)
+    }
+
+    pub(super) fn own_password(
+        &mut self,
+        by: Pick,
+        right: bool,
+        pw: usize,
+    ) -> Result<bool, TestCaseError> {
+        let Some(s) = self.pick(by)? else { return Ok(false) };
+        let mut v = Verdict::go(&[1]);
+        let actor = self.begin(s, &mut v);
+        let a = self.sessions[s].user;
+        let typed = match (right, self.people[a].passwords.first()) {
+            (true, Some(&i)) => PASSWORDS[i],
+            _ => WRONG,
+        };
+        let right = typed != WRONG;
+        let now = self.now();
+        let weak = pw == WEAK;
+        let position = self.people[a].passwords.iter().position(|&x| x == pw);
+        // (outcome, events, lockout state after)
+        let mut branches: Vec<(Outcome, u64, Throttle)> = Vec::new();
+        if actor.is_none() {
+            for (code, events) in session_codes() {
+                for t in &self.people[a].throttle {
+                    branches.push((Err(code), events, t.clone()));
+                }
+            }
+        } else {
+            let go_on = |next: &Throttle, branches: &mut Vec<(Outcome, u64, Throttle)>| {
+                if weak {
+                    branches.push((Err(ErrorCode::WeakPassword), 0, next.clone()));
+                } else if position.is_some_and(|i| i < PASSWORD_HISTORY) {
+                    branches.push((Err(ErrorCode::PasswordReused), 0, next.clone()));
+                } else {
+                    if position == Some(PASSWORD_HISTORY) {
+                        branches.push((Err(ErrorCode::PasswordReused), 0, next.clone()));
+                    }
+                    branches.push((Ok(()), 1, next.clone()));
+                }
+            };
+            for t in self.people[a].throttle.clone() {
+                for is_locked in locked(&t, now) {
+                    if is_locked {
+                        // Lockout applies: refused whatever the password; whether a right one
+                        // still goes through is left open.
+                        branches.push((Err(ErrorCode::LockedOut), 1, t.clone()));
+                        if right {
+                            go_on(&t, &mut branches);
+                        } else {
+                            branches.push((Err(ErrorCode::WrongPassword), 1, t.clone()));
+                        }
+                    } else if right {
+                        // Whether a right current password clears the count is left open.
+                        go_on(&t, &mut branches);
+                        go_on(&Throttle::default(), &mut branches);
+                    } else {
+                        for (next, locks) in after_failure(&t, now) {
+                            branches.push((Err(ErrorCode::WrongPassword), 1, next.clone()));
+                            if locks {
+                                branches.push((Err(ErrorCode::LockedOut), 1, next));
+                            }
+                        }
+                    }
+                    if !right {
+                        // The new password may be judged before the current one.
+                        if weak {
+                            branches.push((Err(ErrorCode::WeakPassword), 0, t.clone()));
+                        }
+                        if position.is_some_and(|i| i <= PASSWORD_HISTORY) {
+                            branches.push((Err(ErrorCode::PasswordReused), 0, t.clone()));
+                        }
+                    }
+                }
+            }
+        }
+        let allowed = outcomes(&branches);
+        let real = self
+            .org
+            .dir
+            .change_own_password(self.sessions[s].id, typed, PASSWORDS[pw])
+            .map_err(code_of);
+        let what = format!(
+            "{} changes their password{} to password {pw}",
+            self.who(s),
+            if right { "" } else { ", typing a wrong current one," }
+        );
+        let events = self.compare(&what, &real, &allowed)?;
+        if actor.is_none() {
+            return Ok(true);
+        }
+        self.follow_throttle(a, &branches, &real, events)?;
+        if real.is_ok() {
+            let (holder, snap) = (self.sessions[s].holder, self.sessions[s].snap.clone());
+            let p = &mut self.people[a];
+            p.passwords.insert(0, pw);
+            p.password_known = [(holder, snap)].into();
+            self.end_sessions(a, Some(s));
+        }
+        Ok(true)
+    }
+
+    pub(super) fn busy(&mut self, by: Pick, minutes: i64) -> Result<bool, TestCaseError> {
+        let Some(s) = self.pick(by)? else { return Ok(false) };
+        let a = self.sessions[s].user;
+        let Some(id) = self.people[a].id else { return Ok(false) };
+        let mut left = Duration::minutes(minutes);
+        let mut rounds = 0;
+        let mut last = String::new();
+        self.quiet = true;
+        while left > Duration::zero() && rounds < 100 {
+            rounds += 1;
+            let pause = Duration::seconds(i64::from(self.idle_minutes) * 60 - 7).min(left);
+            self.org.clock.advance(pause);
+            left -= pause;
+            self.sweep_sessions();
+            let mut v = Verdict::go(&[0]);
+            self.begin(s, &mut v);
+            let real = self.org.dir.get_user(self.sessions[s].id, id).map(|_| ()).map_err(code_of);
+            let what = format!(
+                "{} keeps working for {minutes} min: reads their profile, {} min after signing in",
+                self.who(s),
+                (self.now() - self.sessions[s].created).num_minutes()
+            );
+            let compared = self.compare_verdict(&what, &real, &v);
+            last = format!("#{} {what} → {}", self.step, if real.is_ok() { "ok" } else { "over" });
+            if compared.is_err() {
+                self.quiet = false;
+                self.trace.push(last);
+                return compared.map(|_| true);
+            }
+            if real.is_err() {
+                break;
+            }
+        }
+        self.quiet = false;
+        self.trace.push(format!("{last} (after {rounds} rounds)"));
+        let integrity = self.org.dir.verify().map_err(|e| self.fail(e))?;
+        let count = u64::from(integrity.audit_events);
+        if count != self.events {
+            return Err(self.fail(format!(
+                "reading one's own profile wrote {} audit events",
+                count.wrapping_sub(self.events)
+            )));
+        }
+        Ok(true)
+    }
+}

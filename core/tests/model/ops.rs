@@ -1,0 +1,295 @@
+//! The commands a case is made of (`Op` and the choices inside it) and the strategies that
+//! generate them.
+
+use super::state::{PEOPLE, WEAK};
+use gatehouse_core::model::{Action, Module};
+use proptest::prelude::*;
+use std::fmt;
+
+/// Which session a command is sent with: `live` picks among the sessions the model holds live,
+/// otherwise among every handle ever given out (ended ones included).
+#[derive(Clone, Copy)]
+pub(super) struct Pick {
+    pub(super) live: bool,
+    pub(super) n: u8,
+}
+
+impl fmt::Debug for Pick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", if self.live { "live#" } else { "any#" }, self.n)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum CodePick {
+    /// The person's current code.
+    Current,
+    /// One that no longer works (replaced, cancelled, used).
+    Stale(usize),
+    /// The current code, typed with someone else's email.
+    OtherEmail,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum PwPick {
+    Right,
+    Wrong,
+    /// The previous password.
+    Old,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) enum OutboxAct {
+    Save,
+    Retry,
+    Discard,
+}
+
+/// A custom role's permissions: a template (0 none, 1 helpdesk users:cru, 2 the Owner column,
+/// 3 the Admin column, 4 users:r) plus some single permissions.
+#[derive(Clone, Debug)]
+pub(super) struct PermPick {
+    pub(super) template: u8,
+    pub(super) extra: Vec<(usize, usize)>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Op {
+    Invite {
+        by: Pick,
+        who: usize,
+        roles: Vec<u8>,
+        form: u8,
+        bad_email: bool,
+    },
+    Accept {
+        who: usize,
+        code: CodePick,
+        by_other: bool,
+        pw: usize,
+        form: u8,
+    },
+    Resend {
+        by: Pick,
+        who: usize,
+    },
+    Cancel {
+        by: Pick,
+        who: usize,
+    },
+    Deactivate {
+        by: Pick,
+        who: usize,
+    },
+    Reactivate {
+        by: Pick,
+        who: usize,
+    },
+    ChangeRoles {
+        by: Pick,
+        who: usize,
+        roles: Vec<u8>,
+    },
+    SignIn {
+        who: usize,
+        pw: PwPick,
+        times: u8,
+        by_other: bool,
+        form: u8,
+    },
+    SignOut {
+        by: Pick,
+    },
+    IssueReset {
+        by: Pick,
+        who: usize,
+    },
+    Reset {
+        who: usize,
+        code: CodePick,
+        by_other: bool,
+        pw: usize,
+        form: u8,
+    },
+    Unlock {
+        by: Pick,
+        who: usize,
+    },
+    CreateRole {
+        by: Pick,
+        which: usize,
+        perms: PermPick,
+    },
+    UpdateRole {
+        by: Pick,
+        which: usize,
+        perms: PermPick,
+    },
+    DeleteRole {
+        by: Pick,
+        which: usize,
+    },
+    Settings {
+        by: Pick,
+        lifetime_hours: u32,
+        idle_minutes: u32,
+    },
+    OwnPassword {
+        by: Pick,
+        right: bool,
+        pw: usize,
+    },
+    Outbox {
+        by: Pick,
+        who: usize,
+        reset: bool,
+        older: bool,
+        act: OutboxAct,
+    },
+    /// The person keeps working (reads their own profile) every idle-timeout-minus-a-bit, for
+    /// `minutes`.
+    Busy {
+        by: Pick,
+        minutes: i64,
+    },
+    Wait {
+        minutes: i64,
+        nanos: i64,
+    },
+}
+
+impl Op {
+    pub(super) fn name(&self) -> &'static str {
+        match self {
+            Op::Invite { .. } => "invite",
+            Op::Accept { .. } => "accept",
+            Op::Resend { .. } => "resend",
+            Op::Cancel { .. } => "cancel",
+            Op::Deactivate { .. } => "deactivate",
+            Op::Reactivate { .. } => "reactivate",
+            Op::ChangeRoles { .. } => "change_roles",
+            Op::SignIn { .. } => "sign_in",
+            Op::SignOut { .. } => "sign_out",
+            Op::IssueReset { .. } => "issue_reset",
+            Op::Reset { .. } => "reset_password",
+            Op::Unlock { .. } => "unlock",
+            Op::CreateRole { .. } => "create_role",
+            Op::UpdateRole { .. } => "update_role",
+            Op::DeleteRole { .. } => "delete_role",
+            Op::Settings { .. } => "settings",
+            Op::OwnPassword { .. } => "own_password",
+            Op::Outbox { act: OutboxAct::Save, .. } => "outbox_save",
+            Op::Outbox { act: OutboxAct::Retry, .. } => "outbox_retry",
+            Op::Outbox { act: OutboxAct::Discard, .. } => "outbox_discard",
+            Op::Busy { .. } => "busy",
+            Op::Wait { .. } => "wait",
+        }
+    }
+}
+
+/// Every command name, for the counts.
+pub(super) const OP_NAMES: [&str; 22] = [
+    "invite",
+    "accept",
+    "resend",
+    "cancel",
+    "deactivate",
+    "reactivate",
+    "change_roles",
+    "sign_in",
+    "sign_out",
+    "issue_reset",
+    "reset_password",
+    "unlock",
+    "create_role",
+    "update_role",
+    "delete_role",
+    "settings",
+    "own_password",
+    "outbox_save",
+    "outbox_retry",
+    "outbox_discard",
+    "busy",
+    "wait",
+];
+
+fn pick() -> impl Strategy<Value = Pick> {
+    (prop::bool::weighted(0.9), any::<u8>()).prop_map(|(live, n)| Pick { live, n })
+}
+
+/// The person a command aims at, resolved when it runs (see `Run::resolve`).
+fn target() -> impl Strategy<Value = usize> {
+    0..256usize
+}
+
+fn role_picks() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![12 => prop::collection::vec(0u8..7, 1..=2), 1 => Just(Vec::new())]
+}
+
+fn password() -> impl Strategy<Value = usize> {
+    prop_oneof![12 => 0..WEAK, 1 => Just(WEAK)]
+}
+
+fn code_pick() -> impl Strategy<Value = CodePick> {
+    prop_oneof![
+        8 => Just(CodePick::Current),
+        2 => (0..4usize).prop_map(CodePick::Stale),
+        1 => Just(CodePick::OtherEmail),
+    ]
+}
+
+fn perm_pick() -> impl Strategy<Value = PermPick> {
+    (0u8..5, prop::collection::vec((0..Module::ALL.len(), 0..Action::ALL.len()), 0..3))
+        .prop_map(|(template, extra)| PermPick { template, extra })
+}
+
+pub(super) fn op() -> impl Strategy<Value = Op> {
+    let wait = prop_oneof![
+            6 => 1..=14i64,
+            2 => 15..=61i64,
+            1 => 62..=1500i64,
+            1 => 1440..=50_000i64,
+    ];
+    prop_oneof![
+        7 => (pick(), 1..PEOPLE, role_picks(), any::<u8>(), prop::bool::weighted(0.03))
+            .prop_map(|(by, who, roles, form, bad_email)| Op::Invite { by, who, roles, form, bad_email }),
+        3 => (1..PEOPLE, code_pick(), prop::bool::weighted(0.3), password(), any::<u8>())
+            .prop_map(|(who, code, by_other, pw, form)| Op::Accept { who, code, by_other, pw, form }),
+        2 => (pick(), target()).prop_map(|(by, who)| Op::Resend { by, who }),
+        1 => (pick(), target()).prop_map(|(by, who)| Op::Cancel { by, who }),
+        3 => (pick(), target()).prop_map(|(by, who)| Op::Deactivate { by, who }),
+        2 => (pick(), target()).prop_map(|(by, who)| Op::Reactivate { by, who }),
+        6 => (pick(), target(), role_picks()).prop_map(|(by, who, roles)| Op::ChangeRoles { by, who, roles }),
+        3 => (
+            prop_oneof![2 => Just(0usize), 3 => 0..PEOPLE],
+            prop_oneof![7 => Just(PwPick::Right), 3 => Just(PwPick::Wrong), 1 => Just(PwPick::Old)],
+            prop_oneof![11 => Just(1u8), 1 => Just(5u8)],
+            prop::bool::weighted(0.3),
+            any::<u8>(),
+        )
+            .prop_map(|(who, pw, times, by_other, form)| Op::SignIn { who, pw, times, by_other, form }),
+        1 => pick().prop_map(|by| Op::SignOut { by }),
+        3 => (pick(), target()).prop_map(|(by, who)| Op::IssueReset { by, who }),
+        2 => (target(), code_pick(), prop::bool::weighted(0.3), password(), any::<u8>())
+            .prop_map(|(who, code, by_other, pw, form)| Op::Reset { who, code, by_other, pw, form }),
+        2 => (pick(), target()).prop_map(|(by, who)| Op::Unlock { by, who }),
+        2 => (pick(), 0..3usize, perm_pick()).prop_map(|(by, which, perms)| Op::CreateRole { by, which, perms }),
+        2 => (pick(), 0..3usize, perm_pick()).prop_map(|(by, which, perms)| Op::UpdateRole { by, which, perms }),
+        1 => (pick(), 0..3usize).prop_map(|(by, which)| Op::DeleteRole { by, which }),
+        1 => (pick(), prop::sample::select(vec![1u32, 2, 24, 168, 720]), prop::sample::select(vec![1u32, 5, 15, 30, 60]))
+            .prop_map(|(by, lifetime_hours, idle_minutes)| Op::Settings { by, lifetime_hours, idle_minutes }),
+        1 => (pick(), prop::bool::weighted(0.7), prop_oneof![3 => 0..WEAK, 1 => Just(WEAK)])
+            .prop_map(|(by, right, pw)| Op::OwnPassword { by, right, pw }),
+        3 => (
+            pick(),
+            target(),
+            any::<bool>(),
+            prop::bool::weighted(0.2),
+            prop_oneof![3 => Just(OutboxAct::Save), 1 => Just(OutboxAct::Retry), 1 => Just(OutboxAct::Discard)],
+        )
+            .prop_map(|(by, who, reset, older, act)| Op::Outbox { by, who, reset, older, act }),
+        1 => (pick(), prop::sample::select(vec![30i64, 180, 700, 730, 800]))
+            .prop_map(|(by, minutes)| Op::Busy { by, minutes }),
+        3 => (wait, 1..1_000_000_000i64).prop_map(|(minutes, nanos)| Op::Wait { minutes, nanos }),
+    ]
+}

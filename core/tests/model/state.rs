@@ -1,0 +1,393 @@
+//! The model's state: the people (status, roles, the address forms they type, passwords, codes
+//! and lockout), their sessions and the messages sent to them, and the `Run` that holds it all
+//! next to the real directory.
+
+use super::expect::{locked, session_codes, Verdict};
+use super::ops::{Pick, PwPick};
+use super::spec::{
+    built_in, Perms, DEFAULT_IDLE_MINUTES, DEFAULT_LIFETIME_HOURS, OWNER, SESSION_MAX_HOURS,
+};
+use super::Stats;
+use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL, OWNER_PASSWORD};
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_core::model::UserId;
+use gatehouse_core::{Clock, ErrorCode, SessionId};
+use proptest::test_runner::TestCaseError;
+use std::collections::BTreeMap;
+use std::fmt;
+use uuid::Uuid;
+
+/// People 0..PEOPLE; person 0 is the Owner who set the organization up.
+pub(super) const PEOPLE: usize = 7;
+
+/// Passwords people choose from; the last is too weak for the policy.
+pub(super) const PASSWORDS: [&str; 8] = [
+    OWNER_PASSWORD,
+    MEMBER_PASSWORD,
+    "violet anchor meadow drum",
+    "copper falcon winter sails",
+    "silent harbor maple kite",
+    "orange glacier velvet horn",
+    "humble pepper canyon moth",
+    "password1234",
+];
+pub(super) const WEAK: usize = PASSWORDS.len() - 1;
+pub(super) const WRONG: &str = "certainly not the password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    Absent,
+    Invited,
+    Active,
+    Inactive,
+}
+
+/// What a learner and a target held when the learner learned one of the target's credentials
+/// (a code, or a password set with one): permissions the target gained, or the learner lost,
+/// since then were granted by someone else.
+#[derive(Debug, Clone)]
+pub(super) struct Snap {
+    pub(super) target: Perms,
+    pub(super) learner: Perms,
+}
+
+/// A pending invitation or reset code.
+#[derive(Debug, Clone)]
+pub(super) struct Code {
+    pub(super) text: String,
+    pub(super) issuer: usize,
+    pub(super) expires: DateTime<Utc>,
+    /// Who has seen it, and what they and the recipient held then.
+    pub(super) seen: BTreeMap<usize, Snap>,
+    pub(super) message: Uuid,
+    /// A reset code whose issuer lost the right to issue it (or whose target was deactivated)
+    /// at some point: the spec does not say whether it comes back with the right.
+    pub(super) lapsed: bool,
+}
+
+/// A code that no longer works, and the refusals the spec allows for it.
+#[derive(Debug, Clone)]
+pub(super) struct Stale {
+    pub(super) text: String,
+    pub(super) errors: Vec<ErrorCode>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Throttle {
+    pub(super) failures: u32,
+    pub(super) until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Person {
+    pub(super) id: Option<UserId>,
+    pub(super) status: Status,
+    pub(super) roles: Vec<String>,
+    /// The forms the store may show the address in.
+    pub(super) displays: Vec<String>,
+    pub(super) invitation: Option<Code>,
+    pub(super) reset: Option<Code>,
+    pub(super) stale_invitations: Vec<Stale>,
+    pub(super) stale_resets: Vec<Stale>,
+    /// Indexes into PASSWORDS, newest (the current one) first.
+    pub(super) passwords: Vec<usize>,
+    /// Who knows the current password.
+    pub(super) password_known: BTreeMap<usize, Snap>,
+    /// The lockout record of the person's address: every state the spec allows it to be in.
+    pub(super) throttle: Vec<Throttle>,
+}
+
+impl Person {
+    fn new() -> Self {
+        Person {
+            id: None,
+            status: Status::Absent,
+            roles: Vec::new(),
+            displays: Vec::new(),
+            invitation: None,
+            reset: None,
+            stale_invitations: Vec::new(),
+            stale_resets: Vec::new(),
+            passwords: Vec::new(),
+            password_known: BTreeMap::new(),
+            throttle: vec![Throttle::default()],
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Sess {
+    pub(super) id: SessionId,
+    pub(super) user: usize,
+    /// Who really holds it (someone may have signed in with another person's password).
+    pub(super) holder: usize,
+    pub(super) snap: Snap,
+    pub(super) created: DateTime<Utc>,
+    pub(super) seen: DateTime<Utc>,
+    pub(super) ended: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Msg {
+    pub(super) id: Uuid,
+    pub(super) to: usize,
+    pub(super) reset: bool,
+    pub(super) code: String,
+    /// Sent, saved, discarded, or dropped with its code.
+    pub(super) finished: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Life {
+    Valid,
+    Either,
+    Dead,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum MsgLife {
+    Unsent,
+    /// Its code was used or expired: the spec erases the letter.
+    Erased,
+    Either,
+    Finished,
+}
+
+pub(super) struct Run {
+    pub(super) org: Org,
+    pub(super) people: Vec<Person>,
+    pub(super) custom: BTreeMap<String, Perms>,
+    pub(super) sessions: Vec<Sess>,
+    pub(super) messages: Vec<Msg>,
+    pub(super) lifetime_hours: u32,
+    pub(super) idle_minutes: u32,
+    /// Audit events in the store, as last counted.
+    pub(super) events: u64,
+    pub(super) trace: Vec<String>,
+    /// Calls are not traced (the rounds of `busy`) unless they fail.
+    pub(super) quiet: bool,
+    pub(super) step: usize,
+    /// Whether the last call succeeded.
+    pub(super) last_ok: bool,
+    /// Everyone's permissions when `can()` was last asked about everyone.
+    pub(super) checked_perms: Option<Vec<(Option<UserId>, Perms)>>,
+    /// Who was last sent an invitation, and a reset code.
+    pub(super) last_invited: Option<usize>,
+    pub(super) last_reset: Option<usize>,
+    pub(super) stats: Stats,
+    pub(super) files: usize,
+}
+
+impl Run {
+    pub(super) fn new() -> Self {
+        let org = Org::new().with_owner();
+        let mut people: Vec<Person> = (0..PEOPLE).map(|_| Person::new()).collect();
+        let now = org.clock.now();
+        let owner_id = org.owner_id();
+        let owner_perms =
+            built_in().iter().find(|(k, _)| k == OWNER).map(|(_, p)| p.clone()).unwrap_or_default();
+        let me = Snap { target: owner_perms.clone(), learner: owner_perms };
+        let p = &mut people[0];
+        p.id = Some(owner_id);
+        p.status = Status::Active;
+        p.roles = vec![OWNER.to_string()];
+        p.displays = vec![OWNER_EMAIL.to_string()];
+        p.passwords = vec![0];
+        p.password_known.insert(0, me.clone());
+        let sessions = vec![Sess {
+            id: org.owner(),
+            user: 0,
+            holder: 0,
+            snap: me,
+            created: now,
+            seen: now,
+            ended: false,
+        }];
+        let events = u64::from(org.dir.verify().expect("verify").audit_events);
+        Run {
+            org,
+            people,
+            custom: BTreeMap::new(),
+            sessions,
+            messages: Vec::new(),
+            lifetime_hours: DEFAULT_LIFETIME_HOURS,
+            idle_minutes: DEFAULT_IDLE_MINUTES,
+            events,
+            trace: Vec::new(),
+            quiet: false,
+            step: 0,
+            last_ok: false,
+            checked_perms: None,
+            last_invited: None,
+            last_reset: None,
+            stats: Stats::default(),
+            files: 0,
+        }
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.org.clock.now()
+    }
+
+    pub(super) fn fail(&self, why: impl fmt::Display) -> TestCaseError {
+        TestCaseError::fail(format!(
+            "{why}\n  the steps of this case:\n{}",
+            self.trace.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+        ))
+    }
+
+    // --- sessions ------------------------------------------------------------------------
+
+    /// The session a command is sent with. When a live one is asked for and nobody is signed
+    /// in, the person who signed in last (or else the first who can) signs in again first, as
+    /// people do.
+    pub(super) fn pick(&mut self, p: Pick) -> Result<Option<usize>, TestCaseError> {
+        let live = |run: &Run| -> Vec<usize> {
+            (0..run.sessions.len()).filter(|&s| !run.sessions[s].ended).collect()
+        };
+        if p.live && live(self).is_empty() {
+            let now = self.now();
+            let last = self.sessions.last().map(|s| s.user);
+            let who = last.into_iter().chain(0..PEOPLE).find(|&i| {
+                let person = &self.people[i];
+                person.status == Status::Active
+                    && !person.passwords.is_empty()
+                    && person.throttle.iter().all(|t| locked(t, now) == [false])
+            });
+            if let Some(who) = who {
+                self.sign_in(who, PwPick::Right, 1, false, 0)?;
+            }
+        }
+        let live = live(self);
+        let pool: Vec<usize> =
+            if p.live && !live.is_empty() { live } else { (0..self.sessions.len()).collect() };
+        Ok((!pool.is_empty()).then(|| pool[usize::from(p.n) % pool.len()]))
+    }
+
+    fn idle(&self) -> Duration {
+        Duration::minutes(i64::from(self.idle_minutes))
+    }
+
+    /// `Some(live)`, or `None` at the very instant it ends (the spec does not say which side
+    /// of the instant counts).
+    pub(super) fn session_state(&self, s: usize) -> Option<bool> {
+        let sess = &self.sessions[s];
+        if sess.ended {
+            return Some(false);
+        }
+        let now = self.now();
+        let (quiet, age) = (now - sess.seen, now - sess.created);
+        let max = Duration::hours(SESSION_MAX_HOURS);
+        if quiet > self.idle() || age > max {
+            Some(false)
+        } else if quiet == self.idle() || age == max {
+            None
+        } else {
+            Some(true)
+        }
+    }
+
+    pub(super) fn who(&self, s: usize) -> String {
+        let sess = &self.sessions[s];
+        if sess.holder == sess.user {
+            format!("person {} [session {s}]", sess.user)
+        } else {
+            format!("person {} as person {} [session {s}]", sess.holder, sess.user)
+        }
+    }
+
+    /// The session check every command starts with: the acting person, or the refusal.
+    /// A command by the person counts as activity.
+    pub(super) fn begin(&mut self, s: usize, v: &mut Verdict) -> Option<usize> {
+        let live = match self.session_state(s) {
+            Some(live) => live,
+            None => self.org.dir.session_is_live(self.sessions[s].id).unwrap_or(false),
+        };
+        if !live {
+            self.sessions[s].ended = true;
+            v.refuse = session_codes();
+            v.maybe.clear();
+            v.ok.clear();
+            return None;
+        }
+        self.sessions[s].seen = self.now();
+        Some(self.sessions[s].user)
+    }
+
+    pub(super) fn end_sessions(&mut self, user: usize, except: Option<usize>) {
+        for (s, sess) in self.sessions.iter_mut().enumerate() {
+            if sess.user == user && Some(s) != except {
+                sess.ended = true;
+            }
+        }
+    }
+
+    pub(super) fn new_session(&mut self, id: SessionId, user: usize, holder: usize, snap: Snap) {
+        let now = self.now();
+        self.sessions.push(Sess { id, user, holder, snap, created: now, seen: now, ended: false });
+    }
+
+    pub(super) fn self_snap(&self, i: usize) -> Snap {
+        Snap { target: self.perms(i), learner: self.perms(i) }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Addresses: the same person typed in different case and Unicode forms.
+
+/// Person `i`'s address as typed in `form`, and the form it is stored in (trimmed, NFC, the
+/// typed casing). Bits of `form`: case (Title, lower, UPPER), combining marks instead of
+/// precomposed letters, U+212B ANGSTROM SIGN for "Å", spaces around.
+pub(super) fn address(i: usize, form: u8) -> (String, String) {
+    let text = if i == 0 {
+        "olivia.owner@example.com".to_string()
+    } else {
+        format!("zoë.ångström.{i}@example.com")
+    };
+    let (case, decomposed, sign, spaces) = (form % 3, form & 4 != 0, form & 8 != 0, form & 16 != 0);
+    let (mut typed, mut stored) = (String::new(), String::new());
+    let (mut start, mut domain) = (true, false);
+    for c in text.chars() {
+        let upper = match case {
+            0 => start,
+            1 => false,
+            _ => true,
+        };
+        let (t, s) = spell(c, upper, decomposed, sign);
+        typed.push_str(&t);
+        stored.push_str(&s);
+        if c == '@' {
+            domain = true;
+            start = true;
+        } else {
+            start = c == '.' && !domain;
+        }
+    }
+    if spaces {
+        typed = format!("  {typed} ");
+    }
+    (typed, stored)
+}
+
+fn spell(c: char, upper: bool, decomposed: bool, sign: bool) -> (String, String) {
+    let shown: String = if upper { c.to_uppercase().collect() } else { c.to_string() };
+    let (base, mark) = match c {
+        'ë' => ('e', '\u{308}'),
+        'ö' => ('o', '\u{308}'),
+        'å' => ('a', '\u{30a}'),
+        _ => return (shown.clone(), shown),
+    };
+    let typed = if c == 'å' && upper && sign {
+        "\u{212b}".to_string()
+    } else if decomposed {
+        format!("{}{mark}", if upper { base.to_ascii_uppercase() } else { base })
+    } else {
+        shown.clone()
+    };
+    (typed, shown)
+}
+
+/// An id no user has.
+pub(super) fn unknown_id(i: usize) -> UserId {
+    Uuid::from_u128(0x6a7e_0000_0000_0000_0000_0000_0000_0000 + i as u128)
+}
