@@ -66,17 +66,9 @@ pub fn may_act(act: Act, actor: Party<'_>, target: Party<'_>) -> Result<()> {
         return Err(Error::OwnerOnly);
     }
     if !dominates(actor, target) {
-        return Err(Error::NotDominant(shown_name(target.user)));
+        return Err(Error::NotDominant(target.user.shown_name()));
     }
     Ok(())
-}
-
-/// How a refusal names a person: their name, else their email.
-fn shown_name(user: &User) -> String {
-    match user.name.trim() {
-        "" => user.email.to_string(),
-        name => name.to_string(),
-    }
 }
 
 /// Rules 1 and 4 for handing out roles (inviting, or a role's permissions): only an Owner

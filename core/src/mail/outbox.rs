@@ -519,14 +519,6 @@ impl Directory {
     pub(crate) fn role_names(&self, keys: &[String]) -> Result<Vec<String>> {
         keys.iter().map(|k| Ok(self.role(k)?.map_or_else(|| k.clone(), |r| r.name))).collect()
     }
-
-    /// How a person is named in letters: their name, else their email.
-    pub(crate) fn letter_name(user: &User) -> String {
-        match user.name.trim() {
-            "" => user.email.to_string(),
-            name => name.to_string(),
-        }
-    }
 }
 
 fn unsent_only() -> Error {

@@ -47,6 +47,14 @@ impl User {
         self.status == UserStatus::Active && self.is_owner()
     }
 
+    /// How the user is named to people (letters, refusals): their name, else their email.
+    pub fn shown_name(&self) -> String {
+        match self.name.trim() {
+            "" => self.email.to_string(),
+            name => name.to_string(),
+        }
+    }
+
     /// The view without invitation or lockout details; see `Directory::view`.
     pub fn view(&self) -> UserView {
         UserView {

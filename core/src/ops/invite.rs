@@ -207,7 +207,7 @@ impl Directory {
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
         let letter = Letter::invitation(
             &org.name,
-            &Directory::letter_name(inviter),
+            &inviter.shown_name(),
             user.name.trim(),
             &self.role_names(&user.roles)?,
             &new_code.text,

@@ -125,7 +125,7 @@ impl Directory {
             let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
             let letter = Letter::password_reset(
                 &org.name,
-                &Directory::letter_name(&change.actor.user),
+                &change.actor.user.shown_name(),
                 target.name.trim(),
                 &new_code.text,
                 expires_at,
