@@ -505,5 +505,5 @@ fn read_error(file: &Path, e: std::io::Error) -> Failure {
 
 /// Writes `bytes` to a temporary name beside `file`, syncs it, then renames it into place.
 fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
-    gatehouse_core::backup::write_atomically(file, bytes).map_err(Failure::from)
+    gatehouse_core::files::write_atomically(file, bytes).map_err(Failure::from)
 }

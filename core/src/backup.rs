@@ -7,6 +7,7 @@
 //! length (u32), key, value length (u32), value; last, the SHA-256 of everything before it.
 
 use crate::error::{Error, Result};
+use crate::files::{sync_dir, write_atomically_with};
 use crate::model::audit::AuditEntry;
 use crate::model::{AuditAction, AuditActor};
 use crate::store::Store;
@@ -353,48 +354,6 @@ pub fn restore(file: &Path, store_dir: &Path) -> Result<Restored> {
         &summary,
     ))?;
     Ok(Restored { info, kept: kept.map(|k| k.display().to_string()) })
-}
-
-/// Writes `bytes` to a temporary file beside `path`, syncs it, renames it over `path` and
-/// syncs the folder: a reader sees the old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically_with(path, |f| f.write_all(bytes))
-}
-
-/// As [`write_atomically`], with `write` filling the temporary file.
-fn write_atomically_with<T>(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<T>,
-) -> Result<T> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        let out = write(&mut f)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        Ok(out)
-    })();
-    match result {
-        Ok(out) => {
-            sync_dir(&dir);
-            Ok(out)
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(Error::file("write", path, &e))
-        }
-    }
-}
-
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all(); // not supported on every platform; the rename is done either way
-    }
 }
 
 /// The app's automatic backups in `dir`: one now, then the folder pruned to the newest 10

@@ -8,10 +8,12 @@ mod change;
 pub mod clock;
 pub mod csv_io;
 pub mod error;
+pub mod files;
 pub mod mail;
 pub mod model;
 pub mod ops;
 pub mod policy;
+pub mod secrets;
 pub mod seed;
 pub mod store;
 
@@ -49,6 +51,8 @@ pub struct Directory {
     /// Held by every operation that checks and then changes, so that two concurrent commands
     /// cannot both pass a check (for example the last-Owner rule) that only one may pass.
     writer: Mutex<()>,
+    /// The keys kept outside the data folder (the Outbox's seal, automatic backups').
+    keys: Arc<secrets::Keys>,
 }
 
 impl Directory {
@@ -65,7 +69,21 @@ impl Directory {
     }
 
     fn over(store: Store, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()) }
+        let keys = secrets::Keys::system();
+        Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()), keys }
+    }
+
+    /// This directory with its keys kept in `keys` rather than the system's credential store
+    /// (tests: a credential store that does not answer).
+    pub fn with_keys(mut self, keys: Arc<secrets::Keys>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// The store's own id: names its keys in the credential store. A backup carries it, so a
+    /// restored store is the same store.
+    pub fn store_id(&self) -> Result<uuid::Uuid> {
+        self.store.id()
     }
 
     /// A role by key: built-in or custom.

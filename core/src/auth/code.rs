@@ -14,9 +14,15 @@ pub struct NewCode {
     pub hash: String,
 }
 
-pub fn generate() -> Result<NewCode> {
-    let mut bytes = [0u8; CODE_BYTES];
+/// `N` bytes from the OS CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| Error::internal("the random number generator", e))?;
+    Ok(bytes)
+}
+
+pub fn generate() -> Result<NewCode> {
+    let bytes = random_bytes::<CODE_BYTES>()?;
     let plain = data_encoding::BASE32_NOPAD.encode(&bytes);
     let text = plain
         .as_bytes()

@@ -11,9 +11,9 @@
 use super::smtp::{self, SendFailure};
 use super::{Letter, MailSettings};
 use crate::auth::session::SessionId;
-use crate::backup::write_atomically;
 use crate::change::Change;
 use crate::error::{Error, Result};
+use crate::files::write_atomically;
 use crate::model::audit::AuditEntry;
 use crate::model::{
     Action, AuditAction, AuditActor, CodeState, Email, Module, Organization, Outcome, User, UserId,

@@ -30,6 +30,7 @@ pub const SCHEMA_VERSION: u32 = 2;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";
 const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
+const STORE_ID_KEY: &[u8] = b"store_id";
 
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -136,6 +137,9 @@ impl Store {
     }
 
     fn migrate(&self) -> Result<()> {
+        if self.meta.get(STORE_ID_KEY)?.is_none() {
+            self.meta.insert(STORE_ID_KEY, uuid::Uuid::new_v4().as_bytes())?;
+        }
         match self.schema_version()? {
             None => {
                 self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
@@ -167,6 +171,12 @@ impl Store {
             bytes.copy_from_slice(&v[..4.min(v.len())]);
             u32::from_be_bytes(bytes)
         }))
+    }
+
+    /// The store's random id, made when it was first opened.
+    pub fn id(&self) -> Result<Uuid> {
+        let bytes = self.meta.get(STORE_ID_KEY)?.ok_or(Error::Internal("the store has no id"))?;
+        Uuid::from_slice(&bytes).map_err(|_| Error::Internal("the store's id is damaged"))
     }
 
     pub fn organization(&self) -> Result<Option<Organization>> {

@@ -38,6 +38,6 @@ pub async fn save_csv(
     let Some(path) = choose(dialog, true).await? else {
         return Ok(None);
     };
-    gatehouse_core::backup::write_atomically(&path, csv.as_bytes()).map_err(|e| e.to_body())?;
+    gatehouse_core::files::write_atomically(&path, csv.as_bytes()).map_err(|e| e.to_body())?;
     Ok(Some(path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()))
 }
