@@ -72,10 +72,19 @@ pub enum Command {
     },
     /// Write every user to a CSV file.
     Export { file: PathBuf },
-    /// Write a backup of the whole store to FILE.
+    /// Write a backup of the whole store to FILE, encrypted with a passphrase (read from
+    /// GATEHOUSE_BACKUP_PASSPHRASE when set, otherwise asked for twice). `age -d` opens it too.
     Backup { file: PathBuf },
-    /// Replace the store with a backup (the current store is kept aside).
-    Restore { file: PathBuf },
+    /// Replace the store with a backup (the current store is kept aside). A store that opens
+    /// needs its Owner (`--as`, with their password); one that cannot be opened needs only the
+    /// backup's passphrase (GATEHOUSE_BACKUP_PASSPHRASE, or asked for).
+    Restore {
+        file: PathBuf,
+        /// Restore a backup written before Gatehouse encrypted its backups, accepting that
+        /// nothing proves it was not changed since.
+        #[arg(long)]
+        accept_unencrypted: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -190,8 +199,14 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
-    /// Check the store's invariants and the audit chain.
-    Verify,
+    /// Check the store's invariants and the audit chain; with --against, also that today's
+    /// log begins with the one in that backup (exit 1, `audit_rewritten`, if it does not).
+    Verify {
+        /// An earlier backup to hold the log against (its passphrase from
+        /// GATEHOUSE_BACKUP_PASSPHRASE, or asked for).
+        #[arg(long, value_name = "BACKUP")]
+        against: Option<PathBuf>,
+    },
     /// Write the whole log as CSV.
     Export { file: PathBuf },
 }

@@ -13,7 +13,9 @@ use args::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
+use gatehouse_core::backup::{self, Opening};
 use gatehouse_core::model::{Action, AuditAction, Module, Permission, UserStatus};
+use gatehouse_core::secrets::Keys;
 use gatehouse_core::{
     AcceptInput, AuditQuery, Directory, Error, ErrorBody, ErrorCode, InviteOutcome, InviteRequest,
     Invitee, ResetInput, RoleInput, SessionId, SetupInput, SystemClock, UserQuery,
@@ -191,7 +193,9 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
             );
             Ok(())
         }
-        Command::Restore { file } => restore(cli, out, &data, file),
+        Command::Restore { file, accept_unencrypted } => {
+            restore(cli, out, &data, file, *accept_unencrypted)
+        }
         Command::Account(AccountCommand::Password) => {
             let dir = open(&data)?;
             let (me, current) = sign_in_keeping(cli, &dir)?;
@@ -297,7 +301,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
                 return Err(Failure::Quiet);
             }
         }
-        Command::Audit(command) => audit(out, dir, s, command)?,
+        Command::Audit(command) => audit(out, data, dir, s, command)?,
         Command::Outbox(command) => outbox(out, dir, s, command)?,
         Command::Import { file, dry_run } => {
             let text = std::fs::read(file).map_err(|e| read_error(file, e))?;
@@ -310,13 +314,21 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
             out.done(&format!("Wrote {}.", file.display()), &serde_json::json!({ "file": file }));
         }
         Command::Backup { file } => {
-            let info = dir.backup(s, file)?;
+            let passphrase = secret(
+                PASSPHRASE_VAR,
+                "Passphrase for the backup: ",
+                Some("The same passphrase again: "),
+            )?;
+            let info = dir.backup(s, file, &passphrase)?;
             out.done(
                 &format!(
-                    "Wrote a backup of {} users and {} events to {}.",
+                    "Wrote a backup of {} users and {} events to {}, encrypted with your \
+                     passphrase. Audit log head: #{} {}.",
                     info.users,
                     info.audit_events,
-                    file.display()
+                    file.display(),
+                    info.audit_head_seq,
+                    info.audit_head_hash
                 ),
                 &info,
             );
@@ -371,7 +383,7 @@ fn roles(out: &Out, dir: &Directory, s: SessionId, command: &RolesCommand) -> Ou
     Ok(())
 }
 
-fn audit(out: &Out, dir: &Directory, s: SessionId, command: &AuditCommand) -> Outcome {
+fn audit(out: &Out, data: &Path, dir: &Directory, s: SessionId, command: &AuditCommand) -> Outcome {
     match command {
         AuditCommand::List { actor, action, since, limit } => {
             let action: Option<AuditAction> =
@@ -387,12 +399,38 @@ fn audit(out: &Out, dir: &Directory, s: SessionId, command: &AuditCommand) -> Ou
             let page = dir.audit_log(s, query)?;
             out.events(&page);
         }
-        AuditCommand::Verify => {
+        AuditCommand::Verify { against: None } => {
             let integrity = dir.verify_integrity(s)?;
             out.integrity(&integrity);
             if !integrity.is_intact() {
                 return Err(Failure::Quiet);
             }
+        }
+        AuditCommand::Verify { against: Some(file) } => {
+            let integrity = dir.verify_integrity(s)?;
+            if !integrity.is_intact() {
+                out.integrity(&integrity);
+                return Err(Failure::Quiet);
+            }
+            let keys = Keys::system();
+            let check = with_passphrase(&Opening::new(data, &keys), |opening| {
+                dir.compare_with_backup(s, file, opening)
+            })?;
+            if !out.json {
+                out.integrity(&integrity);
+            }
+            out.done(
+                &format!(
+                    "Today's audit log begins with the one in {} (made {}): events 1 to #{} are \
+                     the same, hash for hash. Head now: #{} {}.",
+                    file.display(),
+                    check.backup_created_at.format("%Y-%m-%d %H:%M UTC"),
+                    check.backup_head_seq,
+                    check.head_seq,
+                    check.head_hash
+                ),
+                &serde_json::json!({ "integrity": integrity, "against": check }),
+            );
         }
         AuditCommand::Export { file } => {
             let csv = dir.audit_csv(s, AuditQuery::default())?;
@@ -423,22 +461,34 @@ fn outbox(out: &Out, dir: &Directory, s: SessionId, command: &OutboxCommand) -> 
     Ok(())
 }
 
-/// `restore FILE`: an Owner signs in to the current store, which is then closed and replaced.
-/// When the current store cannot be opened at all, the backup is restored without sign-in: it
-/// is the way back.
-fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path) -> Outcome {
-    match open(data) {
+/// `restore FILE`: over a store that opens, its Owner signs in (their password is the right to
+/// replace it), then it is closed and replaced. When the store cannot be opened at all, the
+/// backup's own passphrase (or, for an automatic backup, this computer's key) is the right.
+fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path, accept_unencrypted: bool) -> Outcome {
+    let store = data.join("store");
+    let right = match open(data) {
         Ok(dir) => {
-            {
-                let me = sign_in(cli, &dir)?;
-                dir.may_restore(me.session)?;
-            }
+            let email = cli.global.as_user.as_deref().ok_or_else(|| {
+                Failure::Usage(
+                    "restoring over a store that opens needs --as EMAIL: its Owner".into(),
+                )
+            })?;
+            let password = password(&format!("Password for {email}: "))?;
+            let signed = dir.sign_in(email, &password)?;
+            let right = dir.may_restore(signed.session, &password);
+            let _ = dir.sign_out(signed.session);
             drop(dir);
+            right?
         }
-        Err(Failure::Unavailable(body)) if body.code != ErrorCode::StoreLocked => {}
+        Err(Failure::Unavailable(body)) if body.code != ErrorCode::StoreLocked => {
+            backup::RestoreRight::store_unusable(&store)?
+        }
         Err(other) => return Err(other),
-    }
-    let restored = gatehouse_core::backup::restore(file, &data.join("store"))?;
+    };
+    let keys = Keys::system();
+    let opening = Opening { accept_unencrypted, ..Opening::new(data, &keys) };
+    let restored =
+        with_passphrase(&opening, |opening| backup::restore(file, &store, &right, opening))?;
     out.done(
         &format!(
             "Restored {} users and {} events from {}; the replaced store is kept in {}.",
@@ -450,6 +500,25 @@ fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path) -> Outcome {
         &restored,
     );
     Ok(())
+}
+
+const PASSPHRASE_VAR: &str = "GATEHOUSE_BACKUP_PASSPHRASE";
+
+/// Runs `f` with `opening`; when the backup turns out to be locked with a passphrase, asks for
+/// it (GATEHOUSE_BACKUP_PASSPHRASE, else a prompt) and runs `f` again with it.
+fn with_passphrase<T>(
+    opening: &Opening<'_>,
+    mut f: impl FnMut(&Opening<'_>) -> gatehouse_core::Result<T>,
+) -> Result<T, Failure> {
+    let given = std::env::var(PASSPHRASE_VAR).ok();
+    let first = Opening { passphrase: given.as_deref(), ..*opening };
+    match f(&first) {
+        Err(Error::BackupPassphraseNeeded) if given.is_none() => {
+            let passphrase = secret(PASSPHRASE_VAR, "Passphrase of the backup: ", None)?;
+            Ok(f(&Opening { passphrase: Some(&passphrase), ..*opening })?)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// A snake_case key of one of core's enums (`users`, `read`, `sign_in`).

@@ -23,6 +23,8 @@ impl Run {
 }
 
 /// A data folder and the `gatehouse` binary pointed at it.
+const BACKUP_PASSPHRASE: &str = "tangerine orbit cellar 42";
+
 struct Cli {
     data: tempfile::TempDir,
 }
@@ -44,6 +46,17 @@ impl Cli {
     fn run(&self, args: &[&str], password: &str) -> Run {
         self.run_with(args, |c| {
             c.env("GATEHOUSE_PASSWORD", password);
+            c.env("GATEHOUSE_BACKUP_PASSPHRASE", BACKUP_PASSPHRASE);
+        })
+    }
+
+    /// As the Owner, with `passphrase` for the backup.
+    fn owner_with_passphrase(&self, args: &[&str], passphrase: &str) -> Run {
+        let mut all = args.to_vec();
+        all.extend(["--as", OWNER]);
+        self.run_with(&all, |c| {
+            c.env("GATEHOUSE_PASSWORD", PASSWORD);
+            c.env("GATEHOUSE_BACKUP_PASSPHRASE", passphrase);
         })
     }
 
@@ -56,6 +69,7 @@ impl Cli {
         let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
         command.args(args).env("GATEHOUSE_DATA_DIR", self.data.path()).stdin(Stdio::null());
         command.env_remove("GATEHOUSE_PASSWORD").env_remove("GATEHOUSE_NEW_PASSWORD");
+        command.env_remove("GATEHOUSE_BACKUP_PASSPHRASE");
         f(&mut command);
         let output = match input {
             None => command.output().unwrap(),
@@ -403,9 +417,14 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     let r = cli.run(&["backup", path, "--as", "ana@acme.example"], MEMBER_PASSWORD);
     assert_eq!(r.code, 1);
     assert!(r.stderr.starts_with("error[owner_required]"), "{}", r.stderr);
+    let r = cli.owner_with_passphrase(&["backup", path], "weak");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[password_too_short]"), "{}", r.stderr);
     let r = cli.owner(&["backup", path, "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_eq!(r.json()["users"], 3);
+    let info = r.json();
+    assert_eq!((info["users"].clone(), info["sealing"].clone()), (3.into(), "passphrase".into()));
+    assert!(info["audit_head_seq"].as_u64().unwrap() > 0 && info["audit_head_hash"].is_string());
 
     // Change things after the backup; the restore brings the backup's state back.
     cli.owner_ok(&["users", "cancel", "ben@acme.example"]);
@@ -420,8 +439,11 @@ fn backup_and_restore_round_trip_and_refuse_a_damaged_file() {
     std::fs::write(&damaged, bytes).unwrap();
     let r = cli.owner(&["restore", damaged.to_str().unwrap()]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.starts_with("error[backup_invalid]"), "{}", r.stderr);
-    assert!(r.stderr.contains("checksum"), "{}", r.stderr);
+    assert!(r.stderr.starts_with("error[backup_damaged]"), "{}", r.stderr);
+    let r = cli.owner_with_passphrase(&["restore", path], "not the passphrase at all 9");
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[backup_wrong_passphrase]"), "{}", r.stderr);
+    assert_ne!(users(&cli), before_users, "a refused restore changes nothing");
 
     let r = cli.owner(&["restore", path]);
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -477,9 +499,65 @@ fn restore_without_an_owner_when_the_store_cannot_be_opened() {
     std::fs::write(cli.store(), b"not a store").unwrap();
     let list = cli.owner(&["users", "list"]);
     assert_eq!(list.code, 3, "{}", list.stderr);
+    // No sign-in is possible; the backup's passphrase is the right, and without it nothing.
+    let r = cli.run_with(&["restore", file.to_str().unwrap()], |c| {
+        c.env("GATEHOUSE_BACKUP_PASSPHRASE", "a guess at the passphrase 1");
+    });
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.starts_with("error[backup_wrong_passphrase]"), "{}", r.stderr);
     let r = cli.run(&["restore", file.to_str().unwrap()], "");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(cli.owner(&["users", "list"]).code, 0);
+    // The restore is in the restored log, done by the Owner who made the backup.
+    let log = cli.owner_ok(&["audit", "list", "--action", "restore", "--json"]).json();
+    let users = cli.owner_ok(&["users", "list", "--json"]).json();
+    let olivia = users.as_array().unwrap().iter().find(|u| u["email"] == OWNER).unwrap();
+    assert_eq!(log[0]["actor"], serde_json::json!({ "kind": "user", "id": olivia["id"] }));
+}
+
+#[test]
+fn audit_verify_against_a_backup_finds_a_rewritten_history() {
+    let cli = Cli::set_up();
+    cli.invite("ana@acme.example", "reporting");
+    let file = cli.data.path().join("anchor.gatehouse-backup");
+    let path = file.to_str().unwrap();
+    cli.owner_ok(&["backup", path]);
+    cli.invite("ben@acme.example", "reporting");
+    let r = cli.owner_ok(&["audit", "verify", "--against", path, "--json"]);
+    let check = &r.json()["against"];
+    assert!(check["head_seq"].as_u64() > check["backup_head_seq"].as_u64(), "{check}");
+    // Someone with the data folder rewrites event 2 and recomputes every hash after it.
+    rewrite_event(&cli.store(), 2);
+    assert!(cli.owner_ok(&["audit", "verify"]).stdout.starts_with("Intact:"), "the chain holds");
+    let r = cli.owner(&["audit", "verify", "--against", path]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stderr.starts_with("error[audit_rewritten]"), "{}", r.stderr);
+    assert!(r.stderr.contains("#2 "), "{}", r.stderr);
+}
+
+/// Changes event `seq`'s summary in the store at `dir` and recomputes the chain after it.
+fn rewrite_event(dir: &std::path::Path, seq: u64) {
+    use gatehouse_core::model::AuditEvent;
+    let db = sled::open(dir).unwrap();
+    let audit = db.open_tree("audit").unwrap();
+    let mut prev = None::<String>;
+    for entry in audit.iter() {
+        let (k, v) = entry.unwrap();
+        let mut event: AuditEvent = serde_json::from_slice(&v).unwrap();
+        if event.seq == seq {
+            event.summary = "nothing happened here".into();
+        }
+        if let Some(hash) = &prev {
+            event.prev_hash = hash.clone();
+        }
+        prev = Some(event.hash());
+        audit.insert(k, serde_json::to_vec(&event).unwrap()).unwrap();
+    }
+    let (_, last) = audit.last().unwrap().unwrap();
+    let last: AuditEvent = serde_json::from_slice(&last).unwrap();
+    let head = serde_json::json!({ "seq": last.seq, "hash": last.hash() });
+    db.open_tree("meta").unwrap().insert("audit_head", serde_json::to_vec(&head).unwrap()).unwrap();
+    db.flush().unwrap();
 }
 
 #[test]

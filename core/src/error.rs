@@ -54,6 +54,15 @@ pub enum ErrorCode {
     OwnerRequired,
     MessageNotFound,
     NotDominant,
+    BackupDamaged,
+    BackupTruncated,
+    BackupWrongPassphrase,
+    BackupPassphraseNeeded,
+    BackupKeyMissing,
+    BackupOtherOrganization,
+    BackupUnencrypted,
+    CredentialStoreUnavailable,
+    AuditRewritten,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +149,30 @@ pub enum Error {
     InvalidFile(String),
     #[error("This backup cannot be used: {0}. Nothing was restored.")]
     BackupInvalid(String),
+    #[error(
+        "This backup has been changed or damaged since it was written ({0}). Nothing was restored."
+    )]
+    BackupDamaged(String),
+    #[error(
+        "This backup is cut short: it was not written or copied in full. Nothing was restored."
+    )]
+    BackupTruncated,
+    #[error("That passphrase does not open this backup. Nothing was restored.")]
+    BackupWrongPassphrase,
+    #[error(
+        "This backup is locked with a passphrase: type the passphrase chosen when it was made."
+    )]
+    BackupPassphraseNeeded,
+    #[error("This backup was locked with a key kept in the credential store of the computer that made it, and this computer does not have that key. Restore a backup made with a passphrase instead. Nothing was restored.")]
+    BackupKeyMissing,
+    #[error("This backup is of another organization ({0}), not of the one on this computer. Nothing was restored.")]
+    BackupOtherOrganization(String),
+    #[error("This backup was written by an older Gatehouse, without encryption: nothing proves it has not been changed since (anyone who could write the file could have added an Owner). Restore it only if you know where it has been, and confirm that you accept that risk.")]
+    BackupUnencrypted,
+    #[error("{0}")]
+    CredentialStoreUnavailable(String),
+    #[error("The audit log has been rewritten since this backup was made: event #{0} is not the one the backup holds.")]
+    AuditRewritten(u64),
     #[error("{0}")]
     FileError(String),
     #[error("Only an Owner may do that.")]
@@ -196,6 +229,15 @@ impl Error {
             Error::InvalidFile(_) => C::InvalidFile,
             Error::BackupInvalid(_) => C::BackupInvalid,
             Error::FileError(_) => C::FileError,
+            Error::BackupDamaged(_) => C::BackupDamaged,
+            Error::BackupTruncated => C::BackupTruncated,
+            Error::BackupWrongPassphrase => C::BackupWrongPassphrase,
+            Error::BackupPassphraseNeeded => C::BackupPassphraseNeeded,
+            Error::BackupKeyMissing => C::BackupKeyMissing,
+            Error::BackupOtherOrganization(_) => C::BackupOtherOrganization,
+            Error::BackupUnencrypted => C::BackupUnencrypted,
+            Error::CredentialStoreUnavailable(_) => C::CredentialStoreUnavailable,
+            Error::AuditRewritten(_) => C::AuditRewritten,
             Error::OwnerRequired => C::OwnerRequired,
             Error::MessageNotFound => C::MessageNotFound,
             Error::NotDominant(_) => C::NotDominant,

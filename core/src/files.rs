@@ -45,3 +45,8 @@ pub fn sync_dir(dir: &Path) {
         let _ = d.sync_all(); // not supported on every platform; the rename is done either way
     }
 }
+
+/// Creates `dir` (and its parents) if needed.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::file("create", dir, &e))
+}

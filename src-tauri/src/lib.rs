@@ -57,7 +57,9 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::users::export_users,
             commands::backups::backup_status,
             commands::backups::backup_now,
-            commands::backups::restore_from_file,
+            commands::backups::choose_backup,
+            commands::backups::restore_chosen,
+            commands::backups::compare_with_chosen,
             commands::backups::recovery_offer,
             commands::backups::restore_newest_backup,
             commands::mail::mail_status,
@@ -110,8 +112,8 @@ pub fn run_app() {
             shell::install_menu(app)?;
             builder.mount_events(app);
             let state = AppState::open(data_dir(app));
-            commands::backups::automatic_backup(&state);
             app.manage(state);
+            commands::backups::automatic_backup(app.handle());
             courier::start(app.handle().clone());
             Ok(())
         })

@@ -15,6 +15,10 @@ pub struct AppState {
     /// A CSV file chosen for import, kept here between the preview and the import so that
     /// the window never names a file path itself.
     pending_import: Mutex<Option<Vec<u8>>>,
+    /// A backup file chosen for a restore or a comparison, kept here for the same reason.
+    chosen_backup: Mutex<Option<PathBuf>>,
+    /// Why the last automatic backup could not be made.
+    backup_problem: Mutex<Option<String>>,
     /// The SMTP password, as this run knows it.
     pub password: SmtpPassword,
     /// Wakes the background sender when a message is queued or settings change.
@@ -39,6 +43,8 @@ impl AppState {
             dir: RwLock::new(dir),
             session: Mutex::new(None),
             pending_import: Mutex::new(None),
+            chosen_backup: Mutex::new(None),
+            backup_problem: Mutex::new(None),
             password: SmtpPassword::default(),
             courier: tokio::sync::Notify::new(),
         }
@@ -93,6 +99,22 @@ impl AppState {
 
     pub fn keep_import(&self, bytes: Vec<u8>) {
         *self.pending_import.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
+    }
+
+    pub fn chosen_backup(&self) -> Option<PathBuf> {
+        self.chosen_backup.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn keep_backup(&self, file: PathBuf) {
+        *self.chosen_backup.lock().unwrap_or_else(|p| p.into_inner()) = Some(file);
+    }
+
+    pub fn backup_problem(&self) -> Option<String> {
+        self.backup_problem.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn set_backup_problem(&self, problem: Option<String>) {
+        *self.backup_problem.lock().unwrap_or_else(|p| p.into_inner()) = problem;
     }
 
     pub fn session(&self) -> Result<SessionId, ErrorBody> {

@@ -48,6 +48,8 @@ pub enum AuditAction {
     EmailRetried,
     ExportUsers,
     ExportAudit,
+    /// The audit log held against a backup's copy of it.
+    CompareWithBackup,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

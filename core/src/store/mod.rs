@@ -35,7 +35,7 @@ const STORE_ID_KEY: &[u8] = b"store_id";
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The trees, in the order [`Store::write`] hands them to a transaction.
-const TREES: [&str; 11] = [
+pub(crate) const TREES: [&str; 11] = [
     "meta",
     "users",
     "emails",
@@ -263,8 +263,19 @@ impl Store {
 
     /// The number of the last audit event (0 when the log is empty).
     pub fn audit_head_seq(&self) -> Result<u64> {
+        Ok(self.audit_head()?.0)
+    }
+
+    /// The audit chain's head: the last event's sequence number and hash (0 and the genesis
+    /// hash while the log is empty).
+    pub fn audit_head(&self) -> Result<(u64, String)> {
         let head: Option<tx::AuditHead> = get(&self.meta, AUDIT_HEAD_KEY)?;
-        Ok(head.map_or(0, |h| h.seq))
+        Ok(head.map_or((0, crate::model::audit::GENESIS_HASH.to_string()), |h| (h.seq, h.hash)))
+    }
+
+    /// The audit event with sequence number `seq`.
+    pub fn audit_event(&self, seq: u64) -> Result<Option<AuditEvent>> {
+        get(&self.audit, &seq.to_be_bytes())
     }
 
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the

@@ -5,63 +5,85 @@
 use crate::commands::files::choose;
 use crate::state::{blocking, signed_in, AppState};
 use chrono::{DateTime, Utc};
-use gatehouse_core::backup::{self, BackupInfo, Restored};
+use gatehouse_core::backup::{self, AnchorCheck, BackupInfo, Opening, RestoreRight, Restored};
+use gatehouse_core::secrets::Keys;
 use gatehouse_core::{Error, ErrorBody};
 use serde::Serialize;
 use std::path::PathBuf;
 use tauri::{Manager, State};
 use tauri_plugin_dialog::DialogExt;
 
-/// At start, in the background: a backup of a set-up store into `backups/`, pruned to the
-/// newest 10 plus one a day for 30 days.
-pub fn automatic_backup(state: &AppState) {
-    let (Ok(dir), Ok(data)) = (state.directory(), state.data_dir()) else { return };
+/// At start, in the background: a backup of a set-up store into `backups/`, locked with this
+/// computer's key and pruned to the newest 10 plus one a day for 30 days. Why it could not be
+/// made is kept for Settings to say.
+pub fn automatic_backup(app: &tauri::AppHandle) {
+    let app = app.clone();
     std::thread::spawn(move || {
+        let state = app.state::<AppState>();
+        let (Ok(dir), Ok(data)) = (state.directory(), state.data_dir()) else { return };
         if !dir.is_set_up().unwrap_or(false) {
             return;
         }
-        match backup::automatic(&dir, &data.join("backups"), Utc::now()) {
-            Ok(info) => tracing::info!("automatic backup: {} users", info.users),
-            Err(e) => tracing::warn!("automatic backup failed: {e}"),
-        }
+        let problem = match dir.backup_automatic(&data.join("backups")) {
+            Ok(info) => {
+                tracing::info!("automatic backup: {} users", info.users);
+                None
+            }
+            Err(e) => {
+                tracing::warn!("automatic backup failed: {e}");
+                Some(e.to_string())
+            }
+        };
+        state.set_backup_problem(problem);
     });
 }
 
 /// What Settings shows about backups.
 #[derive(Debug, Serialize, specta::Type)]
 pub struct BackupStatus {
-    /// The newest automatic backup's time.
+    /// The newest automatic backup's time (the time written inside it).
     pub latest: Option<DateTime<Utc>>,
     /// How many automatic backups are kept.
     pub count: u32,
     /// The folder they are kept in.
     pub folder: String,
+    /// Why the last automatic backup could not be made (no credential store, a full disk).
+    pub problem: Option<String>,
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn backup_status(state: State<'_, AppState>) -> Result<BackupStatus, ErrorBody> {
-    let folder = state.data_dir()?.join("backups");
+    let data = state.data_dir()?;
+    let problem = state.backup_problem();
     signed_in(state, move |dir, s| {
         dir.organization(s)?; // settings:read, as the rest of Settings
-        let list = backup::list(&folder);
+        let folder = data.join("backups");
+        let keys = Keys::system();
+        let opening = Opening { current: Some(dir.store_id()?), ..Opening::new(&data, &keys) };
+        let list = backup::list(&folder, &opening);
         Ok(BackupStatus {
             latest: list.first().map(|(_, at)| *at),
             count: list.len() as u32,
             folder: folder.display().to_string(),
+            problem,
         })
     })
     .await
 }
 
-/// "Back up now": the Owner chooses where; returns the file's name, or null when cancelled.
+/// "Back up now": the Owner has typed a passphrase (twice, in the window); it is judged by the
+/// password rules, then the Owner chooses where to save. Null when cancelled.
 #[tauri::command]
 #[specta::specta]
 pub async fn backup_now(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
+    passphrase: String,
 ) -> Result<Option<BackupInfo>, ErrorBody> {
     let (dir, session) = (state.directory()?, state.session()?);
+    let judged = (dir.clone(), passphrase.clone());
+    blocking(move || judged.0.check_backup_passphrase(session, &judged.1)).await?;
     let today = chrono::Local::now().format("%Y-%m-%d");
     let Some(path) = choose(
         app.dialog()
@@ -74,26 +96,84 @@ pub async fn backup_now(
     else {
         return Ok(None);
     };
-    blocking(move || dir.backup(session, &path).map(Some)).await
+    blocking(move || dir.backup(session, &path, &passphrase).map(Some)).await
 }
 
-/// "Restore from a backup…": an Owner chooses the file; it is checked in full, the current
-/// store is kept aside, and everyone signs in again. Null when cancelled.
+/// A backup file the person chose, kept in Rust between the choice and its use.
+#[derive(Debug, Serialize, specta::Type)]
+pub struct ChosenBackup {
+    /// The file's name, to show.
+    pub name: String,
+}
+
+/// "Restore from a backup…" and "Compare with a backup…": the person chooses a backup file in
+/// a native dialog; the next restore or comparison uses it. Null when cancelled.
 #[tauri::command]
 #[specta::specta]
-pub async fn restore_from_file(
+pub async fn choose_backup(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
-) -> Result<Option<Restored>, ErrorBody> {
-    let (dir, session) = (state.directory()?, state.session()?);
-    blocking(move || dir.may_restore(session)).await?;
-    let Some(file) =
-        choose(app.dialog().file().add_filter("Gatehouse backup", &[backup::EXTENSION]), false)
-            .await?
-    else {
+) -> Result<Option<ChosenBackup>, ErrorBody> {
+    let dialog = app.dialog().file().add_filter("Gatehouse backup", &[backup::EXTENSION]);
+    let Some(file) = choose(dialog, false).await? else {
         return Ok(None);
     };
-    restore(app, file).await.map(Some)
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    state.keep_backup(file);
+    Ok(Some(ChosenBackup { name }))
+}
+
+/// Restores the chosen backup. Signed in, the Owner's `password` is the right to replace the
+/// store; while the store cannot be opened (or holds no organization), the backup's own
+/// `passphrase` (or this computer's key) is. `accept_unencrypted`: the person confirmed that
+/// they accept the risk of a backup written before backups were encrypted. Everyone signs in
+/// again after it.
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_chosen(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    password: Option<String>,
+    passphrase: Option<String>,
+    accept_unencrypted: bool,
+) -> Result<Restored, ErrorBody> {
+    let file = state
+        .chosen_backup()
+        .ok_or_else(|| Error::BackupInvalid("no backup was chosen".into()).to_body())?;
+    let store = state.data_dir()?.join("store");
+    let right = match (state.directory(), state.session()) {
+        (Ok(dir), Ok(session)) if !needs_recovery(&state) => {
+            let password = password.unwrap_or_default();
+            blocking(move || dir.may_restore(session, &password)).await?
+        }
+        _ if needs_recovery(&state) => {
+            let store = store.clone();
+            // The store cannot be used: close what is left of it before looking.
+            blocking(move || RestoreRight::store_unusable(&store)).await?
+        }
+        _ => return Err(Error::NotSignedIn.to_body()),
+    };
+    restore(app, file, right, passphrase, accept_unencrypted).await
+}
+
+/// "Compare with a backup…" in the Audit log: holds today's log against the chosen backup's
+/// copy. Needs `audit:read`; audited.
+#[tauri::command]
+#[specta::specta]
+pub async fn compare_with_chosen(
+    state: State<'_, AppState>,
+    passphrase: Option<String>,
+) -> Result<AnchorCheck, ErrorBody> {
+    let file = state
+        .chosen_backup()
+        .ok_or_else(|| Error::BackupInvalid("no backup was chosen".into()).to_body())?;
+    let data = state.data_dir()?;
+    signed_in(state, move |dir, s| {
+        let keys = Keys::system();
+        let opening = Opening { passphrase: passphrase.as_deref(), ..Opening::new(&data, &keys) };
+        dir.compare_with_backup(s, &file, &opening)
+    })
+    .await
 }
 
 /// The newest good automatic backup, offered when the store cannot be opened or is empty.
@@ -111,9 +191,11 @@ pub async fn recovery_offer(
     if !needs_recovery(&state) {
         return Ok(None);
     }
-    let folder = state.data_dir()?.join("backups");
+    let data = state.data_dir()?;
     blocking(move || {
-        Ok(backup::newest_good(&folder).map(|(path, info)| RecoveryOffer {
+        let keys = Keys::system();
+        let opening = Opening::new(&data, &keys);
+        Ok(backup::newest_good(&data.join("backups"), &opening).map(|(path, info)| RecoveryOffer {
             file: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
             info,
         }))
@@ -132,11 +214,18 @@ pub async fn restore_newest_backup(
     if !needs_recovery(&state) {
         return Err(Error::PermissionDenied.to_body());
     }
-    let folder = state.data_dir()?.join("backups");
-    let newest = blocking(move || Ok(backup::newest_good(&folder))).await?;
+    let data = state.data_dir()?;
+    let found = data.clone();
+    let newest = blocking(move || {
+        let keys = Keys::system();
+        Ok(backup::newest_good(&found.join("backups"), &Opening::new(&found, &keys)))
+    })
+    .await?;
     let (file, _) = newest
         .ok_or_else(|| Error::BackupInvalid("no automatic backup checks out".into()).to_body())?;
-    restore(app, file).await
+    let store = data.join("store");
+    let right = blocking(move || RestoreRight::store_unusable(&store)).await?;
+    restore(app, file, right, None, false).await
 }
 
 fn needs_recovery(state: &AppState) -> bool {
@@ -148,12 +237,25 @@ fn needs_recovery(state: &AppState) -> bool {
 
 /// Closes the store, restores `file` into its place and opens the restored one, off the UI
 /// thread.
-async fn restore(app: tauri::AppHandle, file: PathBuf) -> Result<Restored, ErrorBody> {
+async fn restore(
+    app: tauri::AppHandle,
+    file: PathBuf,
+    right: RestoreRight,
+    passphrase: Option<String>,
+    accept_unencrypted: bool,
+) -> Result<Restored, ErrorBody> {
     tauri::async_runtime::spawn_blocking(move || {
         let state = app.state::<AppState>();
-        let restored = state.reopen_after(|store| backup::restore(&file, store));
+        let data = state.data_dir()?;
+        let keys = Keys::system();
+        let opening = Opening {
+            passphrase: passphrase.as_deref(),
+            accept_unencrypted,
+            ..Opening::new(&data, &keys)
+        };
+        let restored = state.reopen_after(|store| backup::restore(&file, store, &right, &opening));
         if restored.is_ok() {
-            automatic_backup(&state);
+            automatic_backup(&app);
         }
         restored
     })
