@@ -70,7 +70,6 @@ impl AppState {
         let data = self.data_dir()?;
         let mut slot = self.dir.write().unwrap_or_else(|p| p.into_inner());
         let closing = std::mem::replace(&mut *slot, Err(Error::StoreLocked.to_body()));
-        self.set_session(None);
         if let Ok(dir) = closing {
             // Commands in flight hold the directory for a moment; wait for them to finish so
             // that the store's files are closed before they are moved.
@@ -90,6 +89,9 @@ impl AppState {
         }
         let result = replace(&data.join("store")).map_err(|e| e.to_body());
         *slot = open_store(&data);
+        // The store was closed: every session ended with it (cleared only now, so that the
+        // window's liveness check, which meets a closed store meanwhile, does not lock it).
+        self.set_session(None);
         result
     }
 

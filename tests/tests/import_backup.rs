@@ -50,6 +50,8 @@ async fn import_a_csv_after_its_preview_then_export_the_users() {
     app.close().await;
 }
 
+const PASSPHRASE: &str = "tangerine orbit cellar 42";
+
 #[tokio::test]
 async fn back_up_from_settings_then_restore_it() {
     let app = App::launch("backup-restore").await;
@@ -61,9 +63,23 @@ async fn back_up_from_settings_then_restore_it() {
     app.click("nav-settings").await;
     app.get("backups").await;
     app.click("backup-now").await;
+    // A passphrase the password rules refuse is refused before anything is saved.
+    app.type_into("backup-passphrase", "short").await;
+    app.type_into("backup-passphrase-again", "short").await;
+    app.click("backup-save").await;
+    app.wait_for_text_where("backup-passphrase-error", "the refusal", |t| !t.is_empty()).await;
+    app.type_into("backup-passphrase", PASSPHRASE).await;
+    app.type_into("backup-passphrase-again", PASSPHRASE).await;
+    app.screenshot("00-passphrase").await;
+    app.click("backup-save").await;
     app.save_in_native_dialog(&file).await;
-    app.wait_for_text("toast-text", "Backup saved: 2 users, 2 audit events.").await;
-    assert!(file.exists());
+    app.wait_for_text_where("toast-text", "the backup's toast", |t| {
+        t.starts_with("Backup saved, encrypted with your passphrase: 2 users, 2 audit events.")
+    })
+    .await;
+    let bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.starts_with(b"age-encryption.org/v1\n"), "an age file");
+    assert!(!bytes.windows(15).any(|w| w == b"ana@acme.exampl"), "nothing readable");
 
     // Change something, then bring the backup back.
     app.click("nav-users").await;
@@ -75,6 +91,17 @@ async fn back_up_from_settings_then_restore_it() {
     app.click("restore-open").await;
     app.click("restore-choose").await;
     app.open_in_native_dialog(&file).await;
+    // The Owner's password again, and the backup's passphrase; a wrong one changes nothing.
+    app.type_into("restore-password", OWNER_PASSWORD).await;
+    app.type_into("restore-passphrase", "not the passphrase 123").await;
+    app.click("restore-run").await;
+    app.wait_for_text(
+        "restore-error",
+        "That passphrase does not open this backup. Nothing was restored.",
+    )
+    .await;
+    app.type_into("restore-passphrase", PASSPHRASE).await;
+    app.click("restore-run").await;
     app.wait_for_text_where("auth-subtitle", "the restore notice", |t| {
         t.starts_with("Restored a backup of 2 users.") && t.ends_with("Sign in again.")
     })
@@ -84,5 +111,17 @@ async fn back_up_from_settings_then_restore_it() {
     app.wait_for_number_text("user-count", "2 users").await;
     app.row("ana@acme.example").await;
     app.screenshot("02-ana-is-back").await;
+
+    // The restored log still begins with the backup's: held against it from the Audit log.
+    app.click("nav-audit").await;
+    app.click("audit-compare").await;
+    app.open_in_native_dialog(&file).await;
+    // Typed and sent from the keyboard: Enter submits the passphrase.
+    app.type_into("anchor-passphrase", &format!("{PASSPHRASE}\u{E007}")).await;
+    app.wait_for_text_where("audit-anchor", "the comparison", |t| {
+        t.starts_with("Today's log begins with the backup's") && t.contains("events 1 to #2 ")
+    })
+    .await;
+    app.screenshot("03-compared").await;
     app.close().await;
 }

@@ -253,6 +253,10 @@ async fn restore(
             accept_unencrypted,
             ..Opening::new(&data, &keys)
         };
+        // Checked in full while the store is still open: a wrong passphrase or a damaged file
+        // is refused without closing anything, and the person stays signed in.
+        backup::check(&file, &Opening { current: right.current(), ..opening })
+            .map_err(|e| e.to_body())?;
         let restored = state.reopen_after(|store| backup::restore(&file, store, &right, &opening));
         if restored.is_ok() {
             automatic_backup(&app);

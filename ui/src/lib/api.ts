@@ -18,7 +18,11 @@ export class ApiError extends Error {
 async function unwrap<T>(call: Promise<Result<T, ErrorBody>>): Promise<T> {
   const result = await call;
   if (result.status === "ok") return result.data;
-  throw new ApiError(result.error);
+  // A refusal from Tauri itself (a command the window may not call) is a string, not a body.
+  const error = result.error as unknown;
+  if (typeof error === "object" && error !== null && "code" in error)
+    throw new ApiError(result.error);
+  throw new ApiError({ code: "internal", message: "Something went wrong. Please try again." });
 }
 
 /** A sentence for any thrown value: core's own for refusals, a generic one otherwise. */

@@ -33,6 +33,7 @@ const LABELS: Record<AuditAction, string> = {
   email_saved: "Email saved as a file",
   email_retried: "Email retried",
   export_users: "Export users",
+  compare_with_backup: "Compare with a backup",
   export_audit: "Export audit log",
 };
 

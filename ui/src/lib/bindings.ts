@@ -67,13 +67,29 @@ export const commands = {
 	 */
 	exportUsers: () => typedError<string | null, ErrorBody>(__TAURI_INVOKE("export_users")),
 	backupStatus: () => typedError<BackupStatus, ErrorBody>(__TAURI_INVOKE("backup_status")),
-	/**  "Back up now": the Owner chooses where; returns the file's name, or null when cancelled. */
-	backupNow: () => typedError<BackupInfo | null, ErrorBody>(__TAURI_INVOKE("backup_now")),
 	/**
-	 *  "Restore from a backup…": an Owner chooses the file; it is checked in full, the current
-	 *  store is kept aside, and everyone signs in again. Null when cancelled.
+	 *  "Back up now": the Owner has typed a passphrase (twice, in the window); it is judged by the
+	 *  password rules, then the Owner chooses where to save. Null when cancelled.
 	 */
-	restoreFromFile: () => typedError<Restored | null, ErrorBody>(__TAURI_INVOKE("restore_from_file")),
+	backupNow: (passphrase: string) => typedError<BackupInfo | null, ErrorBody>(__TAURI_INVOKE("backup_now", { passphrase })),
+	/**
+	 *  "Restore from a backup…" and "Compare with a backup…": the person chooses a backup file in
+	 *  a native dialog; the next restore or comparison uses it. Null when cancelled.
+	 */
+	chooseBackup: () => typedError<ChosenBackup | null, ErrorBody>(__TAURI_INVOKE("choose_backup")),
+	/**
+	 *  Restores the chosen backup. Signed in, the Owner's `password` is the right to replace the
+	 *  store; while the store cannot be opened (or holds no organization), the backup's own
+	 *  `passphrase` (or this computer's key) is. `accept_unencrypted`: the person confirmed that
+	 *  they accept the risk of a backup written before backups were encrypted. Everyone signs in
+	 *  again after it.
+	 */
+	restoreChosen: (password: string | null, passphrase: string | null, acceptUnencrypted: boolean) => typedError<Restored, ErrorBody>(__TAURI_INVOKE("restore_chosen", { password, passphrase, acceptUnencrypted })),
+	/**
+	 *  "Compare with a backup…" in the Audit log: holds today's log against the chosen backup's
+	 *  copy. Needs `audit:read`; audited.
+	 */
+	compareWithChosen: (passphrase: string | null) => typedError<AnchorCheck, ErrorBody>(__TAURI_INVOKE("compare_with_chosen", { passphrase })),
 	recoveryOffer: () => typedError<RecoveryOffer | null, ErrorBody>(__TAURI_INVOKE("recovery_offer")),
 	/**
 	 *  Restores the newest good automatic backup. Only while the store cannot be opened or holds
@@ -130,13 +146,26 @@ export type ActorEmail = {
 	email: string,
 };
 
+/**  What `verify --against` a backup found: today's log begins with the backup's. */
+export type AnchorCheck = {
+	/**  The backup's head: the events up to it are today's events, hash for hash. */
+	backup_head_seq: number,
+	backup_head_hash: string,
+	backup_created_at: string,
+	/**  Today's head. */
+	head_seq: number,
+	head_hash: string,
+};
+
 /**  What the first screen needs to know. */
 export type AppStatus = {
 	/**  Whether first-run setup is done (false: show the setup screen). */
 	set_up: boolean,
 };
 
-export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved" | "email_retried" | "export_users" | "export_audit";
+export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved" | "email_retried" | "export_users" | "export_audit" | 
+/**  The audit log held against a backup's copy of it. */
+"compare_with_backup";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -193,16 +222,32 @@ export type BackupInfo = {
 	audit_events: number,
 	/**  The file's size. */
 	bytes: number,
+	/**  How it is locked. */
+	sealing: Sealing,
+	/**
+	 *  The audit chain's head when it was made: the last event's sequence number and hash. A
+	 *  later `verify --against` this backup checks that today's log still begins with it.
+	 */
+	audit_head_seq: number,
+	audit_head_hash: string,
 };
 
 /**  What Settings shows about backups. */
 export type BackupStatus = {
-	/**  The newest automatic backup's time. */
+	/**  The newest automatic backup's time (the time written inside it). */
 	latest: string | null,
 	/**  How many automatic backups are kept. */
 	count: number,
 	/**  The folder they are kept in. */
 	folder: string,
+	/**  Why the last automatic backup could not be made (no credential store, a full disk). */
+	problem: string | null,
+};
+
+/**  A backup file the person chose, kept in Rust between the choice and its use. */
+export type ChosenBackup = {
+	/**  The file's name, to show. */
+	name: string,
 };
 
 /**  `{ code, message }`: what the UI receives for every refusal. */
@@ -212,7 +257,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten";
 
 /**  One permission a user holds and the roles that grant it. */
 export type Grant = {
@@ -431,6 +476,15 @@ export type SaveAs = {
 	to: string,
 	file_name: string,
 };
+
+/**  How a backup is locked. */
+export type Sealing = 
+/**  With a passphrase the Owner chose: it may leave this computer. */
+"passphrase" | 
+/**  With a key in this computer's credential store (automatic backups). */
+"this_computer" | 
+/**  Not at all: written by an older Gatehouse. */
+"none";
 
 /**  How the connection to the mail server is protected. */
 export type Security = 
