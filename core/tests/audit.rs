@@ -116,8 +116,14 @@ fn the_log_exports_to_csv_oldest_first() {
     org.dir.deactivate_user(org.owner(), rex.id, Some("moved, to \"Berlin\"".into())).unwrap();
     let csv = org.dir.audit_csv(org.owner(), AuditQuery::default()).unwrap();
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "seq,time,actor,action,target,summary,outcome,code");
-    assert_eq!(lines.len(), 5, "header, setup, invite, accept, deactivate");
+    assert_eq!(lines[0], "seq,time,actor,action,target,summary,outcome,code,hash");
+    assert_eq!(lines.len(), 6, "header, setup, invite, accept, deactivate, the export itself");
+    // The last row is the export's own event: the chain's head, with its hash.
+    let head = org.dir.audit_log(org.owner(), AuditQuery::default()).unwrap().events[0].clone();
+    assert_eq!(head.action, AuditAction::ExportAudit);
+    assert!(lines[5].starts_with(&format!("{},", head.seq)), "{}", lines[5]);
+    assert!(lines[5].ends_with(&format!(",{}", head.hash())), "{}", lines[5]);
+    assert!(lines[5].contains("audit chain head #4 "), "{}", lines[5]);
     assert!(
         lines[1].starts_with("1,2026-01-05T09:00:00Z,Olivia.Owner@Example.com,setup,"),
         "{}",
@@ -131,7 +137,7 @@ fn the_log_exports_to_csv_oldest_first() {
             AuditQuery { action: Some(AuditAction::Invite), ..Default::default() },
         )
         .unwrap();
-    assert_eq!(only_invites.lines().count(), 2);
+    assert_eq!(only_invites.lines().count(), 3, "header, the invite, the export");
     org.verify();
 }
 

@@ -118,48 +118,70 @@ impl Directory {
 
 impl Directory {
     /// The whole log matching `query` (its paging ignored) as CSV, oldest first: sequence,
-    /// time (RFC 3339, UTC), actor (email or `system`), action, target, summary, outcome, and
-    /// the error code of a refusal.
+    /// time (RFC 3339, UTC), actor (email or `system`), action, target, summary, outcome, the
+    /// error code of a refusal, and the event's hash (what the next event chains to). The last
+    /// row is always the export's own event: its sequence number and hash are the chain's head
+    /// when the file was written, which a later `verify` can hold the log against.
     /// Needs `audit:read`.
     pub fn audit_csv(&self, session: SessionId, query: AuditQuery) -> Result<String> {
         let needs = crate::model::Permission { module: Module::Audit, action: Action::Read };
         self.changing(session, Some(needs), crate::model::AuditAction::ExportAudit, |change| {
             change.attempt("export the audit log as CSV");
-            let csv = self.audit_csv_text(&query)?;
+            let mut csv = self.audit_csv_text(&query)?;
             let rows = csv.lines().count().saturating_sub(1);
-            change.commit(&format!("{rows} events exported as CSV"), |_| Ok(()))?;
+            let (seq, hash) = self.store.audit_head()?;
+            change.commit(
+                &format!("{rows} events exported as CSV; audit chain head #{seq} {hash}"),
+                |_| Ok(()),
+            )?;
+            // The export's own event, written under this change's lock: the head now.
+            let (head, _) = self.store.audit_head()?;
+            if let Some(event) = self.store.audit_event(head)? {
+                csv.push_str(&self.csv_row(&event, &self.user_emails()?));
+            }
             Ok(csv)
         })
     }
 
     fn audit_csv_text(&self, query: &AuditQuery) -> Result<String> {
         let filter = self.filter(query)?;
-        let emails: std::collections::HashMap<UserId, String> =
-            self.store.users()?.into_iter().map(|u| (u.id, u.email.to_string())).collect();
-        let mut csv = String::from("seq,time,actor,action,target,summary,outcome,code\n");
+        let emails = self.user_emails()?;
+        let mut csv = String::from("seq,time,actor,action,target,summary,outcome,code,hash\n");
         for event in self.store.audit_events(1) {
             let e = event?;
-            if !filter.matches(&e) {
-                continue;
+            if filter.matches(&e) {
+                csv.push_str(&self.csv_row(&e, &emails));
             }
-            let actor = match e.actor {
-                AuditActor::System => "system".to_string(),
-                AuditActor::User(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
-            };
-            let fields = [
-                e.seq.to_string(),
-                e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                actor,
-                crate::wire_name(&e.action),
-                e.target.clone().unwrap_or_default(),
-                e.summary.clone(),
-                crate::wire_name(&e.outcome),
-                e.code.map(|c| crate::wire_name(&c)).unwrap_or_default(),
-            ];
-            let row: Vec<String> = fields.iter().map(|f| crate::csv_io::field(f)).collect();
-            csv.push_str(&row.join(","));
-            csv.push('\n');
         }
         Ok(csv)
+    }
+
+    fn user_emails(&self) -> Result<std::collections::HashMap<UserId, String>> {
+        Ok(self.store.users()?.into_iter().map(|u| (u.id, u.email.to_string())).collect())
+    }
+
+    /// One event as a CSV line.
+    fn csv_row(
+        &self,
+        e: &AuditEvent,
+        emails: &std::collections::HashMap<UserId, String>,
+    ) -> String {
+        let actor = match e.actor {
+            AuditActor::System => "system".to_string(),
+            AuditActor::User(id) => emails.get(&id).cloned().unwrap_or_else(|| id.to_string()),
+        };
+        let fields = [
+            e.seq.to_string(),
+            e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            actor,
+            crate::wire_name(&e.action),
+            e.target.clone().unwrap_or_default(),
+            e.summary.clone(),
+            crate::wire_name(&e.outcome),
+            e.code.map(|c| crate::wire_name(&c)).unwrap_or_default(),
+            e.hash(),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| crate::csv_io::field(f)).collect();
+        format!("{}\n", row.join(","))
     }
 }
