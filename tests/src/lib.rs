@@ -65,6 +65,21 @@ pub fn seed_store(users: u32) -> tempfile::TempDir {
 
 pub const SEED_PASSWORD: &str = "Gatehouse demo store 2026";
 
+/// Runs the `gatehouse` command line (built by `cargo test --workspace`) on the data folder
+/// `data`, with the Owner's password and `passphrase` for backups; panics unless it succeeds.
+pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) {
+    let bin = workspace_root().join("target/debug/gatehouse");
+    let out = Command::new(&bin)
+        .args(args)
+        .env("GATEHOUSE_DATA_DIR", data)
+        .env("GATEHOUSE_PASSWORD", OWNER_PASSWORD)
+        .env("GATEHOUSE_BACKUP_PASSPHRASE", passphrase)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run target/debug/gatehouse (cargo test --workspace builds it)");
+    assert!(out.status.success(), "gatehouse {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }

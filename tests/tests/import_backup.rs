@@ -3,7 +3,7 @@
 #![cfg(feature = "e2e")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{gatehouse, App, OWNER_EMAIL, OWNER_PASSWORD};
 
 #[tokio::test]
 async fn import_a_csv_after_its_preview_then_export_the_users() {
@@ -123,5 +123,41 @@ async fn back_up_from_settings_then_restore_it() {
     })
     .await;
     app.screenshot("03-compared").await;
+    app.close().await;
+}
+
+#[tokio::test]
+async fn a_store_that_cannot_open_comes_back_from_a_backup_file_and_its_passphrase() {
+    let data = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("acme.gatehouse-backup");
+    let path = file.to_str().unwrap();
+    let as_owner = ["--as", OWNER_EMAIL];
+    gatehouse(
+        data.path(),
+        PASSPHRASE,
+        &["setup", "--org", "Acme", "--name", "Olivia Owner", "--email", OWNER_EMAIL],
+    );
+    gatehouse(data.path(), PASSPHRASE, &[&["backup", path][..], &as_owner].concat());
+    // The store is damaged beyond opening: its folder is replaced by a file.
+    let store = data.path().join("store");
+    std::fs::remove_dir_all(&store).unwrap();
+    std::fs::write(&store, b"not a store").unwrap();
+
+    let app = App::launch_on("recovery-file", data).await;
+    app.get("unavailable").await;
+    app.screenshot("01-unavailable").await;
+    app.click("recovery-file").await;
+    app.open_in_native_dialog(&file).await;
+    // No sign-in is possible: the backup's passphrase is what proves the right to restore it.
+    app.type_into("restore-passphrase", PASSPHRASE).await;
+    app.click("restore-run").await;
+    app.wait_for_text_where("auth-subtitle", "the restore notice", |t| {
+        t.starts_with("Restored the backup of") && t.ends_with("Sign in to continue.")
+    })
+    .await;
+    app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    app.wait_for_number_text("user-count", "1 user").await;
+    app.screenshot("02-back").await;
     app.close().await;
 }
