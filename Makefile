@@ -94,10 +94,14 @@ e2e: deps tauri-driver ui/dist/index.html
 	$(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
 
 # The property test against the reference model and the SIGKILL crash test, at length
-# (optimised build; ~20 minutes on 2 cores). Figures are printed as `model:` and `crash:` lines.
+# (optimised build; ~20 minutes on 2 cores), then the four fuzz targets for 10 minutes each
+# (two at a time: ~20 minutes). Figures are printed as `model:`, `crash:` and `fuzz:` lines;
+# a failing input is saved, shrunk, in core/tests/corpus/<target>/.
 soak:
 	GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
+	GATEHOUSE_FUZZ_SECONDS=600 \
+	  $(CARGO) test --release -p gatehouse-core --test integration -- fuzz:: --nocapture --test-threads=2
 
 # Figures against budgets (BENCHMARKS.md): core on a 100,000-user store, and the app side by
 # side with a blank Tauri app under Xvfb. Exits non-zero when a budget is missed.

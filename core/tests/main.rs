@@ -9,6 +9,7 @@ mod backups;
 mod crash;
 mod detail;
 mod dominance;
+mod fuzz;
 mod invitations;
 mod lockout;
 mod mail;

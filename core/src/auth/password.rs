@@ -107,8 +107,16 @@ pub fn hash(password: &str) -> Result<String> {
     Ok(phc.to_string())
 }
 
+/// The most a stored hash may ask of a verification: far above what this build writes
+/// (19 MiB, 2 passes), far below what would stall the app or exhaust memory (a damaged or
+/// planted record can name 4 TiB and 4 billion passes).
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
+const MAX_PASSES: u32 = 16;
+const MAX_LANES: u32 = 16;
+
 /// Verifies a password against a stored PHC string, with the parameters it names; the
-/// outputs are compared in constant time.
+/// outputs are compared in constant time. A string naming parameters past the bounds above
+/// does not verify.
 pub fn verify(password: &str, phc: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else { return false };
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return false };
@@ -117,6 +125,12 @@ pub fn verify(password: &str, phc: &str) -> bool {
     else {
         return false;
     };
+    if params.m_cost() > MAX_MEMORY_KIB
+        || params.t_cost() > MAX_PASSES
+        || params.p_cost() > MAX_LANES
+    {
+        return false;
+    }
     let version = match parsed.version.map(Version::try_from) {
         None => Version::default(),
         Some(Ok(v)) => v,
@@ -174,6 +188,17 @@ mod tests {
         assert!(verify(password, &ours), "and back to the usual memory");
         let tampered = ours.replace("m=19456", "m=19457");
         assert!(!verify(password, &tampered), "the parameters are part of the hash");
+    }
+
+    #[test]
+    fn a_stored_hash_asking_for_terabytes_or_billions_of_passes_does_not_verify_at_once() {
+        let ours = hash("correct horse battery staple").unwrap();
+        for (from, to) in [("m=19456", "m=4294967295"), ("t=2", "t=4294967295"), ("p=1", "p=255")] {
+            let planted = ours.replace(from, to);
+            let started = std::time::Instant::now();
+            assert!(!verify("correct horse battery staple", &planted), "{planted}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{planted}");
+        }
     }
 
     #[test]

@@ -165,12 +165,16 @@ impl Store {
         Ok(())
     }
 
+    /// The schema version recorded in the store; `internal` when it is not 4 bytes (damaged).
     pub fn schema_version(&self) -> Result<Option<u32>> {
-        Ok(self.meta.get(SCHEMA_KEY)?.map(|v| {
-            let mut bytes = [0u8; 4];
-            bytes.copy_from_slice(&v[..4.min(v.len())]);
-            u32::from_be_bytes(bytes)
-        }))
+        self.meta
+            .get(SCHEMA_KEY)?
+            .map(|v| {
+                let bytes = <[u8; 4]>::try_from(v.as_ref())
+                    .map_err(|_| Error::Internal("the store's schema version is damaged"))?;
+                Ok(u32::from_be_bytes(bytes))
+            })
+            .transpose()
     }
 
     /// The store's random id, made when it was first opened.

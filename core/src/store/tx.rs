@@ -165,7 +165,11 @@ impl<'a> Tx<'a> {
     pub fn audit(&self, entry: AuditEntry, at: DateTime<Utc>) -> TxResult<AuditEvent> {
         let head: Option<AuditHead> = get(self.meta, AUDIT_HEAD_KEY)?;
         let (seq, prev_hash) = match head {
-            Some(h) => (h.seq + 1, h.hash),
+            // Only a damaged head is at the last number there is.
+            Some(h) => match h.seq.checked_add(1) {
+                Some(seq) => (seq, h.hash),
+                None => return abort(Error::Internal("the audit log's last event is damaged")),
+            },
             None => (1, GENESIS_HASH.to_string()),
         };
         let event = AuditEvent {

@@ -144,7 +144,8 @@ fn check_audit_chain(store: &Store, problems: &mut Vec<String>) -> Result<u64> {
             ));
         }
         prev_hash = event.hash();
-        expected_seq = event.seq + 1;
+        // A damaged number may be the last one there is: saturate rather than overflow.
+        expected_seq = event.seq.saturating_add(1);
         if let Some(key) = super::tx::actor_key(&event) {
             indexed += 1;
             if !store.audit_actors.contains_key(key)? {
