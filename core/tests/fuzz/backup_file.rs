@@ -1,28 +1,45 @@
-//! Backup files, through the one public reader `backup::check(path)` (the format is being
-//! replaced, so nothing here calls into its parts): any file ends in `BackupInfo` or a typed
-//! refusal, and a file declaring huge sizes neither allocates them nor loops over them.
+//! Backup files, through the one public reader `backup::check(path, opening)`: any file ends
+//! in `BackupInfo` or a typed refusal, and a file declaring huge sizes neither allocates them
+//! nor loops over them.
 //!
-//! Seeds are real backups written by a real store, and the corpus. Besides byte mutations,
-//! two generators know the plain format of `backup.rs` version 1 (`GATEHOUSE BACKUP\n`, ...,
-//! SHA-256 trailer): one seals a mutated file again so the mutation gets past the checksum,
-//! the other encodes a hostile store image (see `store_records`) as such a file. A new format
-//! makes their inputs plain refusals, which still have to be refusals.
+//! Seeds are real backups written by a real store (age files locked with the store's key,
+//! which the opening holds, so mutations reach the decrypting reader and its refusals), plain
+//! format-1 images of a real store (read because the opening accepts unencrypted backups, so
+//! the plain decoder and `verify()` behind it are reached), and the corpus. Besides byte
+//! mutations, two generators know the plain format (`GATEHOUSE BACKUP\n`, ..., SHA-256
+//! trailer): one seals a mutated file again so the mutation gets past the checksum, the other
+//! encodes a hostile store image (see `store_records`) as such a file.
 
 use super::mutate::{any_bytes, apply, edits, mutated};
 use super::store_records::{change, changes, real_store_image, Entry, Image};
 use super::{bytes_target, fuzz, smaller_bytes, Target};
-use crate::support::Org;
-use gatehouse_core::backup;
+use crate::support::setup_input;
+use gatehouse_core::backup::{self, Opening};
+use gatehouse_core::secrets::{Keys, Vault};
+use gatehouse_core::{Directory, SystemClock};
 use proptest::prelude::*;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 const PLAIN_MAGIC: &[u8] = b"GATEHOUSE BACKUP\n";
 
 #[test]
 fn backup_files_never_panic_or_stall() {
     let work = tempfile::tempdir().expect("temp dir");
-    let real = real_backups();
+    let keys = Arc::new(Keys::new(Box::new(MemoryVault::default())));
+    let (mut real, id) = real_backups(&keys);
     let image = real_store_image();
+    real.push(plain_backup(&image, 2));
+    let opening = Opening { accept_unencrypted: true, ..Opening::new(work.path(), &keys) };
+    // The seeds themselves are good backups: mutations start from files the reader accepts.
+    for (i, bytes) in real.iter().enumerate() {
+        let file = work.path().join(format!("gatehouse-seed{i}-{}.gatehouse-backup", id.simple()));
+        std::fs::write(&file, bytes).expect("write a seed");
+        let checked = backup::check(&file, &opening);
+        assert!(checked.is_ok(), "seed {i}: {checked:?}");
+        std::fs::remove_file(&file).expect("remove a seed");
+    }
     let n = std::cell::Cell::new(0u64);
     let target = Target { smaller, ..bytes_target("backup_file") };
     fuzz(
@@ -30,10 +47,12 @@ fn backup_files_never_panic_or_stall() {
         |corpus| strategy(real, image, corpus),
         |bytes| {
             n.set(n.get() + 1);
-            let file = work.path().join(format!("{}.gatehouse-backup", n.get()));
+            // Named as automatic backups are, so that the store's key is found for it.
+            let file =
+                work.path().join(format!("gatehouse-{}-{}.gatehouse-backup", n.get(), id.simple()));
             std::fs::write(&file, bytes)
                 .map_err(|e| format!("the harness could not write: {e}"))?;
-            let outcome = match backup::check(&file) {
+            let outcome = match backup::check(&file, &opening) {
                 Ok(_) => Ok("good".into()),
                 Err(e) => Ok(format!("{:?}", e.code())),
             };
@@ -43,16 +62,44 @@ fn backup_files_never_panic_or_stall() {
     );
 }
 
-/// Backups written by a real store: empty, and after most verbs.
-fn real_backups() -> Vec<Vec<u8>> {
-    let org = Org::new().with_owner();
-    let file = org.tmp.path().join("seed.gatehouse-backup");
-    org.dir.backup(org.owner(), &file).expect("a backup");
-    let small = std::fs::read(&file).expect("read the backup");
-    org.member("mia@example.com", &["reporting"]);
-    org.invite("ivy@example.com", &["admin"]);
-    org.dir.backup(org.owner(), &file).expect("a backup");
-    vec![small, std::fs::read(&file).expect("read the backup")]
+/// A credential store in memory that keeps what it is given, as the OS's would.
+#[derive(Default)]
+struct MemoryVault(Mutex<HashMap<String, String>>);
+
+impl Vault for MemoryVault {
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        Ok(self.0.lock().map_err(|e| e.to_string())?.get(name).cloned())
+    }
+    fn set(&self, name: &str, secret: &str) -> Result<(), String> {
+        self.0.lock().map_err(|e| e.to_string())?.insert(name.into(), secret.into());
+        Ok(())
+    }
+}
+
+/// Automatic backups written by a real store with its key in `keys`: just set up, and after
+/// invitations; and the store's id.
+fn real_backups(keys: &Arc<Keys>) -> (Vec<Vec<u8>>, uuid::Uuid) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = Directory::open(&tmp.path().join("store"), Arc::new(SystemClock))
+        .expect("open a store")
+        .with_keys(keys.clone());
+    let owner = dir.setup(setup_input()).expect("setup").session;
+    let folder = tmp.path().join("backups");
+    let first = dir.backup_automatic(&folder).expect("a backup");
+    let request = gatehouse_core::InviteRequest {
+        invitees: vec![gatehouse_core::Invitee { email: "ivy@example.com".into(), name: None }],
+        roles: vec!["admin".into()],
+    };
+    dir.invite_users(owner, request).expect("invite");
+    std::thread::sleep(std::time::Duration::from_millis(1100)); // a second, newer name
+    let second = dir.backup_automatic(&folder).expect("a backup");
+    assert!(second.users > first.users);
+    let files: Vec<Vec<u8>> = std::fs::read_dir(&folder)
+        .expect("the backups")
+        .flatten()
+        .map(|e| std::fs::read(e.path()).expect("read a backup"))
+        .collect();
+    (files, dir.store_id().expect("the store's id"))
 }
 
 fn strategy(real: Vec<Vec<u8>>, image: Image, corpus: Vec<Vec<u8>>) -> BoxedStrategy<Vec<u8>> {
