@@ -2,6 +2,35 @@
 //! what spreadsheets save (UTF-8 with or without BOM, comma or semicolon separated).
 
 use crate::error::{Error, Result};
+use std::io::Read;
+use std::path::Path;
+
+/// The largest CSV file an import reads: 10 MB (100,000 rows of a long address, name and
+/// roles take about 8 MB).
+pub const MAX_BYTES: u64 = 10 * 1000 * 1000;
+/// The most rows an import reads.
+pub const MAX_ROWS: usize = 100_000;
+
+fn too_large() -> Error {
+    Error::InvalidFile(format!(
+        "The file is larger than {} MB: split it into files of at most {} MB and import each.",
+        MAX_BYTES / 1_000_000,
+        MAX_BYTES / 1_000_000
+    ))
+}
+
+/// Reads a CSV file for import, refusing one over [`MAX_BYTES`] without reading more than
+/// that of it (a file named by mistake, or a device that never ends).
+/// Errors: `invalid_file` (too large), `file_error`.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::file("read", path, &e))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1).read_to_end(&mut bytes).map_err(|e| Error::file("read", path, &e))?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
 
 /// Quotes a field when needed (RFC 4180) and neutralizes cells a spreadsheet would run as a
 /// formula (starting with `=`, `+`, `-`, `@`, tab or carriage return) with a leading `'`.
@@ -39,8 +68,12 @@ impl Table {
 }
 
 /// Reads CSV text: UTF-8 (a BOM is skipped), separated by commas or, when the header has
-/// semicolons and no commas, by semicolons. Blank lines are skipped.
+/// semicolons and no commas, by semicolons. Blank lines are skipped. Error: `invalid_file`,
+/// including for text over [`MAX_BYTES`] or with more than [`MAX_ROWS`] rows.
 pub fn read(bytes: &[u8]) -> Result<Table> {
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(too_large());
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|_| {
         Error::InvalidFile("The file is not UTF-8 text: save it as “CSV UTF-8”.".into())
@@ -59,17 +92,29 @@ pub fn read(bytes: &[u8]) -> Result<Table> {
         .map(|h| h.trim().to_lowercase())
         .collect();
     let mut records = Vec::new();
+    // Newlines counted so far, up to `counted_to`: each record counts only its own stretch,
+    // so numbering 100,000 rows stays linear.
+    let (mut counted_to, mut newlines) = (0usize, 0usize);
     for record in reader.records() {
         let record =
             record.map_err(|e| Error::InvalidFile(format!("The file cannot be read: {e}.")))?;
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
+        if records.len() == MAX_ROWS {
+            return Err(Error::InvalidFile(format!(
+                "The file has more than {MAX_ROWS} rows: split it into files of at most \
+                 {MAX_ROWS} rows and import each."
+            )));
+        }
         // The line a person sees in an editor, counted from the record's byte offset (which
         // can point at the end of the line before: skip line ends).
         let at = record.position().map_or(0, |p| p.byte() as usize).min(text.len());
         let start = at + text[at..].len() - text[at..].trim_start_matches(['\r', '\n']).len();
-        let line = text.as_bytes()[..start].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        let start = start.max(counted_to);
+        newlines += memchr::memchr_iter(b'\n', &text.as_bytes()[counted_to..start]).count();
+        counted_to = start;
+        let line = newlines as u32 + 1;
         records.push((line, record.iter().map(str::to_string).collect()));
     }
     Ok(Table { header, records })
@@ -100,5 +145,35 @@ mod tests {
         );
         assert_eq!(table.records[1].0, 4, "the blank line is skipped but counted");
         assert!(read(b"\xFF\xFEe\x00").is_err(), "UTF-16 is refused with a sentence");
+    }
+
+    #[test]
+    fn a_file_over_the_row_limit_is_refused_naming_the_limit() {
+        let mut text = String::from("email,name,roles\n");
+        for i in 0..MAX_ROWS {
+            text.push_str(&format!("u{i}@x.com,U,reporting\n"));
+        }
+        assert_eq!(read(text.as_bytes()).unwrap().records.len(), MAX_ROWS, "the limit itself");
+        text.push_str("one@more.com,U,reporting\n");
+        let err = read(text.as_bytes()).err().unwrap();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidFile);
+        assert!(err.to_string().contains("more than 100000 rows"), "{err}");
+    }
+
+    #[test]
+    fn a_file_over_the_size_limit_is_refused_without_reading_it_all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("big.csv");
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_BYTES * 3).unwrap(); // sparse: 30 MB that cost nothing to write
+        let err = read_file(&path).err().unwrap();
+        assert_eq!(err.code(), crate::ErrorCode::InvalidFile);
+        assert!(err.to_string().contains("larger than 10 MB"), "{err}");
+        std::fs::write(&path, b"email\na@x.com\n").unwrap();
+        assert_eq!(read(&read_file(&path).unwrap()).unwrap().records.len(), 1);
+        assert_eq!(
+            read(&vec![b' '; MAX_BYTES as usize + 1]).err().unwrap().code(),
+            crate::ErrorCode::InvalidFile
+        );
     }
 }
