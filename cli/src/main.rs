@@ -506,10 +506,6 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, Failure> {
         })
 }
 
-fn read_error(file: &Path, e: std::io::Error) -> Failure {
-    Failure::Refused(Error::file("read", file, &e).to_body())
-}
-
 /// Writes `bytes` to a temporary name beside `file` (0600), syncs it, then renames it into place.
 fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
     gatehouse_core::files::write_atomically(file, bytes).map_err(Failure::from)
