@@ -17,6 +17,9 @@ mkdir -p "$out/app-data" && target/release/gatehouse-seed "$out/app-data/store" 
 echo "== core"
 target/release/gatehouse-bench "$out/data/store" "$out/core.md" || missed=1
 
+echo "== 100,000 failed sign-ins with random addresses"
+target/release/gatehouse-bench flood "$out/flood" "$out/flood.md" || missed=1
+
 echo "== app, side by side with a blank Tauri app"
 # Xvfb has no GPU: WebKit's GL compositing would run on Mesa's software rasterizer (llvmpipe),
 # which on 2 cores spends 30-90 ms on each frame that changes, whatever the page. Both apps
@@ -58,6 +61,15 @@ cat "$out/sizes.md"
   echo "less the same check and hash timed around it, so its p99 carries their jitter."
   echo
   cat "$out/core.md"
+  echo
+  echo "## Strangers at the sign-in screen"
+  echo
+  echo "Every failed sign-in for an address adds a count (kept while it can still lock the"
+  echo "address: 30 minutes) and, for the first 20 attempts for unknown addresses in each"
+  echo "10-minute window, an audit event; the rest of a window's attempts are one event with their"
+  echo "number. Expired counts are swept on every sign-in."
+  echo
+  cat "$out/flood.md"
   echo
   echo "## The app under Xvfb, against a blank Tauri 2 app built in the same run"
   echo

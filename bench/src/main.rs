@@ -3,6 +3,7 @@
 //! (its floor). Prints one line per figure with its budget and writes them as Markdown rows.
 //!
 //!     gatehouse-bench STORE_DIR OUT.md
+//!     gatehouse-bench flood DIR OUT.md [COUNT]   (see flood.rs)
 //!
 //! STORE_DIR must hold a store made by `gatehouse-seed` (password in GATEHOUSE_PASSWORD).
 //! Exits 1 when a budget is missed.
@@ -59,8 +60,17 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+mod flood;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let (Some("flood"), Some(dir), Some(out)) =
+        (args.get(1).map(String::as_str), args.get(2), args.get(3))
+    {
+        let count = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(100_000);
+        let met = flood::run(Path::new(dir), Path::new(out), count);
+        std::process::exit(if met { 0 } else { 1 });
+    }
     if let (Some("floors"), Some(store)) = (args.get(1).map(String::as_str), args.get(2)) {
         let floors = raw_floors(Path::new(store));
         println!("{}", floors.map(|f| f.as_nanos().to_string()).join(" "));

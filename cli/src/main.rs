@@ -50,6 +50,9 @@ impl From<Error> for Failure {
 type Outcome = Result<(), Failure>;
 
 fn main() -> ExitCode {
+    // Everything this process writes (the store, a backup, an export) is the user's alone,
+    // whatever umask the shell has (domain.md "Data at rest").
+    gatehouse_core::files::private_process();
     let cli = Cli::parse();
     let out = Out { json: cli.global.json };
     match run(&cli, &out) {
@@ -85,8 +88,12 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, Failure> {
     }
 }
 
+/// Opens the store in the data folder `dir`, which is made private first (created 0700, or
+/// tightened with everything in it).
 fn open(dir: &Path) -> Result<Directory, Failure> {
-    Directory::open(&dir.join("store"), Arc::new(SystemClock)).map_err(|e| match e.code() {
+    let store = gatehouse_core::files::prepare_data_folder(dir)
+        .map_err(|e| Failure::Unavailable(e.to_body()))?;
+    Directory::open(&store, Arc::new(SystemClock)).map_err(|e| match e.code() {
         ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody {
             code: ErrorCode::StoreLocked,
             message: "The Gatehouse store is open in another program (the app, or another \
@@ -304,7 +311,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
         Command::Audit(command) => audit(out, data, dir, s, command)?,
         Command::Outbox(command) => outbox(out, dir, s, command)?,
         Command::Import { file, dry_run } => {
-            let text = std::fs::read(file).map_err(|e| read_error(file, e))?;
+            let text = gatehouse_core::csv_io::read_file(file)?;
             let report = dir.import_users_csv(s, &text, *dry_run, |_, _| {})?;
             out.import(&report, *dry_run);
         }
@@ -568,11 +575,7 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, Failure> {
         })
 }
 
-fn read_error(file: &Path, e: std::io::Error) -> Failure {
-    Failure::Refused(Error::file("read", file, &e).to_body())
-}
-
-/// Writes `bytes` to a temporary name beside `file`, syncs it, then renames it into place.
+/// Writes `bytes` to a temporary name beside `file` (0600), syncs it, then renames it into place.
 fn write_file(file: &Path, bytes: &[u8]) -> Result<(), Failure> {
     gatehouse_core::files::write_atomically(file, bytes).map_err(Failure::from)
 }

@@ -775,3 +775,88 @@ fn a_small_role_cannot_take_over_a_stronger_account() {
     assert_eq!(codes.len(), 4, "{denied:?}");
     assert!(codes.iter().filter(|c| **c == "not_dominant").count() >= 3, "{codes:?}");
 }
+
+/// Runs `gatehouse` under umask 000 (as a careless shell or service manager may start it),
+/// pointed at `data`.
+#[cfg(unix)]
+fn run_under_umask_000(data: &std::path::Path, args: &[&str]) -> Run {
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .env("GATEHOUSE_DATA_DIR", data)
+        .env("GATEHOUSE_PASSWORD", PASSWORD)
+        .env_remove("GATEHOUSE_NEW_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn everything_written_is_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let chosen = tmp.path().join("chosen");
+    std::fs::create_dir(&chosen).unwrap();
+    std::fs::set_permissions(&chosen, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = |name: &str| chosen.join(name).to_str().unwrap().to_string();
+    let ok = |args: &[&str]| {
+        let r = run_under_umask_000(&data, args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stderr, r.stdout);
+        r
+    };
+    ok(&["setup", "--org", "Acme", "--name", "Olivia Owner", "--email", OWNER]);
+    ok(&["users", "invite", "ana@acme.example", "--role", "reporting", "--as", OWNER]);
+    for i in 0..5 {
+        // failed sign-ins write too (counts, audit events)
+        let _ =
+            run_under_umask_000(&data, &["users", "list", "--as", &format!("x{i}@acme.example")]);
+    }
+    ok(&["backup", &file("acme.gatehouse-backup"), "--as", OWNER]);
+    ok(&["audit", "export", &file("audit.csv"), "--as", OWNER]);
+    ok(&["export", &file("users.csv"), "--as", OWNER]);
+    let list = ok(&["outbox", "list", "--json", "--as", OWNER]).json();
+    let id = list[0]["id"].as_str().unwrap().to_string();
+    ok(&["outbox", "save", &id, &file("ana.eml"), "--as", OWNER]);
+
+    let mode =
+        |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    let mut loose = Vec::new();
+    let mut seen = 0;
+    let mut pending = vec![data.clone()];
+    while let Some(path) = pending.pop() {
+        seen += 1;
+        let want = if path.is_dir() { 0o700 } else { 0o600 };
+        if mode(&path) != want {
+            loose.push(format!("{} {:o}", path.display(), mode(&path)));
+        }
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(seen > 5, "the data folder holds the store");
+    assert_eq!(loose, Vec::<String>::new(), "every folder 0700 and file 0600 in the data folder");
+    for name in ["acme.gatehouse-backup", "audit.csv", "users.csv", "ana.eml"] {
+        assert_eq!(mode(&chosen.join(name)), 0o600, "{name} is written 0600 where it was asked");
+    }
+}
+
+#[test]
+fn an_import_file_over_the_size_limit_is_refused_naming_it() {
+    let cli = Cli::set_up();
+    let file = cli.data.path().join("huge.csv");
+    std::fs::File::create(&file).unwrap().set_len(50 * 1000 * 1000).unwrap(); // sparse
+    let r = cli.owner(&["import", file.to_str().unwrap(), "--json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let error = &r.json()["error"];
+    assert_eq!(error["code"], "invalid_file");
+    assert!(error["message"].as_str().unwrap().contains("10 MB"), "{error}");
+}

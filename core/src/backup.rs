@@ -863,6 +863,7 @@ pub fn restore(
     }
     std::fs::rename(&fresh, store_dir).map_err(|e| Error::file("move into place", &fresh, &e))?;
     sync_dir(parent);
+    crate::files::tighten(parent)?;
     let restored = Directory::open_settled(store_dir, std::sync::Arc::new(SystemClock))?;
     let summary = match &kept {
         Some(aside) => format!(

@@ -16,8 +16,12 @@ use chrono::{DateTime, Utc};
 use std::sync::MutexGuard;
 
 /// Proof that the writer lock is held: [`crate::store::Store::write`] takes one, and only this
-/// module makes one.
-pub struct Ticket<'d>(#[allow(dead_code)] MutexGuard<'d, ()>);
+/// module makes one. It carries the write's one instant, so that a record the store writes on
+/// its own account (the audit event that closes a throttle record) is dated like the change.
+pub struct Ticket<'d> {
+    _guard: MutexGuard<'d, ()>,
+    pub(crate) now: DateTime<Utc>,
+}
 
 /// The lock and one instant: for changes nobody signed in asks for (sign-in, codes, the mail
 /// sender, restore, seeding), whose audit events name their actor themselves.
@@ -32,7 +36,8 @@ impl Directory {
     /// [`Directory::changing`] instead, which checks and audits.
     pub(crate) fn unattended(&self) -> Write<'_> {
         let guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Write { dir: self, ticket: Ticket(guard), now: self.clock.now() }
+        let now = self.clock.now();
+        Write { dir: self, ticket: Ticket { _guard: guard, now }, now }
     }
 
     /// Runs `body` as a change by the session's user, who must hold `needs` (when given).

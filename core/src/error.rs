@@ -47,6 +47,7 @@ pub enum ErrorCode {
     ResetCodeExpired,
     StoreLocked,
     StoreTooNew,
+    StoreDamaged,
     Internal,
     InvalidFile,
     BackupInvalid,
@@ -143,6 +144,9 @@ pub enum Error {
     StoreLocked,
     #[error("This data was written by a newer version of Gatehouse (schema {found}); please update Gatehouse.")]
     StoreTooNew { found: u32 },
+    /// A record the store cannot do without is unreadable; names which.
+    #[error("The Gatehouse data is damaged ({0} cannot be read): restore it from a backup.")]
+    StoreDamaged(&'static str),
     #[error("Something went wrong on this computer ({0}). Nothing was changed.")]
     Internal(&'static str),
     #[error("{0}")]
@@ -225,6 +229,7 @@ impl Error {
             Error::ResetCodeExpired => C::ResetCodeExpired,
             Error::StoreLocked => C::StoreLocked,
             Error::StoreTooNew { .. } => C::StoreTooNew,
+            Error::StoreDamaged(_) => C::StoreDamaged,
             Error::Internal(_) => C::Internal,
             Error::InvalidFile(_) => C::InvalidFile,
             Error::BackupInvalid(_) => C::BackupInvalid,

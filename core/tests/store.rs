@@ -55,3 +55,35 @@ fn verify_detects_an_edited_audit_event() {
         integrity.problems
     );
 }
+
+/// Writes `value` under `key` in the meta tree of a store set up in a temporary folder, then
+/// opens it again.
+fn open_with_meta(key: &str, value: &[u8]) -> Result<Directory, gatehouse_core::Error> {
+    let org = Org::new().with_owner();
+    let Org { dir, tmp, .. } = org;
+    drop(dir);
+    {
+        let db = sled::open(tmp.path()).unwrap();
+        db.open_tree("meta").unwrap().insert(key, value).unwrap();
+        db.flush().unwrap();
+    }
+    let result = Directory::open_settled(tmp.path(), Arc::new(SystemClock));
+    drop(tmp);
+    result
+}
+
+#[test]
+fn a_damaged_record_read_at_open_is_refused_with_a_sentence_never_a_panic() {
+    for (key, value) in [
+        ("schema_version", &b"\x00\x02"[..]),
+        ("schema_version", &b""[..]),
+        ("schema_version", &b"\x00\x00\x00\x02\x00"[..]),
+        ("store_id", &b"short"[..]),
+        ("organization", &b"{not json"[..]),
+        ("audit_head", &b"\xff"[..]),
+    ] {
+        let err = open_with_meta(key, value).err().unwrap_or_else(|| panic!("{key} opened"));
+        assert_eq!(err.code(), ErrorCode::StoreDamaged, "{key} = {value:?}");
+        assert!(err.to_string().contains("restore it from a backup"), "{err}");
+    }
+}

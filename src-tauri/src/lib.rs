@@ -94,6 +94,10 @@ fn data_dir<R: tauri::Runtime>(app: &impl Manager<R>) -> Result<PathBuf, String>
 }
 
 pub fn run_app() {
+    // Before anything is written: every file and folder the app makes (the store, backups,
+    // logs, the instance socket, exports) is the user's alone, whatever the umask it was
+    // launched with (domain.md "Data at rest").
+    gatehouse_core::files::private_process();
     let builder = specta_builder();
     let result = tauri::Builder::default()
         // First: a second launch hands over to the running app (which comes to the front)

@@ -22,7 +22,9 @@ pub fn init_logging(app: &App) {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let stderr = fmt::layer().with_writer(std::io::stderr).with_filter(filter());
     let file = app.path().app_log_dir().ok().and_then(|dir| {
-        std::fs::create_dir_all(&dir).ok()?;
+        // Private like the data folder (on Linux it is inside it): a log names users.
+        gatehouse_core::files::private_dir(&dir).ok()?;
+        gatehouse_core::files::tighten(&dir).ok()?;
         tracing_appender::rolling::Builder::new()
             .rotation(tracing_appender::rolling::Rotation::DAILY)
             .filename_prefix("gatehouse")
@@ -72,7 +74,7 @@ pub fn install_menu(app: &App) -> tauri::Result<()> {
 /// Opens the log folder in the system's file manager.
 fn show_logs(app: &AppHandle) {
     let Ok(dir) = app.path().app_log_dir() else { return };
-    let _ = std::fs::create_dir_all(&dir);
+    let _ = gatehouse_core::files::private_dir(&dir);
     let opener = if cfg!(target_os = "macos") {
         "open"
     } else if cfg!(windows) {

@@ -132,11 +132,11 @@ impl AppState {
     }
 }
 
-/// Opens the store in `data/store`, creating the folders on first use.
+/// Opens the store in `data/store`, creating the folders on first use; the data folder is
+/// made private first (0700, everything in it tightened to 0700 and 0600).
 fn open_store(data: &std::path::Path) -> Result<Arc<Directory>, ErrorBody> {
-    let path = data.join("store");
-    std::fs::create_dir_all(data).map_err(|e| {
-        tracing::error!("creating {}: {e}", data.display());
+    let path = gatehouse_core::files::prepare_data_folder(data).map_err(|e| {
+        tracing::error!("preparing {}: {e}", data.display());
         unavailable(format!("Gatehouse could not create its data folder {}.", data.display()))
     })?;
     tracing::info!("store: {}", path.display());

@@ -2,6 +2,7 @@
 
 use crate::auth::password;
 use crate::auth::session::{SessionId, Touch};
+use crate::auth::throttle::{Tally, Throttle, REFUSALS_LOGGED};
 use crate::change::Write;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::audit::AuditEntry;
@@ -51,6 +52,10 @@ impl Actor {
     }
 }
 
+/// Expired sign-in counts looked at (and forgotten) on every attempt: more than one record is
+/// visited for each one an attempt can add, so the sweep keeps up with any flood.
+pub const SWEEP_BATCH: usize = 8;
+
 /// The key lockouts are counted under: the normalized address, or the trimmed, lower-cased
 /// text when it is not an address at all.
 fn throttle_key(email: &str) -> String {
@@ -63,12 +68,16 @@ fn throttle_key(email: &str) -> String {
 impl Directory {
     /// Signs in with email and password. A wrong password, an unknown email and a user who
     /// is not Active all give `invalid_credentials`; the fifth failure in a row for one address
-    /// locks it for 30 minutes (`locked_out`).
+    /// locks it for 30 minutes (`locked_out`). An address already locked is refused without
+    /// hashing the password: the answer is `locked_out` whatever it is, for known and unknown
+    /// addresses alike.
     pub fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn> {
         let key = throttle_key(email);
         let user = self.store.user_by_email(&key)?;
+        let locked = self.store.throttle(&key)?.minutes_locked(self.clock.now()).is_some();
         // Hash before taking the lock: argon2 is slow on purpose.
         let verified = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+            _ if locked => false,
             Some(phc) => password::verify(password, phc),
             None => {
                 password::verify_dummy(password);
@@ -77,17 +86,19 @@ impl Directory {
         };
         let write = self.unattended();
         // Read again under the lock: a change that won the race (a deactivation, a reset, a
-        // new role) must not be undone by writing the record read before it.
+        // new role, an unlock) must not be undone by writing the record read before it.
         let fresh = self.store.user_by_email(&key)?;
+        let still_locked = locked && self.store.throttle(&key)?.minutes_locked(write.now).is_some();
         let verified = match (&user, &fresh) {
-            (Some(before), Some(now)) if before.id == now.id => {
+            _ if still_locked => false, // count_sign_in refuses it
+            (Some(before), Some(now)) if before.id == now.id && !locked => {
                 if before.password_hash == now.password_hash {
                     verified
                 } else {
                     now.password_hash.as_deref().is_some_and(|phc| password::verify(password, phc))
                 }
             }
-            (None, None) => false,
+            (None, None) if !locked => false,
             _ => fresh
                 .as_ref()
                 .and_then(|u| u.password_hash.as_deref())
@@ -123,6 +134,13 @@ impl Directory {
     /// the address for 30 minutes) and audited; the error is `invalid_credentials` (or
     /// `wrong_password` for `what`), `locked_out` once locked. On success the caller clears the
     /// count in its own transaction. `what` names a non-sign-in attempt in the log.
+    ///
+    /// What is audited, so that strangers cannot grow the store without limit while every
+    /// attempt stays accounted for: for a user's address, every failure and the first refusal
+    /// of a lockout are events of their own, later refusals are counted in the address's record
+    /// and audited as one event when it is replaced or swept; for an address no user has, the
+    /// window's [`Tally`] decides (its first attempts are events, the rest one event when the
+    /// window ends). Every call also sweeps a few expired records ([`Directory::sweep_throttles`]).
     pub(crate) fn count_sign_in(
         &self,
         write: &Write<'_>,
@@ -133,20 +151,76 @@ impl Directory {
     ) -> Result<()> {
         let now = write.now;
         let throttle = self.store.throttle(key)?;
+        let known = self.store.user_by_email(key)?.is_some();
+        let expired = self.store.expired_throttles(now, SWEEP_BATCH)?;
+        let sweep = |tx: &mut crate::store::Tx<'_>| -> crate::store::TxResult<()> {
+            for gone in &expired {
+                // Read again inside the transaction: only what is still expired goes, and not
+                // a record whose refusals are still to be audited (a user's address: as many
+                // as there are users). Forgetting the rest changes no answer, and writes no event.
+                let record = tx.throttle(gone)?;
+                if gone != key && record.expired(now) && record.unlogged_refusals() == 0 {
+                    tx.put_throttle(gone, &Throttle::default())?;
+                }
+            }
+            Ok(())
+        };
         let action =
             if what.is_empty() { AuditAction::SignIn } else { AuditAction::ChangePassword };
+        // An attempt for an address no user has is audited while the window's budget lasts,
+        // else counted in the window's tally.
+        let audit_or_count = |tx: &mut crate::store::Tx<'_>,
+                              entry: &AuditEntry,
+                              refused: bool,
+                              new_count: bool|
+         -> crate::store::TxResult<()> {
+            if known {
+                return tx.audit(entry.clone(), now).map(|_| ());
+            }
+            let mut tally = match tx.sign_in_tally()? {
+                Some(ended) if ended.ended(now) => {
+                    tx.close_sign_in_tally(&ended)?;
+                    Tally::new(now)
+                }
+                Some(open) => open,
+                None => Tally::new(now),
+            };
+            if tally.take_budget() {
+                tx.audit(entry.clone(), now)?;
+            } else {
+                tally.count(key, refused, new_count, now);
+            }
+            tx.put_sign_in_tally(&tally)
+        };
         if let Some(minutes) = throttle.minutes_locked(now) {
+            let after = if known { throttle.after_refusal(now) } else { throttle.clone() };
             let entry = AuditEntry::success(
                 AuditActor::System,
                 action,
                 target,
                 format!("refused: locked out{what}"),
-            );
-            write.record(entry.refused(ErrorCode::LockedOut))?;
+            )
+            .refused(ErrorCode::LockedOut);
+            write.commit(|tx| {
+                sweep(tx)?;
+                if known {
+                    tx.put_throttle(key, &after)?;
+                    if after.refused <= REFUSALS_LOGGED {
+                        tx.audit(entry.clone(), now)?;
+                    }
+                    Ok(())
+                } else {
+                    audit_or_count(tx, &entry, true, false)
+                }
+            })?;
             return Err(Error::LockedOut { minutes });
         }
         if succeeded {
-            return Ok(()); // the caller's transaction clears the count
+            // The caller's transaction clears the count; the sweep goes first, when it has work.
+            if !expired.is_empty() {
+                write.commit(|tx| sweep(tx))?;
+            }
+            return Ok(());
         }
         let after = throttle.after_failure(now);
         let summary = match after.locked_until {
@@ -156,14 +230,48 @@ impl Directory {
         let entry = AuditEntry::success(AuditActor::System, action, target, summary)
             .with_outcome(Outcome::Failed);
         write.commit(|tx| {
+            sweep(tx)?;
             tx.put_throttle(key, &after)?;
-            tx.audit(entry.clone(), now)
+            audit_or_count(tx, &entry, false, after.failures == 1)
         })?;
         match after.minutes_locked(now) {
             Some(minutes) => Err(Error::LockedOut { minutes }),
             None if what.is_empty() => Err(Error::InvalidCredentials),
             None => Err(Error::WrongPassword),
         }
+    }
+
+    /// Forgets every expired sign-in count and ends a finished tally window, auditing what
+    /// they had counted. The sign-in path sweeps [`SWEEP_BATCH`] records on every attempt,
+    /// which keeps the records to about the last 30 minutes' worth; this sweeps them all (for
+    /// a maintenance pass or a test). Returns how many records were forgotten.
+    pub fn sweep_throttles(&self) -> Result<usize> {
+        let write = self.unattended();
+        let now = write.now;
+        let mut forgotten = 0;
+        let mut left = self.store.throttle_records();
+        while left > 0 {
+            let batch = left.min(1024);
+            left -= batch;
+            let expired = self.store.expired_throttles(now, batch)?;
+            if expired.is_empty() {
+                continue;
+            }
+            forgotten += expired.len();
+            write.commit(|tx| {
+                for gone in &expired {
+                    tx.put_throttle(gone, &Throttle::default())?;
+                }
+                Ok(())
+            })?;
+        }
+        if self.store.sign_in_tally()?.is_some_and(|t| t.ended(now)) {
+            write.commit(|tx| match tx.sign_in_tally()?.filter(|t| t.ended(now)) {
+                Some(tally) => tx.close_sign_in_tally(&tally),
+                None => Ok(()),
+            })?;
+        }
+        Ok(forgotten)
     }
 
     pub(crate) fn start_session(&self, user: &User) -> Result<SignedIn> {

@@ -21,7 +21,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 use std::cell::RefCell;
 use std::path::Path;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
@@ -31,6 +31,8 @@ const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";
 const AUDIT_HEAD_KEY: &[u8] = b"audit_head";
 const STORE_ID_KEY: &[u8] = b"store_id";
+/// Failed sign-ins for addresses no user has, counted in the current window.
+const SIGN_IN_TALLY_KEY: &[u8] = b"sign_in_tally";
 
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -78,12 +80,20 @@ pub struct Store {
     audit_actors: Tree,
     /// Every user's list fields, in memory; see [`UserIndex`].
     index: RwLock<UserIndex>,
+    /// The last throttle key the sweep looked at (empty: start from the first).
+    sweep_cursor: Mutex<Vec<u8>>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the store in `dir`. Refused with `store_locked` while another
-    /// process has it open.
+    /// Opens (creating if needed) the store in `dir`, private to the OS user: the process's
+    /// umask becomes 0o077 (sled creates snapshot files long after opening) and `dir` is
+    /// tightened to 0700 folders and 0600 files ([`crate::files`]). Refused with
+    /// `store_locked` while another process has it open, `store_damaged` when a record read at
+    /// open is damaged.
     pub fn open(dir: &Path) -> Result<Self> {
+        crate::files::private_process();
+        crate::files::private_dir(dir)?;
+        crate::files::tighten(dir)?;
         // sled's page cache defaults to 1 GB; a desktop app keeps to 16 MB (the list is served
         // from the in-memory index; sled holds about three times what it counts, and the
         // backup at start reads every tree through it: 64 MB cost the app 70 MB more).
@@ -112,6 +122,7 @@ impl Store {
             outbox: outbox?,
             audit_actors: audit_actors?,
             index: RwLock::default(),
+            sweep_cursor: Mutex::default(),
             db,
         };
         store.migrate()?;
@@ -140,6 +151,11 @@ impl Store {
         if self.meta.get(STORE_ID_KEY)?.is_none() {
             self.meta.insert(STORE_ID_KEY, uuid::Uuid::new_v4().as_bytes())?;
         }
+        // Every record read at open is checked here, so that a damaged one (or a backup built
+        // to carry one) is refused with a sentence rather than failing later, or worse.
+        self.id()?;
+        self.organization().map_err(|_| Error::StoreDamaged("its organization"))?;
+        self.audit_head_seq().map_err(|_| Error::StoreDamaged("its audit log's head"))?;
         match self.schema_version()? {
             None => {
                 self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
@@ -165,22 +181,24 @@ impl Store {
         Ok(())
     }
 
-    /// The schema version recorded in the store; `internal` when it is not 4 bytes (damaged).
+    /// The schema version the store records, if any. Error: `store_damaged` when the record is
+    /// not four bytes (a damaged store, or a backup built to look like one).
     pub fn schema_version(&self) -> Result<Option<u32>> {
         self.meta
             .get(SCHEMA_KEY)?
             .map(|v| {
-                let bytes = <[u8; 4]>::try_from(v.as_ref())
-                    .map_err(|_| Error::Internal("the store's schema version is damaged"))?;
-                Ok(u32::from_be_bytes(bytes))
+                <[u8; 4]>::try_from(v.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| Error::StoreDamaged("its schema version"))
             })
             .transpose()
     }
 
-    /// The store's random id, made when it was first opened.
+    /// The store's random id, made when it was first opened. Error: `store_damaged` when it is
+    /// not a 16-byte UUID.
     pub fn id(&self) -> Result<Uuid> {
-        let bytes = self.meta.get(STORE_ID_KEY)?.ok_or(Error::Internal("the store has no id"))?;
-        Uuid::from_slice(&bytes).map_err(|_| Error::Internal("the store's id is damaged"))
+        let bytes = self.meta.get(STORE_ID_KEY)?.ok_or(Error::StoreDamaged("its id"))?;
+        Uuid::from_slice(&bytes).map_err(|_| Error::StoreDamaged("its id"))
     }
 
     pub fn organization(&self) -> Result<Option<Organization>> {
@@ -237,6 +255,58 @@ impl Store {
         Ok(get(&self.throttle, email_key.as_bytes())?.unwrap_or_default())
     }
 
+    /// How many addresses have a sign-in count kept.
+    pub fn throttle_records(&self) -> usize {
+        self.throttle.len()
+    }
+
+    /// The next `batch` addresses after the sweep's cursor (wrapping round) whose records are
+    /// [`Throttle::expired`] at `now`. Called under the writer lock; each call moves the
+    /// cursor on by `batch` records, so sweeping a few on every sign-in visits every record
+    /// while fewer are added than visited (see `Directory::sweep_throttles`).
+    pub(crate) fn expired_throttles(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        batch: usize,
+    ) -> Result<Vec<String>> {
+        let mut cursor = self.sweep_cursor.lock().unwrap_or_else(|p| p.into_inner());
+        let mut expired = Vec::new();
+        let mut seen = 0;
+        let start = cursor.clone();
+        let mut wrapped = start.is_empty();
+        let after = std::ops::Bound::Excluded(start.clone());
+        let mut entries = self.throttle.range::<Vec<u8>, _>((after, std::ops::Bound::Unbounded));
+        while seen < batch {
+            let (key, value) = match entries.next() {
+                Some(entry) => entry?,
+                None if wrapped => {
+                    cursor.clear(); // every record seen: the next call starts afresh
+                    break;
+                }
+                None => {
+                    wrapped = true;
+                    entries = self.throttle.range::<Vec<u8>, _>(..=start.clone());
+                    continue;
+                }
+            };
+            seen += 1;
+            cursor.clear();
+            cursor.extend_from_slice(&key);
+            // A record that cannot be read counts nothing: it goes too.
+            if decode::<Throttle>(&value).map_or(true, |t| t.expired(now)) {
+                if let Ok(key) = String::from_utf8(key.to_vec()) {
+                    expired.push(key);
+                }
+            }
+        }
+        Ok(expired)
+    }
+
+    /// The count of attempts for addresses no user has, in its window.
+    pub fn sign_in_tally(&self) -> Result<Option<crate::auth::throttle::Tally>> {
+        get(&self.meta, SIGN_IN_TALLY_KEY)
+    }
+
     /// Audit events from sequence number `from` (1-based) upwards.
     pub fn audit_events(&self, from: u64) -> impl Iterator<Item = Result<AuditEvent>> + '_ {
         self.audit.range(from.to_be_bytes()..).values().map(|v| decode(&v?))
@@ -287,13 +357,13 @@ impl Store {
     /// the writer lock is held; only `crate::change` makes one.
     pub(crate) fn write<T>(
         &self,
-        _ticket: &Ticket<'_>,
+        ticket: &Ticket<'_>,
         change: impl Fn(&mut Tx<'_>) -> TxResult<T>,
     ) -> Result<T> {
         let trees = self.trees().map(|(_, tree)| tree);
         let touched = RefCell::new(Vec::new());
         let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {
-            change(&mut Tx::new(t, &touched)).map_err(|e| match e {
+            change(&mut Tx::new(t, &touched, ticket.now)).map_err(|e| match e {
                 ConflictableTransactionError::Abort(e) => ConflictableTransactionError::Abort(e),
                 other => other,
             })

@@ -1,10 +1,12 @@
-use super::{decode, encode, uuid_from, AUDIT_HEAD_KEY, ORG_KEY};
-use crate::auth::throttle::Throttle;
-use crate::error::Error;
+use super::{decode, encode, uuid_from, AUDIT_HEAD_KEY, ORG_KEY, SIGN_IN_TALLY_KEY};
+use crate::auth::throttle::{Tally, Throttle};
+use crate::error::{Error, ErrorCode};
 use crate::mail::OutboxMessage;
 use crate::model::audit::{AuditEntry, GENESIS_HASH};
 use crate::model::invitation::{Invitation, PasswordReset};
-use crate::model::{AuditActor, AuditEvent, CodeRef, Organization, Role, User, UserId};
+use crate::model::{
+    AuditAction, AuditActor, AuditEvent, CodeRef, Organization, Role, User, UserId,
+};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,8 @@ pub struct Tx<'a> {
     audit_actors: &'a TransactionalTree,
     /// Users written or removed, for the in-memory index once the transaction commits.
     touched: &'a RefCell<Vec<UserId>>,
+    /// The write's one instant, for events the store writes on its own account.
+    now: DateTime<Utc>,
 }
 
 fn get<T: DeserializeOwned>(tree: &TransactionalTree, key: &[u8]) -> TxResult<Option<T>> {
@@ -57,7 +61,11 @@ fn put<T: Serialize>(tree: &TransactionalTree, key: &[u8], value: &T) -> TxResul
 
 impl<'a> Tx<'a> {
     /// `trees` in the order of `super::TREES`.
-    pub(super) fn new(trees: &'a [TransactionalTree], touched: &'a RefCell<Vec<UserId>>) -> Self {
+    pub(super) fn new(
+        trees: &'a [TransactionalTree],
+        touched: &'a RefCell<Vec<UserId>>,
+        now: DateTime<Utc>,
+    ) -> Self {
         let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
             [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|i| &trees[i]);
         touched.borrow_mut().clear();
@@ -74,6 +82,7 @@ impl<'a> Tx<'a> {
             outbox,
             audit_actors,
             touched,
+            now,
         }
     }
 
@@ -153,12 +162,51 @@ impl<'a> Tx<'a> {
         put(self.outbox, message.id.as_bytes(), message)
     }
 
+    pub fn throttle(&self, email_key: &str) -> TxResult<Throttle> {
+        Ok(get(self.throttle, email_key.as_bytes())?.unwrap_or_default())
+    }
+
+    /// Writes an address's sign-in count (the default record removes it). When the record it
+    /// replaces counted refusals not yet audited, their event is appended first: no attempt
+    /// leaves the store unaccounted for.
     pub fn put_throttle(&self, email_key: &str, throttle: &Throttle) -> TxResult<()> {
+        let old = self.throttle(email_key)?;
+        if old.unlogged_refusals() > 0 && throttle.refused == 0 {
+            let entry = AuditEntry::success(
+                AuditActor::System,
+                AuditAction::SignIn,
+                email_key,
+                old.refusals_summary(),
+            )
+            .refused(ErrorCode::LockedOut);
+            self.audit(entry, self.now)?;
+        }
         if *throttle == Throttle::default() {
             self.throttle.remove(email_key.as_bytes())?;
             return Ok(());
         }
         put(self.throttle, email_key.as_bytes(), throttle)
+    }
+
+    /// The count of attempts for addresses no user has, in its window.
+    pub fn sign_in_tally(&self) -> TxResult<Option<Tally>> {
+        get(self.meta, SIGN_IN_TALLY_KEY)
+    }
+
+    pub fn put_sign_in_tally(&self, tally: &Tally) -> TxResult<()> {
+        put(self.meta, SIGN_IN_TALLY_KEY, tally)
+    }
+
+    /// Ends the tally's window: its counted attempts are audited as one event.
+    pub fn close_sign_in_tally(&self, tally: &Tally) -> TxResult<()> {
+        if tally.counted() > 0 {
+            let entry =
+                AuditEntry::success(AuditActor::System, AuditAction::SignIn, "", tally.summary())
+                    .with_outcome(crate::model::Outcome::Failed);
+            self.audit(entry, self.now)?;
+        }
+        self.meta.remove(SIGN_IN_TALLY_KEY)?;
+        Ok(())
     }
 
     /// Appends an audit event after the current head, chaining its hash.

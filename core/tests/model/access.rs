@@ -5,9 +5,10 @@ use super::expect::{after_failure, locked, outcomes, session_codes, Outcome, Ver
 use super::ops::{Pick, PwPick};
 use super::run::code_of;
 use super::spec::PASSWORD_HISTORY;
-use super::state::{address, Run, Status, Throttle, PASSWORDS, WEAK, WRONG};
+use super::state::{address, Run, Status, Tally, Throttle, PASSWORDS, WEAK, WRONG};
 use crate::support::MEMBER_PASSWORD;
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_core::auth::throttle::{REFUSALS_LOGGED, TALLY_BUDGET, TALLY_WINDOW_MINUTES};
 use gatehouse_core::ErrorCode;
 use proptest::test_runner::TestCaseError;
 
@@ -39,22 +40,38 @@ impl Run {
         let times = if matches!(pw, PwPick::Wrong) { times } else { 1 };
         for _ in 0..times {
             let now = self.now();
+            // An address no user has: the window's tally decides whether the attempt is an
+            // event of its own; a user's: always, but for refusals past the first few.
+            let known = self.people[b].status != Status::Absent;
+            let (stranger_events, tally) = self.stranger_attempt(now);
             let mut branches: Vec<(Outcome, u64, Throttle)> = Vec::new();
             for t in &self.people[b].throttle {
                 for is_locked in locked(t, now) {
-                    if is_locked {
-                        branches.push((Err(ErrorCode::LockedOut), 1, t.clone()));
+                    if is_locked && known {
+                        let next = Throttle { refused: t.refused + 1, ..t.clone() };
+                        let events = u64::from(next.refused <= REFUSALS_LOGGED);
+                        branches.push((Err(ErrorCode::LockedOut), events, next));
+                    } else if is_locked {
+                        branches.push((Err(ErrorCode::LockedOut), stranger_events, t.clone()));
                     } else if good {
-                        branches.push((Ok(()), 1, Throttle::default()));
+                        branches.push((Ok(()), 1 + t.closing(), Throttle::default()));
                     } else {
+                        let events = if known { 1 + t.closing() } else { stranger_events };
                         for (next, locks) in after_failure(t, now) {
-                            branches.push((Err(ErrorCode::InvalidCredentials), 1, next.clone()));
+                            branches.push((
+                                Err(ErrorCode::InvalidCredentials),
+                                events,
+                                next.clone(),
+                            ));
                             if locks {
-                                branches.push((Err(ErrorCode::LockedOut), 1, next));
+                                branches.push((Err(ErrorCode::LockedOut), events, next));
                             }
                         }
                     }
                 }
+            }
+            if !known {
+                self.tally = Some(tally);
             }
             let allowed = outcomes(&branches);
             let real = self.org.dir.sign_in(&typed, password).map(|s| s.session).map_err(code_of);
@@ -71,6 +88,26 @@ impl Run {
             }
         }
         Ok(true)
+    }
+
+    /// The events of one attempt for an address no user has, and the window's tally after it:
+    /// an ended window's counted attempts are audited as one event; then the attempt is an
+    /// event of its own while the window's budget lasts, else counted.
+    fn stranger_attempt(&self, now: DateTime<Utc>) -> (u64, Tally) {
+        let fresh = Tally { since: now, logged: 0, counted: 0 };
+        let (mut tally, closing) = match &self.tally {
+            Some(t) if now - t.since < Duration::minutes(TALLY_WINDOW_MINUTES) => (t.clone(), 0),
+            Some(t) => (fresh, u64::from(t.counted > 0)),
+            None => (fresh, 0),
+        };
+        let own = if tally.logged < TALLY_BUDGET {
+            tally.logged += 1;
+            1
+        } else {
+            tally.counted += 1;
+            0
+        };
+        (closing + own, tally)
     }
 
     pub(super) fn sign_out(&mut self, by: Pick) -> Result<bool, TestCaseError> {
@@ -124,12 +161,24 @@ impl Run {
                     branches.push((Ok(()), 1, next.clone()));
                 }
             };
+            // A success that replaces a count with refusals still to audit writes their event.
+            let go_on_from = |t: &Throttle, branches: &mut Vec<(Outcome, u64, Throttle)>| {
+                let start = branches.len();
+                go_on(&Throttle::default(), branches);
+                for branch in &mut branches[start..] {
+                    if branch.0.is_ok() {
+                        branch.1 += t.closing();
+                    }
+                }
+            };
             for t in self.people[a].throttle.clone() {
                 for is_locked in locked(&t, now) {
                     if is_locked {
                         // Lockout applies: refused whatever the password; whether a right one
                         // still goes through is left open.
-                        branches.push((Err(ErrorCode::LockedOut), 1, t.clone()));
+                        let next = Throttle { refused: t.refused + 1, ..t.clone() };
+                        let events = u64::from(next.refused <= REFUSALS_LOGGED);
+                        branches.push((Err(ErrorCode::LockedOut), events, next));
                         if right {
                             go_on(&t, &mut branches);
                         } else {
@@ -138,12 +187,13 @@ impl Run {
                     } else if right {
                         // Whether a right current password clears the count is left open.
                         go_on(&t, &mut branches);
-                        go_on(&Throttle::default(), &mut branches);
+                        go_on_from(&t, &mut branches);
                     } else {
+                        let events = 1 + t.closing();
                         for (next, locks) in after_failure(&t, now) {
-                            branches.push((Err(ErrorCode::WrongPassword), 1, next.clone()));
+                            branches.push((Err(ErrorCode::WrongPassword), events, next.clone()));
                             if locks {
-                                branches.push((Err(ErrorCode::LockedOut), 1, next));
+                                branches.push((Err(ErrorCode::LockedOut), events, next));
                             }
                         }
                     }

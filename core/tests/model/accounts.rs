@@ -170,7 +170,7 @@ impl Run {
         form: u8,
     ) -> Result<bool, TestCaseError> {
         let b = self.holder_of_code(b % PEOPLE, pick, true);
-        let mut v = Verdict::go(&[1]);
+        let mut v = Verdict::go(self.replaces_count(b));
         let current = self.people[b].reset.clone();
         let stale_codes = [ErrorCode::ResetCodeExpired, ErrorCode::InvalidCode];
         let (text, email_of) = match pick {
@@ -237,13 +237,23 @@ impl Run {
         Ok(true)
     }
 
+    /// The events of a change that replaces person `b`'s sign-in count: one, and one more when
+    /// the count held refusals still to audit.
+    fn replaces_count(&self, b: usize) -> &'static [u64] {
+        if self.people[b].throttle.iter().any(|t| t.closing() > 0) {
+            &[1, 2]
+        } else {
+            &[1]
+        }
+    }
+
     pub(super) fn unlock(&mut self, by: Pick, b: usize) -> Result<bool, TestCaseError> {
         let Some(s) = self.pick(by)? else { return Ok(false) };
         let now = self.now();
         let b = self
             .resolve(s, b, |p| p.throttle.iter().any(|t| t.failures > 0 || t.until > Some(now)));
         let id = self.people[b].id.unwrap_or_else(|| unknown_id(b));
-        let mut v = Verdict::go(&[1]);
+        let mut v = Verdict::go(self.replaces_count(b));
         let actor = self.begin(s, &mut v);
         if let Some(a) = actor {
             v.deny(!self.can(a, Module::Users, Action::Update), ErrorCode::PermissionDenied);

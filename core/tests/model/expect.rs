@@ -61,17 +61,16 @@ pub(super) fn session_codes() -> Vec<(ErrorCode, u64)> {
 }
 
 pub(super) fn after_failure(t: &Throttle, now: DateTime<Utc>) -> Vec<(Throttle, bool)> {
-    // A lockout that ran out: the spec counts "consecutive" failures, and does not say whether
-    // the count starts again.
-    let counts = if t.until.is_some() { vec![1, t.failures + 1] } else { vec![t.failures + 1] };
+    // A lockout that ran out, or failures older than the lockout window: the spec counts
+    // "consecutive" failures, and does not say whether the count starts again.
+    let stale = t.until.is_some()
+        || t.last.is_none_or(|last| now - last >= Duration::minutes(LOCK_MINUTES));
+    let counts = if stale { vec![1, t.failures + 1] } else { vec![t.failures + 1] };
     counts
         .into_iter()
         .map(|n| {
-            if n >= LOCK_AFTER {
-                (Throttle { failures: n, until: Some(now + Duration::minutes(LOCK_MINUTES)) }, true)
-            } else {
-                (Throttle { failures: n, until: None }, false)
-            }
+            let until = (n >= LOCK_AFTER).then(|| now + Duration::minutes(LOCK_MINUTES));
+            (Throttle { failures: n, until, last: Some(now), refused: 0 }, until.is_some())
         })
         .collect()
 }

@@ -76,6 +76,26 @@ pub(super) struct Stale {
 pub(super) struct Throttle {
     pub(super) failures: u32,
     pub(super) until: Option<DateTime<Utc>>,
+    /// The last failure: failures older than the lockout window may be forgotten.
+    pub(super) last: Option<DateTime<Utc>>,
+    /// Refusals in this lockout (a user's address): past the first few, counted rather than
+    /// audited, and audited as one event when the count is replaced.
+    pub(super) refused: u32,
+}
+
+impl Throttle {
+    /// The event that accounts for counted refusals, written when this count is replaced.
+    pub(super) fn closing(&self) -> u64 {
+        u64::from(self.refused > gatehouse_core::auth::throttle::REFUSALS_LOGGED)
+    }
+}
+
+/// Attempts for addresses no user has, in the current window (see core's `Tally`).
+#[derive(Debug, Clone)]
+pub(super) struct Tally {
+    pub(super) since: DateTime<Utc>,
+    pub(super) logged: u32,
+    pub(super) counted: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +196,7 @@ pub(super) struct Run {
     pub(super) last_reset: Option<usize>,
     pub(super) stats: Stats,
     pub(super) files: usize,
+    pub(super) tally: Option<Tally>,
 }
 
 impl Run {
@@ -222,6 +243,7 @@ impl Run {
             last_reset: None,
             stats: Stats::default(),
             files: 0,
+            tally: None,
         }
     }
 

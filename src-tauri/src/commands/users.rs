@@ -112,8 +112,7 @@ pub async fn import_preview(
     let Some(path) = crate::commands::files::choose(dialog, false).await? else {
         return Ok(None);
     };
-    let bytes = std::fs::read(&path)
-        .map_err(|e| gatehouse_core::Error::file("read", &path, &e).to_body())?;
+    let bytes = gatehouse_core::csv_io::read_file(&path).map_err(|e| e.to_body())?;
     state.keep_import(bytes.clone());
     signed_in(state, move |dir, s| dir.import_users_csv(s, &bytes, true, |_, _| {}).map(Some)).await
 }
