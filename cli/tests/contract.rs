@@ -787,6 +787,7 @@ fn run_under_umask_000(data: &std::path::Path, args: &[&str]) -> Run {
         .args(args)
         .env("GATEHOUSE_DATA_DIR", data)
         .env("GATEHOUSE_PASSWORD", PASSWORD)
+        .env("GATEHOUSE_BACKUP_PASSPHRASE", BACKUP_PASSPHRASE)
         .env_remove("GATEHOUSE_NEW_PASSWORD")
         .stdin(Stdio::null())
         .output()
