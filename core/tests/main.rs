@@ -18,6 +18,7 @@ mod passwords;
 mod permissions_table;
 mod roles;
 mod scale;
+mod sealed;
 mod sessions;
 mod settings;
 mod setup;
