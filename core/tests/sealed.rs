@@ -3,7 +3,7 @@
 //! fails honestly when it was kept in memory only, and is erased once its code stops working.
 
 use crate::mail::{code_in, deliver, relay};
-use crate::mail_support::MailServer;
+use crate::mail_support::{files_holding, MailServer};
 use crate::support::Org;
 use chrono::Duration;
 use gatehouse_core::mail::{MessageState, MessageView};
@@ -11,7 +11,6 @@ use gatehouse_core::model::{AuditAction, IssuedCode};
 use gatehouse_core::secrets::{Keeping, Keys, NoVault, OsVault, Vault, SERVICE};
 use gatehouse_core::{AuditQuery, ErrorCode, ResetInput};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// A credential store that answers and outlives each run's [`Keys`], in memory: a restart
@@ -39,27 +38,6 @@ impl Shelf {
 /// A new run's keys on a computer whose credential store does not answer.
 fn no_store() -> Arc<Keys> {
     Arc::new(Keys::new(Box::new(NoVault("no Secret Service on this session bus"))))
-}
-
-/// Every file under `root` whose bytes hold `code`, as shown or without its dashes.
-fn files_holding(root: &Path, code: &str) -> Vec<PathBuf> {
-    let forms = [code.to_string(), code.replace('-', "")];
-    let mut found = Vec::new();
-    let mut folders = vec![root.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-                continue;
-            }
-            let bytes = std::fs::read(&path).unwrap();
-            if forms.iter().any(|f| bytes.windows(f.len()).any(|w| w == f.as_bytes())) {
-                found.push(path);
-            }
-        }
-    }
-    found
 }
 
 fn assert_not_on_disk(org: &Org, codes: &[&IssuedCode]) {
