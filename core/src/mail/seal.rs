@@ -83,6 +83,13 @@ impl Directory {
         self.keys.key(&format!("outbox:{}", self.store_id()?))
     }
 
+    /// Where this store's Outbox key is kept, fetching it from the credential store (or making
+    /// it) now rather than at the first code issued: asking the credential store may take a
+    /// moment, and a code is issued under the writer lock.
+    pub fn outbox_keeping(&self) -> Result<Keeping> {
+        Ok(self.outbox_key()?.1)
+    }
+
     /// `letter` sealed for the message `id`, and where its key is kept.
     fn seal_letter(&self, id: Uuid, letter: &Letter) -> Result<(SealedLetter, Keeping)> {
         let (key, keeping) = self.outbox_key()?;
@@ -146,10 +153,22 @@ impl Directory {
     /// with its message when it is no longer to be sent). One transaction, written only when
     /// something changed. Returns how many messages changed.
     pub(crate) fn tidy_outbox(&self) -> Result<usize> {
-        let write = self.unattended();
-        let mut changed = Vec::new();
+        // A look without the writer lock first: most reads of the Outbox find nothing to do.
+        let now = self.clock.now();
+        let mut stale = Vec::new();
         for message in self.store.messages() {
             let message = message?;
+            if message.plain.is_some() || self.without_dead_code(&message, now)?.is_some() {
+                stale.push(message.id);
+            }
+        }
+        if stale.is_empty() {
+            return Ok(0);
+        }
+        let write = self.unattended();
+        let mut changed = Vec::new();
+        for id in stale {
+            let Some(message) = self.store.message(id)? else { continue };
             let mut after = match self.without_dead_code(&message, write.now)? {
                 Some(discarded) => discarded,
                 None => message.clone(),
