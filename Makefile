@@ -8,9 +8,11 @@ SHELL := bash
 CARGO ?= cargo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Build and run (shared/setup.md), plus what the end-to-end tests drive the window with and
-# the SMTP server the mail tests send to (aiosmtpd).
+# the SMTP server the mail tests send to (aiosmtpd), the credential store the tests keep keys
+# in (gnome-keyring, looked into with secret-tool) and age, to read an encrypted backup.
 SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev \
-	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool dbus python3-aiosmtpd
+	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool dbus python3-aiosmtpd \
+	gnome-keyring libsecret-tools age
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
 .PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean
@@ -76,22 +78,26 @@ lint: node-deps ui/dist/index.html
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --features gatehouse-e2e/e2e -- -D warnings
 
+# Inside a throwaway D-Bus session with an unlocked gnome-keyring: the keys the tests make go
+# to a real credential store (never the developer's own), and a test insists on it.
 rust-test: ui/dist/index.html
 	@mkdir -p target
-	$(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
+	GATEHOUSE_REQUIRE_KEYRING=1 scripts/with-keyring $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
 
 ui-check: node-deps
 	cd ui && npm run --silent check
 	cd ui && npm run --silent format:check
 
 # The app binary under test is the one `cargo test --workspace` builds (same features, so no
-# second build of Tauri); it embeds ui/dist. The store generator for the 100,000-user test is
+# second build of Tauri); it embeds ui/dist. Each app under test gets its own session bus and
+# unlocked gnome-keyring from the harness. The store generator for the 100,000-user test is
 # an optimised build (a third of the time).
 e2e: deps tauri-driver ui/dist/index.html
 	$(CARGO) test --workspace --no-run
 	$(CARGO) build --release -p gatehouse-core --bin gatehouse-seed
 	@mkdir -p target
-	$(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 | tee -a $(TEST_LOG)
+	GATEHOUSE_REQUIRE_KEYRING=1 $(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- \
+	  --test-threads=1 2>&1 | tee -a $(TEST_LOG)
 
 # The property test against the reference model and the SIGKILL crash test, at length
 # (optimised build; ~20 minutes on 2 cores), then the four fuzz targets for 10 minutes each

@@ -125,6 +125,10 @@ impl Out {
                 }
             }
         }
+        kept_note(outcomes.iter().filter_map(|o| match o {
+            InviteOutcome::Invited { issued, .. } => Some(issued),
+            InviteOutcome::Refused { .. } => None,
+        }));
     }
 
     pub fn code(&self, issued: &IssuedCode) {
@@ -137,6 +141,7 @@ impl Out {
             issued.code,
             issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
+        kept_note([issued]);
     }
 
     pub fn answer(&self, yes: bool) {
@@ -305,5 +310,14 @@ impl Out {
         }
         let verb = if dry_run { "would be invited" } else { "invited" };
         println!("{} {verb}, {} skipped.", report.invited, report.skipped);
+        kept_note(report.rows.iter().filter_map(|r| r.issued.as_ref()));
+    }
+}
+
+/// Says once, on stderr, when issued codes' emails are sealed with a key kept only in memory
+/// (the credential store did not answer); the same sentence for every code of one run.
+fn kept_note<'a>(issued: impl IntoIterator<Item = &'a IssuedCode>) {
+    if let Some(note) = issued.into_iter().find_map(|i| i.code_kept_note.as_deref()) {
+        eprintln!("note: {note}");
     }
 }

@@ -560,6 +560,49 @@ fn rewrite_event(dir: &std::path::Path, seq: u64) {
     db.flush().unwrap();
 }
 
+/// Every file under `root` whose bytes hold `code`, as printed or without its dashes.
+fn files_holding(root: &std::path::Path, code: &str) -> Vec<std::path::PathBuf> {
+    let forms = [code.to_string(), code.replace('-', "")];
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| {
+                forms.iter().any(|f| bytes.windows(f.len()).any(|w| w == f.as_bytes()))
+            }) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn a_printed_reset_code_is_nowhere_in_the_data_folder() {
+    let cli = Cli::set_up();
+    cli.member("ana@acme.example", "reporting", "Ana");
+    let r = cli.owner_ok(&["users", "reset-password", "ana@acme.example"]);
+    // "ana@acme.example  code XXXX-…  expires …"
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    let at = words.iter().position(|w| *w == "code").expect("a code printed") + 1;
+    let code = words[at];
+    assert!(code.len() >= 32 && code.contains('-'), "{}", r.stdout);
+    let found = files_holding(cli.data.path(), code);
+    assert!(found.is_empty(), "the code {code} is on disk in {found:?}");
+    assert!(
+        !files_holding(cli.data.path(), "ana@acme.example").is_empty(),
+        "the walk reads the store's bytes"
+    );
+    // Where the credential store did not answer, the command said the email is kept only
+    // for this run.
+    if let Some(note) = r.stderr.lines().find(|l| l.starts_with("note:")) {
+        assert!(note.ends_with("resend to send it after a restart."), "{note}");
+    }
+}
+
 #[test]
 fn the_outbox_lists_an_invitation_without_its_code() {
     let cli = Cli::set_up();

@@ -56,25 +56,39 @@ pub struct Directory {
 }
 
 impl Directory {
-    /// Opens the store in `dir`, creating it on first use.
+    /// Opens the store in `dir`, creating it on first use. Unsent letters whose codes expired
+    /// are erased, and plain letters from an older store sealed (see `mail::seal`).
     /// Errors: `store_locked` (another process has it open), `store_too_new`.
     pub fn open(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
-        Ok(Self::over(Store::open(dir)?, clock))
+        Self::over(Store::open(dir)?, clock, secrets::Keys::system())
     }
 
     /// As [`Directory::open`], for a store this process has just closed (after a restore); see
     /// [`Store::open_settled`].
     pub fn open_settled(dir: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
-        Ok(Self::over(Store::open_settled(dir)?, clock))
+        Self::over(Store::open_settled(dir)?, clock, secrets::Keys::system())
     }
 
-    fn over(store: Store, clock: Arc<dyn Clock>) -> Self {
-        let keys = secrets::Keys::system();
-        Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()), keys }
+    /// As [`Directory::open_settled`], with its keys kept in `keys` rather than the system's
+    /// credential store (tests: a credential store that does not answer, or a restart).
+    pub fn open_with_keys(
+        dir: &Path,
+        clock: Arc<dyn Clock>,
+        keys: Arc<secrets::Keys>,
+    ) -> Result<Self> {
+        Self::over(Store::open_settled(dir)?, clock, keys)
     }
 
-    /// This directory with its keys kept in `keys` rather than the system's credential store
-    /// (tests: a credential store that does not answer).
+    fn over(store: Store, clock: Arc<dyn Clock>, keys: Arc<secrets::Keys>) -> Result<Self> {
+        let dir =
+            Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()), keys };
+        dir.tidy_outbox()?;
+        Ok(dir)
+    }
+
+    /// This directory with its keys kept in `keys` rather than the system's credential store.
+    /// Letters sealed as it opened (plain ones from an older store) stay sealed with the keys
+    /// it opened with: prefer [`Directory::open_with_keys`].
     pub fn with_keys(mut self, keys: Arc<secrets::Keys>) -> Self {
         self.keys = keys;
         self

@@ -12,7 +12,7 @@ use gatehouse_core::{AuditQuery, ErrorCode, ResetInput};
 
 const FROM: &str = "gatehouse@acme.example";
 
-fn relay(port: u16) -> MailSettings {
+pub(crate) fn relay(port: u16) -> MailSettings {
     MailSettings {
         host: "127.0.0.1".into(),
         port,
@@ -23,16 +23,16 @@ fn relay(port: u16) -> MailSettings {
     }
 }
 
-fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn run<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
 }
 
-fn deliver(org: &Org, password: Option<&str>) -> usize {
+pub(crate) fn deliver(org: &Org, password: Option<&str>) -> usize {
     run(deliver_due(&org.dir, password)).unwrap()
 }
 
 /// The code in a letter: the line after "code is:".
-fn code_in(text: &str) -> String {
+pub(crate) fn code_in(text: &str) -> String {
     let mut lines = text.lines().skip_while(|l| !l.ends_with("code is:")).skip(1);
     lines.find(|l| !l.trim().is_empty()).expect("a code in the letter").trim().to_string()
 }

@@ -102,6 +102,26 @@ impl Drop for MailServer {
     }
 }
 
+/// Every file under `root` whose bytes hold `code`, as shown or without its dashes.
+pub fn files_holding(root: &Path, code: &str) -> Vec<PathBuf> {
+    let forms = [code.to_string(), code.replace('-', "")];
+    let mut found = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if std::fs::read(&path).is_ok_and(|bytes| {
+                forms.iter().any(|f| bytes.windows(f.len()).any(|w| w == f.as_bytes()))
+            }) {
+                found.push(path);
+            }
+        }
+    }
+    found
+}
+
 /// Parses an .eml with Python's standard email parser; asserts it found no defect.
 pub fn parse_eml(path: &Path) -> Value {
     let out = Command::new(python()).arg(script()).arg("parse").arg(path).output().unwrap();

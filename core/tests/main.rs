@@ -21,6 +21,7 @@ mod permissions_table;
 mod private_files;
 mod roles;
 mod scale;
+mod sealed;
 mod sessions;
 mod settings;
 mod setup;

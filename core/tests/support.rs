@@ -1,5 +1,6 @@
 use chrono::{DateTime, TimeZone, Utc};
 use gatehouse_core::model::{IssuedCode, UserId, UserView};
+use gatehouse_core::secrets::Keys;
 use gatehouse_core::{
     AcceptInput, Clock, Directory, ErrorCode, InviteOutcome, InviteRequest, Invitee, ManualClock,
     SessionId, SetupInput,
@@ -32,6 +33,14 @@ impl Org {
         let tmp = tempfile::tempdir().expect("temp dir");
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()));
         let dir = Directory::open(tmp.path(), clock.clone()).expect("open store");
+        Org { dir: dir.into(), clock, owner: None, tmp }
+    }
+
+    /// Not set up yet, with its keys in `keys` instead of the system's credential store.
+    pub fn with_keys(keys: Arc<Keys>) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap()));
+        let dir = Directory::open_with_keys(tmp.path(), clock.clone(), keys).expect("open store");
         Org { dir: dir.into(), clock, owner: None, tmp }
     }
 
@@ -111,6 +120,16 @@ impl Org {
         drop(dir);
         let dir = Directory::open_settled(tmp.path(), clock.clone()).expect("reopen store");
         Org { dir: dir.into(), clock, owner: None, tmp }
+    }
+
+    /// Closes the store and opens it with `keys`, as a new run of the app whose keys come
+    /// afresh from its credential store; the Owner signs in again.
+    pub fn restart(self, keys: Arc<Keys>) -> Self {
+        let Org { dir, clock, tmp, .. } = self;
+        drop(dir);
+        let dir = Directory::open_with_keys(tmp.path(), clock.clone(), keys).expect("reopen");
+        let owner = dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).expect("owner signs in").session;
+        Org { dir: dir.into(), clock, owner: Some(owner), tmp }
     }
 
     /// Every invariant holds now (they are checked again when the directory closes).

@@ -30,6 +30,9 @@ pub fn start(app: tauri::AppHandle) {
                                 tracing::warn!("{n} message(s) were interrupted mid-send");
                             }
                         }
+                        // The Outbox key from the credential store now, in the background,
+                        // rather than under the writer lock at the first code issued.
+                        let _ = dir.outbox_keeping();
                         settled = Arc::downgrade(&dir);
                     }
                     round(&app, &dir).await

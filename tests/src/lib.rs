@@ -108,6 +108,50 @@ fn start_session_bus(dir: &Path) -> (Child, String) {
     (child, address)
 }
 
+/// An unlocked gnome-keyring (Secret Service) on the session bus `bus`, keeping its files in
+/// `dir/keyring`: the app under test keeps its keys in a real credential store. `None` where
+/// gnome-keyring is not installed, unless `GATEHOUSE_REQUIRE_KEYRING=1` (then it panics).
+fn start_keyring(dir: &Path, bus: &str) -> Option<Child> {
+    let required = std::env::var("GATEHOUSE_REQUIRE_KEYRING").is_ok_and(|v| v == "1");
+    let (data, runtime) = (dir.join("keyring/data"), dir.join("keyring/run"));
+    for folder in [&data, &runtime] {
+        std::fs::create_dir_all(folder).expect("keyring folder");
+        std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("keyring folder mode");
+    }
+    let started = Command::new("gnome-keyring-daemon")
+        .args(["--foreground", "--unlock", "--components=secrets"])
+        .env("DBUS_SESSION_BUS_ADDRESS", bus)
+        .env("XDG_DATA_HOME", &data)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match started {
+        Ok(child) => child,
+        Err(e) if !required => {
+            eprintln!("no gnome-keyring ({e}): the app keeps its keys for one run only");
+            return None;
+        }
+        Err(e) => panic!("start gnome-keyring-daemon (apt install gnome-keyring): {e}"),
+    };
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("keyring stdin");
+        stdin.write_all(b"gatehouse-e2e").expect("unlock the keyring");
+    } // closed: the daemon reads the password to its end
+    wait_until("the keyring on the session bus", || {
+        Command::new("dbus-send")
+            .args(["--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
+            .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", bus)
+            .output()
+            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
+    });
+    Some(child)
+}
+
 fn start_xvfb() -> (Child, String) {
     for n in 90..200 {
         if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -144,10 +188,12 @@ impl App {
 
     /// Starts the app on the data folder `data`, which outlives it: a later launch on the same
     /// folder sees what this one left (the store, the window's saved size). The app's config
-    /// folder is `data/config`, and it gets a D-Bus session bus of its own.
+    /// folder is `data/config`, and it gets a D-Bus session bus of its own with an unlocked
+    /// gnome-keyring on it (files in `data/keyring`), its credential store.
     pub async fn launch_in(suite: &str, data: &Path) -> App {
         let (xvfb, display) = start_xvfb();
         let (bus, bus_address) = start_session_bus(data);
+        let keyring = start_keyring(data, &bus_address);
         let env = vec![
             ("DISPLAY", display.clone()),
             ("GATEHOUSE_DATA_DIR", data.to_string_lossy().into_owned()),
@@ -162,7 +208,10 @@ impl App {
             .stdout(Stdio::null())
             .spawn()
             .expect("start tauri-driver (cargo install tauri-driver --locked)");
-        let mut children = vec![driver, xvfb, bus];
+        // The keyring before its bus, so that it never outlives it.
+        let mut children = vec![driver, xvfb];
+        children.extend(keyring);
+        children.push(bus);
         wait_until("tauri-driver", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
 
         let mut caps = serde_json::Map::new();

@@ -7,8 +7,8 @@
 #[path = "../../core/tests/mail_support.rs"]
 mod mail_support;
 
-use gatehouse_e2e::{App, OWNER_EMAIL};
-use mail_support::{parse_eml, MailServer};
+use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+use mail_support::{files_holding, parse_eml, MailServer};
 
 /// The code in a letter: the line after "code is:".
 fn code_in(text: &str) -> String {
@@ -95,4 +95,41 @@ async fn without_a_mail_server_an_invitation_saves_as_an_eml_file() {
     app.wait_for_css("tr[data-to='ana@acme.example'][data-state='saved']").await;
     app.screenshot("02-outbox-saved").await;
     app.close().await;
+}
+
+/// The code waiting in the Outbox is sealed with a key the app keeps in the credential store
+/// (the harness's gnome-keyring): it is nowhere in the data folder, and after a restart the
+/// letter still opens and saves with its code.
+#[tokio::test]
+async fn an_unsent_invitation_is_sealed_on_disk_and_still_saves_after_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let app = App::launch_in("email-sealed", data.path()).await;
+    app.set_up_owner().await;
+    app.click("invite-open").await;
+    app.type_into("invite-emails", "ana@acme.example").await;
+    app.click("invite-role-reporting").await;
+    app.click("invite-submit").await;
+    let code = app.text("invite-code").await;
+    assert!(app.all("code-kept-note").await.is_empty(), "the credential store answered");
+    app.click("invite-done").await;
+    app.close().await;
+    let found = files_holding(data.path(), &code);
+    assert!(found.is_empty(), "the code is on disk in {found:?}");
+
+    let again = App::launch_in("email-sealed", data.path()).await;
+    again.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
+    again.get("users-table").await;
+    again.click("nav-outbox").await;
+    again.wait_for_css("tr[data-to='ana@acme.example'][data-state='queued']").await;
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join("ana.eml");
+    again.click("outbox-save").await;
+    again.save_in_native_dialog(&file).await;
+    again
+        .wait_for_text("toast-text", "Saved ana.eml: open it in your mail program to send it.")
+        .await;
+    again.screenshot("01-saved-after-restart").await;
+    let parsed = parse_eml(&file);
+    assert_eq!(code_in(parsed["text"].as_str().unwrap()), code);
+    again.close().await;
 }

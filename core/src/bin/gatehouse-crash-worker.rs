@@ -45,6 +45,8 @@ fn main() {
     let result = (|| -> gatehouse_core::Result<()> {
         let dir = Directory::open_settled(std::path::Path::new(dir), Arc::new(SystemClock))?;
         let session = dir.sign_in(email, &password)?.session;
+        // The credential store is asked before the kills start, not during the first invite.
+        dir.outbox_keeping()?;
         say("ready");
         let mut codes: Vec<(String, String)> = Vec::new();
         for n in 0.. {

@@ -8,6 +8,7 @@
 
 mod letter;
 pub(crate) mod outbox;
+mod seal;
 mod smtp;
 
 pub use letter::Letter;
@@ -15,6 +16,7 @@ pub use outbox::{
     deliver_due, MessageKind, MessageState, MessageView, OutboxMessage, Outgoing, SaveAs,
     MAX_ATTEMPTS,
 };
+pub use seal::{kept_note, SealedLetter};
 pub use smtp::{send, test_connection, SendFailure, SendStep, StepResult, TestReport};
 
 use crate::error::{Error, Result};

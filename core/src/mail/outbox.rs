@@ -5,9 +5,10 @@
 //! Queued with a later attempt time (1, 2, 4 … 30 minutes), up to [`MAX_ATTEMPTS`]; any other
 //! failure, or the last attempt, is Failed (Retry puts it back in the queue). A message found
 //! in Sending when the app starts was interrupted mid-send: it becomes Failed, never re-sent
-//! on its own, so nobody gets a message twice. Once a message is sent, saved or discarded its
-//! text (which holds the code) is dropped from the store.
+//! on its own, so nobody gets a message twice. Its text (which holds the code) is kept only
+//! sealed, and erased once the message is sent, saved or discarded (see [`super::seal`]).
 
+use super::seal::{unreadable, SealedLetter};
 use super::smtp::{self, SendFailure};
 use super::{Letter, MailSettings};
 use crate::auth::session::SessionId;
@@ -68,8 +69,13 @@ pub struct OutboxMessage {
     pub to: Email,
     pub to_name: String,
     pub subject: String,
-    /// The subject and bodies; `None` once the message has left (see the module notes).
-    pub letter: Option<Letter>,
+    /// The subject and bodies, sealed; `None` once the message has left or its code stopped
+    /// working (see [`super::seal`]).
+    pub sealed: Option<SealedLetter>,
+    /// A letter in plain text, as stores before version 3 kept it: read only to be sealed
+    /// (or erased) when the store opens, never written.
+    #[serde(default, rename = "letter", skip_serializing)]
+    pub(crate) plain: Option<Letter>,
     pub queued_by: UserId,
     pub created_at: DateTime<Utc>,
     pub state: MessageState,
@@ -118,23 +124,27 @@ pub struct SaveAs {
 }
 
 impl OutboxMessage {
-    /// A queued message carrying `letter`, due at once.
-    pub(crate) fn queued(
+    /// A queued message `id` carrying `sealed`, due at once.
+    #[allow(clippy::too_many_arguments)] // a record's fields, each named at its one caller
+    pub(super) fn queued(
+        id: Uuid,
         kind: MessageKind,
         code_id: Uuid,
         to: &User,
-        letter: Letter,
+        subject: &str,
+        sealed: SealedLetter,
         queued_by: UserId,
         now: DateTime<Utc>,
     ) -> Self {
         OutboxMessage {
-            id: Uuid::now_v7(),
+            id,
             kind,
             code_id,
             to: to.email.clone(),
             to_name: to.name.clone(),
-            subject: letter.subject.clone(),
-            letter: Some(letter),
+            subject: subject.to_string(),
+            sealed: Some(sealed),
+            plain: None,
             queued_by,
             created_at: now,
             state: MessageState::Queued,
@@ -164,9 +174,16 @@ impl OutboxMessage {
         }
     }
 
-    /// The message as it leaves: finished in `state`, its text dropped.
-    fn finished(&self, state: MessageState, note: String, now: DateTime<Utc>) -> Self {
-        OutboxMessage { state, note, letter: None, finished_at: Some(now), ..self.clone() }
+    /// The message as it leaves: finished in `state`, its text erased.
+    pub(super) fn finished(&self, state: MessageState, note: String, now: DateTime<Utc>) -> Self {
+        OutboxMessage {
+            state,
+            note,
+            sealed: None,
+            plain: None,
+            finished_at: Some(now),
+            ..self.clone()
+        }
     }
 
     fn what(&self) -> &'static str {
@@ -202,9 +219,11 @@ pub(crate) fn drop_unsent(
 impl Directory {
     /// The outbox, newest first (at most `limit`). Needs `users:read`. A background refresh:
     /// reading it does not keep the session alive. Each message says whether the reader may
-    /// open it (rule 7: only those who dominate its recipient, with `users:create`).
+    /// open it (rule 7: only those who dominate its recipient, with `users:create`). Reading
+    /// it first erases the letters of codes that expired (see [`Directory::tidy_outbox`]).
     pub fn outbox(&self, session: SessionId, limit: usize) -> Result<Vec<MessageView>> {
         let reader = self.authorize_quietly(session, Module::Users, Action::Read)?;
+        self.tidy_outbox()?;
         let mut views = Vec::new();
         for message in self.store.messages().rev().take(limit) {
             let message = message?;
@@ -255,7 +274,11 @@ impl Directory {
     pub fn save_message(&self, session: SessionId, id: Uuid, path: &Path) -> Result<SaveAs> {
         self.handling(session, id, AuditAction::EmailSaved, |change, message| {
             let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-            let email = self.formatted(&org, &message)?;
+            let Some(letter) = self.open_letter(&message)? else {
+                let this_run = message.sealed.as_ref().is_some_and(SealedLetter::this_run);
+                return Err(Error::InvalidTransition(unreadable(message.kind, this_run)));
+            };
+            let email = self.formatted(&org, &message, &letter)?;
             write_atomically(path, &email.formatted())?;
             let file_name =
                 path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -312,7 +335,7 @@ impl Directory {
     /// A message that has not left yet. Errors: `message_not_found`, `invalid_transition`.
     fn unsent_message(&self, id: Uuid) -> Result<OutboxMessage> {
         let message = self.store.message(id)?.ok_or(Error::MessageNotFound)?;
-        if !message.state.is_unsent() || message.letter.is_none() {
+        if !message.state.is_unsent() || message.sealed.is_none() {
             return Err(unsent_only());
         }
         Ok(message)
@@ -367,15 +390,18 @@ impl Directory {
     }
 
     /// Takes the oldest message due now and marks it Sending, durably, before anything is said
-    /// to the server. A message whose code stopped working (accepted, cancelled, replaced,
-    /// expired) is discarded instead. `None` when nothing is due, sending is not set up, or the
-    /// server needs a password and `password_known` is false.
+    /// to the server. First, every message whose code stopped working (accepted, cancelled,
+    /// replaced, expired) is discarded with its letter erased (the sweep). A message whose
+    /// letter cannot be opened (its key was kept for an earlier run) is marked Failed, saying
+    /// to send the code again, and nothing is sent. `None` when nothing is due, sending is not
+    /// set up, or the server needs a password and `password_known` is false.
     pub fn claim_due_message(&self, password_known: bool) -> Result<Option<Outgoing>> {
-        let write = self.unattended();
         let Some(settings) = self.mail_settings()? else { return Ok(None) };
         if settings.needs_password() && !password_known {
             return Ok(None);
         }
+        self.tidy_outbox()?;
+        let write = self.unattended();
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
         let now = write.now;
         for message in self.store.messages() {
@@ -383,12 +409,30 @@ impl Directory {
             if message.state != MessageState::Queued || message.next_attempt_at > now {
                 continue;
             }
-            if let Some(why) = self.code_gone(&message)? {
-                let dropped = message.finished(MessageState::Discarded, why.into(), now);
+            // A code may have expired since the sweep.
+            if let Some(dropped) = self.without_dead_code(&message, now)? {
                 write.commit(|tx| tx.put_message(&dropped))?;
                 continue;
             }
-            let email = self.formatted(&org, &message)?;
+            let Some(letter) = self.open_letter(&message)? else {
+                let this_run = message.sealed.as_ref().is_some_and(SealedLetter::this_run);
+                let failure = SendFailure {
+                    step: smtp::SendStep::Message,
+                    message: unreadable(message.kind, this_run).into(),
+                    transient: false,
+                };
+                let failed = OutboxMessage {
+                    state: MessageState::Failed,
+                    last_failure: Some(failure.clone()),
+                    ..message
+                };
+                write.commit(|tx| {
+                    tx.put_message(&failed)?;
+                    tx.audit(failure_entry(&failed, &failure, "not sent"), now)
+                })?;
+                continue;
+            };
+            let email = self.formatted(&org, &message, &letter)?;
             let sending = OutboxMessage {
                 state: MessageState::Sending,
                 attempts: message.attempts + 1,
@@ -451,7 +495,7 @@ impl Directory {
     }
 
     /// Why a message's code no longer works, if it does not.
-    fn code_gone(&self, message: &OutboxMessage) -> Result<Option<&'static str>> {
+    pub(super) fn code_gone(&self, message: &OutboxMessage) -> Result<Option<&'static str>> {
         let now = self.clock.now();
         let (state, expires_at) = match message.kind {
             MessageKind::Invitation => match self.store.invitation(message.code_id)? {
@@ -491,8 +535,12 @@ impl Directory {
 
     /// The message as an email: from the configured sender, or (when sending is not set up)
     /// from the person who queued it, ready to send from their own mail client.
-    fn formatted(&self, org: &Organization, message: &OutboxMessage) -> Result<lettre::Message> {
-        let letter = message.letter.as_ref().ok_or_else(unsent_only)?;
+    fn formatted(
+        &self,
+        org: &Organization,
+        message: &OutboxMessage,
+        letter: &Letter,
+    ) -> Result<lettre::Message> {
         let (from_name, from_address) = match &org.mail {
             Some(m) if !m.from_name.is_empty() => (m.from_name.clone(), m.from_address.clone()),
             Some(m) => (org.name.clone(), m.from_address.clone()),

@@ -81,4 +81,7 @@ pub struct IssuedCode {
     /// Whether Gatehouse will send it (a mail server is set up); otherwise the code is for
     /// the issuer to pass on, or the message to save as a file.
     pub will_send: bool,
+    /// Set when this computer's credential store did not answer, so the email's code is
+    /// sealed with a key kept only in memory: a sentence saying so, for whoever issued it.
+    pub code_kept_note: Option<String>,
 }

@@ -5,7 +5,7 @@ use crate::auth::session::SessionId;
 use crate::change::Change;
 use crate::error::{Error, ErrorBody, Result};
 use crate::mail::outbox::drop_unsent;
-use crate::mail::{Letter, MessageKind, OutboxMessage};
+use crate::mail::{kept_note, Letter, MessageKind};
 use crate::model::email::clean_name;
 use crate::model::invitation::Invitation;
 use crate::model::{
@@ -214,14 +214,14 @@ impl Directory {
             expires_at,
         );
         let invitation_id = uuid::Uuid::now_v7();
-        let message = OutboxMessage::queued(
+        let (message, keeping) = self.queue_letter(
             MessageKind::Invitation,
             invitation_id,
             &user,
-            letter,
+            &letter,
             inviter.id,
             now,
-        );
+        )?;
         let invitation = Invitation {
             id: invitation_id,
             user_id: user.id,
@@ -252,6 +252,7 @@ impl Directory {
             expires_at,
             message_id: message.id,
             will_send: org.mail.is_some(),
+            code_kept_note: kept_note(&keeping),
         })
     }
 

@@ -4,7 +4,7 @@ use crate::auth::code;
 use crate::auth::session::SessionId;
 use crate::error::{Error, Result};
 use crate::mail::outbox::drop_unsent;
-use crate::mail::{Letter, MessageKind, OutboxMessage};
+use crate::mail::{kept_note, Letter, MessageKind};
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{AuditAction, CodeState, IssuedCode, RoleKey, UserId, UserStatus, UserView};
 use crate::policy::{self, Act};
@@ -131,14 +131,14 @@ impl Directory {
                 expires_at,
             );
             let reset_id = uuid::Uuid::now_v7();
-            let message = OutboxMessage::queued(
+            let (message, keeping) = self.queue_letter(
                 MessageKind::PasswordReset,
                 reset_id,
                 &target,
-                letter,
+                &letter,
                 change.actor.user.id,
                 now,
-            );
+            )?;
             let reset = PasswordReset {
                 id: reset_id,
                 user_id: target.id,
@@ -172,6 +172,7 @@ impl Directory {
                 expires_at: reset.expires_at,
                 message_id: message.id,
                 will_send: org.mail.is_some(),
+                code_kept_note: kept_note(&keeping),
             })
         })
     }

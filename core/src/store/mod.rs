@@ -25,7 +25,9 @@ use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Version 3 keeps Outbox letters sealed: stores before it may hold them in plain text, which
+/// the directory seals when it opens one (the key lives outside the store; see `mail::seal`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const ORG_KEY: &[u8] = b"organization";

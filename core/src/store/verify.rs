@@ -33,17 +33,21 @@ pub(super) fn verify(store: &Store) -> Result<Integrity> {
     Ok(Integrity { users: users.len() as u32, audit_events: audit_events as u32, problems })
 }
 
-/// A message keeps its text (which holds a code) exactly while it is still to be sent.
+/// A message keeps its text (which holds a code) exactly while it is still to be sent, and
+/// only sealed.
 fn check_outbox(store: &Store, problems: &mut Vec<String>) -> Result<()> {
     for message in store.messages() {
         let message = message?;
-        if message.state.is_unsent() != message.letter.is_some() {
+        if message.state.is_unsent() != message.sealed.is_some() {
             problems.push(format!(
                 "outbox message {} is {:?} but {} its text",
                 message.id,
                 message.state,
-                if message.letter.is_some() { "still holds" } else { "lost" }
+                if message.sealed.is_some() { "still holds" } else { "lost" }
             ));
+        }
+        if message.plain.is_some() {
+            problems.push(format!("outbox message {} holds its text unsealed", message.id));
         }
     }
     Ok(())

@@ -346,6 +346,11 @@ export type IssuedCode = {
 	 *  the issuer to pass on, or the message to save as a file.
 	 */
 	will_send: boolean,
+	/**
+	 *  Set when this computer's credential store did not answer, so the email's code is
+	 *  sealed with a key kept only in memory: a sentence saying so, for whoever issued it.
+	 */
+	code_kept_note: string | null,
 };
 
 /**  The organization's outgoing mail server. The password is not here: see the module notes. */
