@@ -474,6 +474,11 @@ fn outbox(out: &Out, dir: &Directory, s: SessionId, command: &OutboxCommand) -> 
 fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path, accept_unencrypted: bool) -> Outcome {
     let store = data.join("store");
     let right = match open(data) {
+        // A store nobody has set up holds nothing to protect: the backup's own key is the right.
+        Ok(dir) if !dir.is_set_up()? => {
+            drop(dir);
+            backup::RestoreRight::store_unusable(&store)?
+        }
         Ok(dir) => {
             let email = cli.global.as_user.as_deref().ok_or_else(|| {
                 Failure::Usage(

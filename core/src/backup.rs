@@ -40,9 +40,9 @@ pub const EXTENSION: &str = "gatehouse-backup";
 pub const MAX_BACKUP_BYTES: u64 = 8 << 30;
 /// scrypt's work factor for passphrase backups: about a second on a current computer.
 const SCRYPT_LOG_N: u8 = 18;
-/// The largest work factor a backup may ask for (about 16 seconds): more is refused rather than
-/// letting a crafted file take hours.
-const SCRYPT_MAX_LOG_N: u8 = 22;
+/// The largest work factor a backup may ask for (4 times the one Gatehouse writes, 1 GiB of
+/// memory): more is refused rather than letting a crafted file take minutes and gigabytes.
+const SCRYPT_MAX_LOG_N: u8 = 20;
 const MAX_TREES: u16 = 64;
 /// age's chunk: 64 KiB of plain text, 16 bytes more on disk.
 const CHUNK: u64 = 64 << 10;
@@ -145,7 +145,7 @@ impl RestoreRight {
                 Ok(RestoreRight { by: None, current: None })
             }
             Ok(_) => Err(Error::PermissionDenied),
-            Err(Error::StoreLocked) => Err(Error::StoreLocked),
+            Err(e @ (Error::StoreLocked | Error::StoreTooNew { .. })) => Err(e),
             Err(_) => Ok(RestoreRight { by: None, current: None }),
         }
     }
@@ -241,11 +241,17 @@ impl Directory {
         opening: &Opening<'_>,
     ) -> Result<AnchorCheck> {
         let needs = crate::model::Permission { module: Module::Audit, action: Action::Read };
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        // The right first (a refusal is audited); the comparison itself holds no lock, as it may
+        // read gigabytes, and its outcome is recorded after it, whatever it is.
         self.changing(session, Some(needs), AuditAction::CompareWithBackup, |change| {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            change.target(name.unwrap_or_default()).attempt("compare the audit log with a backup");
-            let opening = Opening { current: Some(self.store.id()?), ..*opening };
-            let outcome = self.compare_chain(file, &opening);
+            change.target(name.as_str()).attempt("compare the audit log with a backup");
+            Ok(())
+        })?;
+        let opening = Opening { current: Some(self.store.id()?), ..*opening };
+        let outcome = self.compare_chain(file, &opening);
+        self.changing(session, Some(needs), AuditAction::CompareWithBackup, |change| {
+            change.target(name.as_str());
             match &outcome {
                 Ok(check) => change.commit(
                     &format!(
@@ -253,34 +259,52 @@ impl Directory {
                         check.backup_head_seq, check.backup_head_hash
                     ),
                     |_| Ok(()),
-                )?,
-                Err(Error::AuditRewritten(seq)) => change.record(
+                ),
+                Err(e) => change.record(
                     AuditEntry::success(
                         AuditActor::User(change.actor.user.id),
                         AuditAction::CompareWithBackup,
-                        file.display().to_string(),
-                        format!("the log differs from the backup's from event #{seq}"),
+                        name.as_str(),
+                        e.to_string(),
                     )
-                    .refused(crate::ErrorCode::AuditRewritten)
+                    .refused(e.code())
                     .with_outcome(crate::model::Outcome::Failed),
-                )?,
-                Err(_) => {}
+                ),
             }
-            outcome
-        })
+        })?;
+        outcome
     }
 
     fn compare_chain(&self, file: &Path, opening: &Opening<'_>) -> Result<AnchorCheck> {
+        // Today's chain must hold on its own first: the backup then anchors its beginning.
+        let integrity = self.store.verify()?;
+        if !integrity.is_intact() {
+            return Err(Error::AuditChainBroken(integrity.problems.join("; ")));
+        }
         let (mut reader, sealing) = open_backup(file, opening)?;
         let header = reader.header(sealing)?;
+        if header.store_id != opening.current {
+            return Err(Error::BackupOtherOrganization("another store".into()));
+        }
+        if header.head_seq == 0 {
+            return Err(bad("it holds no audit events to compare with"));
+        }
+        let mut expected = 1u64;
         let mut differs = None;
         reader.trees(&header, |tree, key, value| {
-            if tree != "audit" || differs.is_some() {
+            if tree != "audit" {
                 return Ok(());
             }
             let seq = <[u8; 8]>::try_from(key)
                 .map(u64::from_be_bytes)
                 .map_err(|_| bad("an audit key is invalid"))?;
+            if seq != expected {
+                return Err(bad("its audit log has a gap"));
+            }
+            expected += 1;
+            if differs.is_some() {
+                return Ok(());
+            }
             let theirs: AuditEvent =
                 serde_json::from_slice(value).map_err(|_| bad("an audit event is invalid"))?;
             let ours = self.store.audit_event(seq)?;
@@ -289,16 +313,14 @@ impl Directory {
             }
             Ok(())
         })?;
+        if expected - 1 != header.head_seq {
+            return Err(bad("its audit log does not end where its header says"));
+        }
         // Only now, with the whole file authenticated, is a difference worth reporting.
         if let Some(seq) = differs {
             return Err(Error::AuditRewritten(seq));
         }
         let (head_seq, head_hash) = self.store.audit_head()?;
-        match self.store.audit_event(header.head_seq)? {
-            Some(ours) if header.head_seq == 0 || ours.hash() == header.head_hash => {}
-            None if header.head_seq == 0 => {}
-            _ => return Err(Error::AuditRewritten(header.head_seq.max(1))),
-        }
         Ok(AnchorCheck {
             backup_head_seq: header.head_seq as u32,
             backup_head_hash: header.head_hash,
@@ -390,7 +412,8 @@ impl Directory {
             .as_deref()
             .is_some_and(|phc| crate::auth::password::verify(password, phc));
         let write = self.unattended();
-        self.count_sign_in(&write, user.email.key(), user.email.as_str(), verified, " (restore)")?;
+        let what = (AuditAction::Restore, " (restore)");
+        self.count_sign_in(&write, user.email.key(), user.email.as_str(), verified, what)?;
         if verified {
             Ok(())
         } else {
@@ -751,7 +774,7 @@ fn build_store(file: &Path, opening: &Opening<'_>, dir: &Path) -> Result<(Header
     let header = reader.header(sealing)?;
     let mut counts = (0u32, 0u32);
     {
-        let db = sled::Config::new().path(dir).open()?;
+        let db = sled::Config::new().path(dir).cache_capacity(16 << 20).open()?;
         let mut open: Option<(String, sled::Tree)> = None;
         reader.trees(&header, |name, k, v| {
             if open.as_ref().is_none_or(|(n, _)| n != name) {
@@ -853,7 +876,21 @@ pub fn restore(
                 let _ = std::fs::remove_dir_all(&fresh);
                 return Err(Error::StoreLocked);
             }
-            Ok(store) => drop(store),
+            // The right is judged again now, with nothing open: the backup's own key is a
+            // right only over a store that cannot be used, and an Owner's only over their own.
+            Ok(store) => {
+                let set_up = store.organization()?.is_some();
+                let id = store.id()?;
+                drop(store);
+                if (right.by.is_none() && set_up) || right.current.is_some_and(|c| c != id) {
+                    let _ = std::fs::remove_dir_all(&fresh);
+                    return Err(Error::PermissionDenied);
+                }
+            }
+            Err(e @ Error::StoreTooNew { .. }) => {
+                let _ = std::fs::remove_dir_all(&fresh);
+                return Err(e);
+            }
             Err(_) => {} // damaged: exactly what a restore is for
         }
         let stamp = SystemClock.now().format("%Y%m%dT%H%M%S%.3f");

@@ -64,6 +64,7 @@ pub enum ErrorCode {
     BackupUnencrypted,
     CredentialStoreUnavailable,
     AuditRewritten,
+    AuditChainBroken,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +178,8 @@ pub enum Error {
     CredentialStoreUnavailable(String),
     #[error("The audit log has been rewritten since this backup was made: event #{0} is not the one the backup holds.")]
     AuditRewritten(u64),
+    #[error("Today's audit log does not verify on its own ({0}), so it cannot be held against a backup. Restore the store from a backup.")]
+    AuditChainBroken(String),
     #[error("{0}")]
     FileError(String),
     #[error("Only an Owner may do that.")]
@@ -243,6 +246,7 @@ impl Error {
             Error::BackupUnencrypted => C::BackupUnencrypted,
             Error::CredentialStoreUnavailable(_) => C::CredentialStoreUnavailable,
             Error::AuditRewritten(_) => C::AuditRewritten,
+            Error::AuditChainBroken(_) => C::AuditChainBroken,
             Error::OwnerRequired => C::OwnerRequired,
             Error::MessageNotFound => C::MessageNotFound,
             Error::NotDominant(_) => C::NotDominant,

@@ -79,6 +79,18 @@ pub fn tighten(dir: &Path) -> Result<()> {
 pub fn prepare_data_folder(data: &Path) -> Result<PathBuf> {
     private_process();
     private_dir(data)?;
+    // Trial and incoming stores a check or restore left when it was cut off hold a whole
+    // decrypted copy of a backup: they go.
+    for entry in std::fs::read_dir(data).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if ["store.checking-", "store.restoring-", "store.incoming-"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        {
+            let path = entry.path();
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
     tighten(data)?;
     Ok(data.join("store"))
 }

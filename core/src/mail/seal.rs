@@ -157,8 +157,11 @@ impl Directory {
         let now = self.clock.now();
         let mut stale = Vec::new();
         for message in self.store.messages() {
-            let message = message?;
-            if message.plain.is_some() || self.without_dead_code(&message, now)?.is_some() {
+            // A record that cannot be read is left for `verify` to report: it must not keep
+            // the store from opening.
+            let Ok(message) = message else { continue };
+            let dead = matches!(self.without_dead_code(&message, now), Ok(Some(_)));
+            if message.plain.is_some() || dead {
                 stale.push(message.id);
             }
         }
@@ -168,10 +171,11 @@ impl Directory {
         let write = self.unattended();
         let mut changed = Vec::new();
         for id in stale {
-            let Some(message) = self.store.message(id)? else { continue };
-            let mut after = match self.without_dead_code(&message, write.now)? {
-                Some(discarded) => discarded,
-                None => message.clone(),
+            let Ok(Some(message)) = self.store.message(id) else { continue };
+            // A code record that cannot be read leaves its message as it is (`verify` reports it).
+            let mut after = match self.without_dead_code(&message, write.now) {
+                Ok(Some(discarded)) => discarded,
+                _ => message.clone(),
             };
             if let Some(plain) = after.plain.take() {
                 if after.state.is_unsent() {

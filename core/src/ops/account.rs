@@ -37,7 +37,8 @@ impl Directory {
         let hash = if verified { Some(password::hash(new)?) } else { None };
         let write = self.unattended();
         let key = user.email.key();
-        self.count_sign_in(&write, key, user.email.as_str(), verified, " (current password)")?;
+        let what = (AuditAction::ChangePassword, " (current password)");
+        self.count_sign_in(&write, key, user.email.as_str(), verified, what)?;
         // Read again under the lock: the record may have changed since.
         let mut user = self.session_user(session)?;
         let Some(hash) = hash else { return Err(Error::WrongPassword) };

@@ -109,7 +109,7 @@ impl Directory {
             Some(u) if verified && u.status == UserStatus::Active => Some(u),
             _ => None,
         };
-        self.count_sign_in(&write, &key, &target, user.is_some(), "")?;
+        self.count_sign_in(&write, &key, &target, user.is_some(), (AuditAction::SignIn, ""))?;
         let mut signed_in = user.ok_or(Error::InvalidCredentials)?;
         signed_in.last_sign_in_at = Some(write.now);
         write.commit(|tx| {
@@ -147,7 +147,7 @@ impl Directory {
         key: &str,
         target: &str,
         succeeded: bool,
-        what: &str,
+        (action, what): (AuditAction, &str),
     ) -> Result<()> {
         let now = write.now;
         let throttle = self.store.throttle(key)?;
@@ -165,8 +165,6 @@ impl Directory {
             }
             Ok(())
         };
-        let action =
-            if what.is_empty() { AuditAction::SignIn } else { AuditAction::ChangePassword };
         // An attempt for an address no user has is audited while the window's budget lasts,
         // else counted in the window's tally.
         let audit_or_count = |tx: &mut crate::store::Tx<'_>,

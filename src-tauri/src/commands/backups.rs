@@ -140,17 +140,13 @@ pub async fn restore_chosen(
     let file = state
         .chosen_backup()
         .ok_or_else(|| Error::BackupInvalid("no backup was chosen".into()).to_body())?;
-    let store = state.data_dir()?.join("store");
     let right = match (state.directory(), state.session()) {
         (Ok(dir), Ok(session)) if !needs_recovery(&state) => {
             let password = password.unwrap_or_default();
-            blocking(move || dir.may_restore(session, &password)).await?
+            Some(blocking(move || dir.may_restore(session, &password)).await?)
         }
-        _ if needs_recovery(&state) => {
-            let store = store.clone();
-            // The store cannot be used: close what is left of it before looking.
-            blocking(move || RestoreRight::store_unusable(&store)).await?
-        }
+        // The store cannot be used: the right is judged once it is closed (see `restore`).
+        _ if needs_recovery(&state) => None,
         _ => return Err(Error::NotSignedIn.to_body()),
     };
     restore(app, file, right, passphrase, accept_unencrypted).await
@@ -223,9 +219,7 @@ pub async fn restore_newest_backup(
     .await?;
     let (file, _) = newest
         .ok_or_else(|| Error::BackupInvalid("no automatic backup checks out".into()).to_body())?;
-    let store = data.join("store");
-    let right = blocking(move || RestoreRight::store_unusable(&store)).await?;
-    restore(app, file, right, None, false).await
+    restore(app, file, None, None, false).await
 }
 
 fn needs_recovery(state: &AppState) -> bool {
@@ -240,7 +234,7 @@ fn needs_recovery(state: &AppState) -> bool {
 async fn restore(
     app: tauri::AppHandle,
     file: PathBuf,
-    right: RestoreRight,
+    right: Option<RestoreRight>,
     passphrase: Option<String>,
     accept_unencrypted: bool,
 ) -> Result<Restored, ErrorBody> {
@@ -255,9 +249,17 @@ async fn restore(
         };
         // Checked in full while the store is still open: a wrong passphrase or a damaged file
         // is refused without closing anything, and the person stays signed in.
-        backup::check(&file, &Opening { current: right.current(), ..opening })
-            .map_err(|e| e.to_body())?;
-        let restored = state.reopen_after(|store| backup::restore(&file, store, &right, &opening));
+        let current = right.as_ref().and_then(RestoreRight::current);
+        backup::check(&file, &Opening { current, ..opening }).map_err(|e| e.to_body())?;
+        let restored = state.reopen_after(|store| {
+            // Without an Owner's right, the backup's own key is one only over a store that
+            // cannot be used, judged here, with the app's handle on it closed.
+            let right = match right {
+                Some(right) => right,
+                None => RestoreRight::store_unusable(store)?,
+            };
+            backup::restore(&file, store, &right, &opening)
+        });
         if restored.is_ok() {
             automatic_backup(&app);
         }
