@@ -263,6 +263,12 @@ fn a_restore_over_a_store_that_opens_needs_its_owners_password_and_names_them() 
         Some(ErrorCode::WrongPassword)
     );
     let owner_id = dir.current_session(me).unwrap().user.id;
+    let log = dir.audit_log(me, Default::default()).unwrap();
+    assert_eq!(
+        (log.events[0].action, log.events[0].outcome),
+        (gatehouse_core::model::AuditAction::Restore, gatehouse_core::model::Outcome::Failed),
+        "the wrong password is audited as a refused restore"
+    );
     let right = dir.may_restore(me, OWNER_PASSWORD).unwrap();
     drop(dir);
     let restored = backup::restore(&file, &store, &right, &open).unwrap();
@@ -308,6 +314,11 @@ fn a_rewritten_audit_history_is_caught_against_an_older_backup() {
     // Untouched: today's log begins with the backup's.
     let check = org.dir.compare_with_backup(org.owner(), &file, &open).unwrap();
     assert!(check.head_seq > check.backup_head_seq, "{check:?}");
+    // Another organization's backup anchors nothing here.
+    let other = Org::new().with_owner();
+    let theirs = passphrase_backup(&other, "theirs.gatehouse-backup");
+    let err = org.dir.compare_with_backup(org.owner(), &theirs, &open).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::BackupOtherOrganization);
 
     // Someone with the data folder rewrites event #3 and recomputes every hash after it.
     let Org { dir, clock, tmp, .. } = org;
