@@ -26,7 +26,13 @@ pub fn automatic_backup(app: &tauri::AppHandle) {
         }
         let problem = match dir.backup_automatic(&data.join("backups")) {
             Ok(info) => {
-                tracing::info!("automatic backup: {} users", info.users);
+                tracing::info!(
+                    "automatic backup: {} users, {} events; audit chain head #{} {}",
+                    info.users,
+                    info.audit_events,
+                    info.audit_head_seq,
+                    info.audit_head_hash
+                );
                 None
             }
             Err(e) => {
