@@ -870,6 +870,11 @@ fn everything_written_is_private_whatever_the_umask() {
     let list = ok(&["outbox", "list", "--json", "--as", OWNER]).json();
     let id = list[0]["id"].as_str().unwrap().to_string();
     ok(&["outbox", "save", &id, &file("ana.eml"), "--as", OWNER]);
+    // A restore: the restored store, the replaced one kept aside, and the trial store on the way.
+    ok(&["restore", &file("acme.gatehouse-backup"), "--as", OWNER]);
+    assert!(std::fs::read_dir(&data)
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("store.replaced-")));
 
     let mode =
         |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
