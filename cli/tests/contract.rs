@@ -873,9 +873,11 @@ fn everything_written_is_private_whatever_the_umask() {
     ok(&["outbox", "save", &id, &file("ana.eml"), "--as", OWNER]);
     // A restore: the restored store, the replaced one kept aside, and the trial store on the way.
     ok(&["restore", &file("acme.gatehouse-backup"), "--as", OWNER]);
-    assert!(std::fs::read_dir(&data)
+    assert!(std::fs::read_dir(&data).unwrap().any(|e| e
         .unwrap()
-        .any(|e| e.unwrap().file_name().to_string_lossy().starts_with("store.replaced-")));
+        .file_name()
+        .to_string_lossy()
+        .starts_with("store.replaced-")));
 
     let mode =
         |p: &std::path::Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;

@@ -912,9 +912,20 @@ pub fn restore(
         ),
         None => format!("from {}", file.display()),
     };
-    let by =
-        right.by.or(header.made_by).filter(|id| restored.store.user(*id).ok().flatten().is_some());
-    let actor = by.map_or(AuditActor::System, AuditActor::User);
+    // Done by the Owner who proved the right; with the backup's own key, nobody signed in: the
+    // backup's maker is named in the summary, not made the actor.
+    let known =
+        |id: Option<UserId>| id.filter(|id| restored.store.user(*id).ok().flatten().is_some());
+    let actor = known(right.by).map_or(AuditActor::System, AuditActor::User);
+    let summary = match (right.by, known(header.made_by)) {
+        (Some(_), _) => summary,
+        (None, Some(maker)) => {
+            let email =
+                restored.store.user(maker)?.map(|u| u.email.to_string()).unwrap_or_default();
+            format!("{summary}; opened with the backup's passphrase (made by {email})")
+        }
+        (None, None) => format!("{summary}; opened with this computer's key"),
+    };
     restored.unattended().record(AuditEntry::success(actor, AuditAction::Restore, "", &summary))?;
     Ok(Restored { info, kept: kept.map(|k| k.display().to_string()) })
 }
