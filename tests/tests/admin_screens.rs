@@ -39,8 +39,12 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     app.save_in_native_dialog(&file).await;
     app.wait_for_text("audit-saved", "Saved audit.csv.").await;
     let csv = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(csv.lines().count(), 3, "header and two events: {csv}");
+    assert_eq!(csv.lines().count(), 4, "header, two events and the export itself: {csv}");
     assert!(csv.lines().nth(2).unwrap().contains(",update_settings,organization,"), "{csv}");
+    // The last row is the export's own event: the chain's head when the file was written.
+    let last = csv.lines().nth(3).unwrap();
+    assert!(last.starts_with("3,") && last.contains(",export_audit,"), "{csv}");
+    assert!(last.contains("audit chain head #2 "), "{csv}");
 
     app.close().await;
 }
