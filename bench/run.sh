@@ -75,7 +75,8 @@ cat "$out/sizes.md"
   echo "Every failed sign-in for an address adds a count (kept while it can still lock the"
   echo "address: 30 minutes) and, for the first 20 attempts for unknown addresses in each"
   echo "10-minute window, an audit event; the rest of a window's attempts are one event with their"
-  echo "number. Expired counts are swept on every sign-in."
+  echo "number. Expired counts are swept on every sign-in. The store is on tmpfs for this one: each"
+  echo "attempt is an argon2id hash and an fsync'd write, and the figures do not depend on the disk."
   echo
   cat "$out/flood.md"
   echo
