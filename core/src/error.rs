@@ -65,6 +65,14 @@ pub enum ErrorCode {
     CredentialStoreUnavailable,
     AuditRewritten,
     AuditChainBroken,
+    SecondFactorRequired,
+    SecondFactorInvalid,
+    SecondFactorUnreadable,
+    EnrolmentRequired,
+    NotEnrolling,
+    NoSecondFactor,
+    PasswordExpired,
+    RecoveryCodeInvalid,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +197,22 @@ pub enum Error {
     /// Rule 6: the target holds a permission the actor lacks. Carries the target's name.
     #[error("{0} holds permissions you do not have: ask an Owner.")]
     NotDominant(String),
+    #[error("Type the 6-digit code from your authenticator app, or one of your recovery codes, to finish signing in.")]
+    SecondFactorRequired,
+    #[error("That code is not correct: type the current code from your authenticator app, or an unused recovery code.")]
+    SecondFactorInvalid,
+    #[error("This computer no longer holds the key to your authenticator's secret: sign in with a recovery code, then set up your authenticator again.")]
+    SecondFactorUnreadable,
+    #[error("Your role needs a second factor: set up an authenticator app to go on.")]
+    EnrolmentRequired,
+    #[error("No authenticator set-up is waiting to be confirmed: start it again.")]
+    NotEnrolling,
+    #[error("{0} has no second factor.")]
+    NoSecondFactor(String),
+    #[error("Your password has expired: choose a new one to go on.")]
+    PasswordExpired,
+    #[error("The email or recovery code is not correct.")]
+    RecoveryCodeInvalid,
 }
 
 impl Error {
@@ -250,6 +274,14 @@ impl Error {
             Error::OwnerRequired => C::OwnerRequired,
             Error::MessageNotFound => C::MessageNotFound,
             Error::NotDominant(_) => C::NotDominant,
+            Error::SecondFactorRequired => C::SecondFactorRequired,
+            Error::SecondFactorInvalid => C::SecondFactorInvalid,
+            Error::SecondFactorUnreadable => C::SecondFactorUnreadable,
+            Error::EnrolmentRequired => C::EnrolmentRequired,
+            Error::NotEnrolling => C::NotEnrolling,
+            Error::NoSecondFactor(_) => C::NoSecondFactor,
+            Error::PasswordExpired => C::PasswordExpired,
+            Error::RecoveryCodeInvalid => C::RecoveryCodeInvalid,
         }
     }
 

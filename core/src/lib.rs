@@ -17,14 +17,14 @@ pub mod secrets;
 pub mod seed;
 pub mod store;
 
-pub use auth::session::SessionId;
+pub use auth::session::{Gate, SessionId};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
-    AcceptInput, AuditPage, AuditQuery, ImportOutcome, ImportReport, ImportRow, InviteOutcome,
-    InviteRequest, Invitee, ResetInput, RoleInput, RoleView, SettingsInput, SetupInput, UserDetail,
-    UserPage, UserQuery, UserSort,
+    AcceptInput, AuditPage, AuditQuery, Enrolled, Enrolment, ImportOutcome, ImportReport,
+    ImportRow, InviteOutcome, InviteRequest, Invitee, RecoverInput, ResetInput, RoleInput,
+    RoleView, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery, UserSort,
 };
 pub use store::Integrity;
 

@@ -19,6 +19,8 @@ pub enum Act {
     Reactivate,
     /// Read, save, retry or discard an Outbox message that carries the person's code (rule 7).
     HandleMessage,
+    /// Remove the person's second factor (they enrol again when their role requires it).
+    RemoveSecondFactor,
 }
 
 impl Act {
@@ -124,6 +126,16 @@ pub fn may_deactivate(target: &User, other_active_owners: usize) -> Result<()> {
     Ok(())
 }
 
+/// The sign-in rules (which roles need a second factor, how long a password lasts) are an
+/// Owner's to change: a holder of `settings:update` who is not an Owner could otherwise loosen
+/// the rules that guard the Owners.
+pub fn may_change_sign_in_rules(actor: &User) -> Result<()> {
+    if actor.is_owner() {
+        return Ok(());
+    }
+    Err(Error::OwnerRequired)
+}
+
 /// Backing up and restoring the whole store (it holds everyone's records): an Active Owner.
 pub fn may_back_up(actor: &User) -> Result<()> {
     match actor.is_active_owner() {
@@ -195,6 +207,7 @@ mod tests {
             previous_hashes: vec![],
             invitation_id: None,
             reset_id: None,
+            factors: Default::default(),
         }
     }
 

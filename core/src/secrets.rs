@@ -120,6 +120,11 @@ impl Keys {
         self.vault.get(name).ok().flatten()
     }
 
+    /// The 256-bit key named `name` if this run or the vault has it; never makes one.
+    pub fn existing_key(&self, name: &str) -> Result<Option<SealKey>> {
+        self.find(name).map(|text| SealKey::from_text(&text)).transpose()
+    }
+
     /// A 256-bit key named `name` (see [`Keys::get_or_make`]).
     pub fn key(&self, name: &str) -> Result<(SealKey, Keeping)> {
         let (text, keeping) = self.get_or_make(name, || {

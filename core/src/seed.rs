@@ -127,6 +127,7 @@ impl Directory {
                     previous_hashes: Vec::new(),
                     invitation_id: invitation.as_ref().map(|i| i.id),
                     reset_id: None,
+                    factors: Default::default(),
                 };
                 people.push((user, invitation));
             }

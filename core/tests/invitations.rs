@@ -208,7 +208,11 @@ fn the_invitation_lifetime_comes_from_the_settings() {
     let org = Org::new().with_owner();
     let input = SettingsInput {
         name: "Acme Payments".into(),
-        settings: Settings { invitation_lifetime_hours: 2, session_idle_minutes: 15 },
+        settings: Settings {
+            invitation_lifetime_hours: 2,
+            session_idle_minutes: 15,
+            ..Default::default()
+        },
     };
     org.dir.update_organization(org.owner(), input).unwrap();
     let issued = org.invite("ivy@example.com", &["reporting"]);

@@ -22,6 +22,7 @@ mod private_files;
 mod roles;
 mod scale;
 mod sealed;
+mod second_factor;
 mod sessions;
 mod settings;
 mod setup;

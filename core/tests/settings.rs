@@ -6,7 +6,11 @@ use gatehouse_core::{ErrorCode, SettingsInput};
 fn input(name: &str, hours: u32, minutes: u32) -> SettingsInput {
     SettingsInput {
         name: name.into(),
-        settings: Settings { invitation_lifetime_hours: hours, session_idle_minutes: minutes },
+        settings: Settings {
+            invitation_lifetime_hours: hours,
+            session_idle_minutes: minutes,
+            ..Default::default()
+        },
     }
 }
 

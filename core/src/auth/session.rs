@@ -16,6 +16,33 @@ pub struct Session {
     pub user_id: UserId,
     pub created_at: DateTime<Utc>,
     pub last_seen: DateTime<Utc>,
+    /// What the person must do before anything else; `None` once signed in fully.
+    pub gate: Option<Gate>,
+}
+
+/// A step of signing in still to take. A session at a gate is refused by every command but
+/// the gate's own (deny by default: [`Gate::refusal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Gate {
+    /// The password was right: now a code from the authenticator app or a recovery code.
+    SecondFactor,
+    /// The person's role needs a second factor and they have none: enrol.
+    Enrol,
+    /// The password is older than the organization allows: choose a new one.
+    NewPassword,
+}
+
+impl Gate {
+    /// The refusal of any other command while the session waits at this gate.
+    pub fn refusal(self) -> crate::error::Error {
+        use crate::error::Error;
+        match self {
+            Gate::SecondFactor => Error::SecondFactorRequired,
+            Gate::Enrol => Error::EnrolmentRequired,
+            Gate::NewPassword => Error::PasswordExpired,
+        }
+    }
 }
 
 /// A session ends this long after sign-in, whatever the activity (ASVS 5.0 7.3.2).
@@ -35,11 +62,18 @@ impl Sessions {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn start(&self, user_id: UserId, now: DateTime<Utc>) -> SessionId {
+    pub fn start(&self, user_id: UserId, now: DateTime<Utc>, gate: Option<Gate>) -> SessionId {
         // v4: 122 bits from the OS generator; a session id must not be guessable.
         let id = SessionId(Uuid::new_v4());
-        self.lock().insert(id, Session { user_id, created_at: now, last_seen: now });
+        self.lock().insert(id, Session { user_id, created_at: now, last_seen: now, gate });
         id
+    }
+
+    /// Moves a session on from its gate to `next` (`None`: signed in fully).
+    pub fn pass(&self, id: SessionId, next: Option<Gate>) {
+        if let Some(s) = self.lock().get_mut(&id) {
+            s.gate = next;
+        }
     }
 
     /// Returns the session if it is live (seen within `idle`, and started less than

@@ -50,6 +50,14 @@ pub enum AuditAction {
     ExportAudit,
     /// The audit log held against a backup's copy of it.
     CompareWithBackup,
+    /// An authenticator app added (enrolment confirmed with a valid code).
+    EnrolSecondFactor,
+    /// A user's second factor removed by a person who dominates them.
+    RemoveSecondFactor,
+    /// A new set of recovery codes (the old set voided).
+    NewRecoveryCodes,
+    /// An Owner's way back in: a new password set with their recovery kit.
+    RecoverAccount,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod email;
+pub mod factors;
 pub mod invitation;
 pub mod org;
 pub mod permission;

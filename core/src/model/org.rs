@@ -19,10 +19,22 @@ pub struct Settings {
     pub invitation_lifetime_hours: u32,
     /// Minutes without activity after which a session ends (1 to 60).
     pub session_idle_minutes: u32,
+    /// The roles whose holders must have a second factor (none on a new organization).
+    #[serde(default)]
+    pub mfa_required_roles: Vec<super::RoleKey>,
+    /// Days after which a password expires for users without a second factor (30 to 365),
+    /// or `None` (off).
+    #[serde(default)]
+    pub password_max_age_days: Option<u32>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { invitation_lifetime_hours: 7 * 24, session_idle_minutes: 15 }
+        Self {
+            invitation_lifetime_hours: 7 * 24,
+            session_idle_minutes: 15,
+            mfa_required_roles: Vec::new(),
+            password_max_age_days: None,
+        }
     }
 }

@@ -36,6 +36,9 @@ pub struct User {
     /// The latest password reset issued for the user.
     #[serde(default)]
     pub reset_id: Option<Uuid>,
+    /// The second factor, recovery codes and password age.
+    #[serde(default)]
+    pub factors: super::factors::Factors,
 }
 
 impl User {
@@ -70,6 +73,7 @@ impl User {
             last_sign_in_at: self.last_sign_in_at,
             invitation: None,
             locked_until: None,
+            second_factor: self.factors.totp.is_some(),
             actions: Vec::new(),
         }
     }
@@ -92,6 +96,8 @@ pub struct UserView {
     pub invitation: Option<InvitationInfo>,
     /// Set while sign-in for the user's email is locked out.
     pub locked_until: Option<DateTime<Utc>>,
+    /// Whether they have an authenticator app enrolled.
+    pub second_factor: bool,
     /// What the person who asked may do to this user, and why not (core's answer: the UI
     /// shows exactly these and decides nothing itself).
     pub actions: Vec<crate::policy::ActOption>,

@@ -1,7 +1,7 @@
 //! What every signed-in user may do to themselves, whatever their roles.
 
 use crate::auth::password;
-use crate::auth::session::SessionId;
+use crate::auth::session::{Gate, SessionId};
 use crate::error::{Error, Result};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
@@ -26,8 +26,10 @@ impl Directory {
     /// current password counts as a failed sign-in for the address (the lockout applies) and
     /// is audited. Errors: `wrong_password`, `locked_out`, the password rules',
     /// `password_reused` (one of the last ones).
+    ///
+    /// This is also the way on from the expired-password gate of signing in.
     pub fn change_own_password(&self, session: SessionId, current: &str, new: &str) -> Result<()> {
-        let user = self.session_user(session)?;
+        let (user, gate) = self.session_user_at(session, Gate::NewPassword)?;
         let verified =
             user.password_hash.as_deref().is_some_and(|phc| password::verify(current, phc));
         if verified {
@@ -40,7 +42,7 @@ impl Directory {
         let what = (AuditAction::ChangePassword, " (current password)");
         self.count_sign_in(&write, key, user.email.as_str(), verified, what)?;
         // Read again under the lock: the record may have changed since.
-        let mut user = self.session_user(session)?;
+        let (mut user, _) = self.session_user_at(session, Gate::NewPassword)?;
         let Some(hash) = hash else { return Err(Error::WrongPassword) };
         user.set_password(hash, write.now);
         write.commit(|tx| {
@@ -58,6 +60,9 @@ impl Directory {
         })?;
         drop(write);
         self.sessions.end_others_of(user.id, session);
+        if gate.is_some() {
+            self.sessions.pass(session, None);
+        }
         Ok(())
     }
 }

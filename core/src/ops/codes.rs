@@ -36,7 +36,9 @@ impl Directory {
         let result = self.try_accept(&input);
         self.audit_code_failure(&result, AuditAction::AcceptInvitation, &input.email)?;
         let user = result?;
-        self.start_session(&user)
+        let settings = self.store.organization()?.ok_or(Error::NotSetUp)?.settings;
+        let gate = crate::ops::session::gate_after_factor(&user, &settings, self.clock.now());
+        self.start_session(&user, gate)
     }
 
     fn try_accept(&self, input: &AcceptInput) -> Result<User> {
@@ -231,6 +233,7 @@ impl User {
             self.previous_hashes.insert(0, old);
             self.previous_hashes.truncate(4);
         }
+        self.factors.password_changed_at = Some(now);
         self.updated_at = now;
     }
 }

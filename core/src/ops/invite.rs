@@ -146,6 +146,7 @@ impl Directory {
             previous_hashes: Vec::new(),
             invitation_id: None,
             reset_id: None,
+            factors: Default::default(),
         });
         if !name.is_empty() {
             user.name = name;

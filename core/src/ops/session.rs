@@ -1,16 +1,18 @@
 //! Sign-in (with lockout), sign-out, and resolving a session to an authorized actor.
 
 use crate::auth::password;
-use crate::auth::session::{SessionId, Touch};
+use crate::auth::session::{Gate, SessionId, Touch};
 use crate::auth::throttle::{Tally, Throttle, REFUSALS_LOGGED};
 use crate::change::Write;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::audit::AuditEntry;
+use crate::model::factors::RecoveryNotice;
 use crate::model::{
-    Action, AuditAction, AuditActor, Email, Module, Outcome, Permission, PermissionSet, User,
-    UserStatus, UserView,
+    Action, AuditAction, AuditActor, Email, Module, Outcome, Permission, PermissionSet, Settings,
+    User, UserStatus, UserView,
 };
 use crate::Directory;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A new session: the handle stays with the front end's process, the info goes to the UI.
@@ -28,6 +30,64 @@ pub struct SessionInfo {
     pub permissions: Vec<Permission>,
     /// Whether they may back up and restore the store (an Active Owner).
     pub may_back_up: bool,
+    /// What they must do before anything else; `None` once signed in fully.
+    pub gate: Option<Gate>,
+    /// Whether they have an authenticator app enrolled.
+    pub second_factor: bool,
+    /// Whether one of their roles needs a second factor (Settings).
+    pub second_factor_required: bool,
+    /// Unused recovery codes of their current set; `None` when they never had a set.
+    pub recovery_codes_left: Option<u32>,
+    /// An Owner without a recovery kit (or with none of its codes left): show them one.
+    pub recovery_kit_due: bool,
+    /// When their password expires (a password-age setting, and no second factor).
+    pub password_expires_at: Option<DateTime<Utc>>,
+    /// Recovery codes used since their last sign-in (shown to Owners once, at sign-in).
+    pub recovery_notices: Vec<RecoveryNotice>,
+}
+
+/// Whether one of the user's roles is one the settings require a second factor for.
+pub fn second_factor_required(user: &User, settings: &Settings) -> bool {
+    user.roles.iter().any(|r| settings.mfa_required_roles.contains(r))
+}
+
+/// When the user's password expires under `settings`: never with a second factor (PCI DSS v4
+/// 8.3.9 asks it where a password is the only factor).
+pub fn password_expires_at(user: &User, settings: &Settings) -> Option<DateTime<Utc>> {
+    let days = settings.password_max_age_days?;
+    if user.factors.totp.is_some() {
+        return None;
+    }
+    let set_at = user.factors.password_changed_at.or(user.activated_at).unwrap_or(user.created_at);
+    Some(set_at + chrono::Duration::days(i64::from(days)))
+}
+
+/// The gate after the second factor (or after the password, for a user without one): enrol
+/// when a role needs a second factor, else a new password when it expired.
+pub(crate) fn gate_after_factor(
+    user: &User,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Option<Gate> {
+    if user.factors.totp.is_none() && second_factor_required(user, settings) {
+        return Some(Gate::Enrol);
+    }
+    match password_expires_at(user, settings) {
+        Some(at) if now >= at => Some(Gate::NewPassword),
+        _ => None,
+    }
+}
+
+impl Gate {
+    /// The sign-in event's summary when a session stops at this gate.
+    fn summary(self) -> String {
+        match self {
+            Gate::SecondFactor => "password accepted; second factor asked",
+            Gate::Enrol => "password accepted; must set up a second factor",
+            Gate::NewPassword => "password accepted; password expired",
+        }
+        .to_string()
+    }
 }
 
 /// A signed-in user whose permission for one action was checked. Only [`Directory::authorize`]
@@ -58,7 +118,7 @@ pub const SWEEP_BATCH: usize = 8;
 
 /// The key lockouts are counted under: the normalized address, or the trimmed, lower-cased
 /// text when it is not an address at all.
-fn throttle_key(email: &str) -> String {
+pub(crate) fn throttle_key(email: &str) -> String {
     match Email::parse(email) {
         Ok(e) => e.key().to_string(),
         Err(_) => email.trim().to_lowercase().chars().take(254).collect(),
@@ -111,6 +171,14 @@ impl Directory {
         };
         self.count_sign_in(&write, &key, &target, user.is_some(), (AuditAction::SignIn, ""))?;
         let mut signed_in = user.ok_or(Error::InvalidCredentials)?;
+        let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let gate = self.gate_after_password(&signed_in, &org.settings, write.now);
+        if gate == Some(Gate::SecondFactor) {
+            // Signed in only once the second factor is given: until then the count of failed
+            // attempts stands, so that a known password does not buy unlimited code guesses.
+            drop(write);
+            return self.start_session(&signed_in, gate);
+        }
         signed_in.last_sign_in_at = Some(write.now);
         write.commit(|tx| {
             tx.put_throttle(&key, &Default::default())?;
@@ -120,13 +188,27 @@ impl Directory {
                     AuditActor::User(signed_in.id),
                     AuditAction::SignIn,
                     signed_in.email.as_str(),
-                    "",
+                    gate.map(|g| g.summary()).unwrap_or_default(),
                 ),
                 write.now,
             )
         })?;
         drop(write);
-        self.start_session(&signed_in)
+        self.start_session(&signed_in, gate)
+    }
+
+    /// The first gate after a right password: the second factor when the user has one, else
+    /// [`Directory::gate_after_factor`]'s.
+    pub(crate) fn gate_after_password(
+        &self,
+        user: &User,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Option<Gate> {
+        if user.factors.totp.is_some() {
+            return Some(Gate::SecondFactor);
+        }
+        gate_after_factor(user, settings, now)
     }
 
     /// The lockout rule for one attempt on the address `key` (shown in the log as `target`):
@@ -151,7 +233,8 @@ impl Directory {
     ) -> Result<()> {
         let now = write.now;
         let throttle = self.store.throttle(key)?;
-        let known = self.store.user_by_email(key)?.is_some();
+        let address = key.strip_prefix(super::second_factor::RECOVERY_THROTTLE).unwrap_or(key);
+        let known = self.store.user_by_email(address)?.is_some();
         let expired = self.store.expired_throttles(now, SWEEP_BATCH)?;
         let sweep = |tx: &mut crate::store::Tx<'_>| -> crate::store::TxResult<()> {
             for gone in &expired {
@@ -272,21 +355,37 @@ impl Directory {
         Ok(forgotten)
     }
 
-    pub(crate) fn start_session(&self, user: &User) -> Result<SignedIn> {
-        let session = self.sessions.start(user.id, self.clock.now());
-        Ok(SignedIn { session, info: self.session_info(user)? })
+    /// A new session for `user`, waiting at `gate`. A session signed in fully takes the
+    /// notices of recovery codes used since the user's last sign-in (an Owner's).
+    pub(crate) fn start_session(&self, user: &User, gate: Option<Gate>) -> Result<SignedIn> {
+        let session = self.sessions.start(user.id, self.clock.now(), gate);
+        let mut info = self.session_info(user, gate)?;
+        if gate.is_none() {
+            info.recovery_notices = self.take_notices(user.id)?;
+        }
+        Ok(SignedIn { session, info })
     }
 
-    fn session_info(&self, user: &User) -> Result<SessionInfo> {
-        let organization = self.store.organization()?.ok_or(Error::NotSetUp)?.name;
+    pub(crate) fn session_info(&self, user: &User, gate: Option<Gate>) -> Result<SessionInfo> {
+        let organization = self.store.organization()?.ok_or(Error::NotSetUp)?;
+        let required = second_factor_required(user, &organization.settings);
+        let factors = &user.factors;
         Ok(SessionInfo {
-            organization,
+            organization: organization.name,
             user: self.view_for(
                 &Actor { user: user.clone(), permissions: self.permissions_of(user)? },
                 user,
             )?,
             permissions: self.permissions_of(user)?.into_iter().collect(),
             may_back_up: crate::policy::may_back_up(user).is_ok(),
+            gate,
+            second_factor: factors.totp.is_some(),
+            second_factor_required: required,
+            recovery_codes_left: factors.recovery.as_ref().map(|r| r.left() as u32),
+            recovery_kit_due: user.is_owner()
+                && factors.recovery.as_ref().is_none_or(|r| r.left() == 0),
+            password_expires_at: password_expires_at(user, &organization.settings),
+            recovery_notices: Vec::new(),
         })
     }
 
@@ -306,8 +405,8 @@ impl Directory {
     /// The signed-in user's info, refreshing the idle timer.
     /// Errors: `not_signed_in`, `session_expired`.
     pub fn current_session(&self, session: SessionId) -> Result<SessionInfo> {
-        let user = self.session_user(session)?;
-        self.session_info(&user)
+        let (user, gate) = self.resolve(session, true, None)?;
+        self.session_info(&user, gate)
     }
 
     /// Whether the session is still live, without refreshing its idle timer: for a front end
@@ -324,24 +423,49 @@ impl Directory {
 
     /// Resolves a session to its Active user, ending it when idle, too old, or when the user
     /// may no longer sign in. Counts as the person's activity.
+    /// A session waiting at a gate is refused here with the gate's refusal.
     pub(crate) fn session_user(&self, session: SessionId) -> Result<User> {
-        self.resolve(session, true)
+        self.resolve(session, true, Some(None)).map(|(user, _)| user)
     }
 
     /// As [`Directory::session_user`], for a background refresh: the idle timer is not reset.
     pub(crate) fn session_user_quietly(&self, session: SessionId) -> Result<User> {
-        self.resolve(session, false)
+        self.resolve(session, false, Some(None)).map(|(user, _)| user)
     }
 
-    fn resolve(&self, session: SessionId, activity: bool) -> Result<User> {
+    /// As [`Directory::session_user`] for the command of `gate`, which a session may also use
+    /// when signed in fully. Returns the session's gate too.
+    pub(crate) fn session_user_at(
+        &self,
+        session: SessionId,
+        gate: Gate,
+    ) -> Result<(User, Option<Gate>)> {
+        let (user, at) = self.resolve(session, true, None)?;
+        match at {
+            Some(waiting) if waiting != gate => Err(waiting.refusal()),
+            _ => Ok((user, at)),
+        }
+    }
+
+    /// The session's Active user and gate. `only`: `Some(None)` refuses a session at any gate,
+    /// `None` accepts every one (the caller judges it).
+    fn resolve(
+        &self,
+        session: SessionId,
+        activity: bool,
+        only: Option<Option<Gate>>,
+    ) -> Result<(User, Option<Gate>)> {
         let idle = self.idle_timeout()?;
         let live = match self.sessions.touch(session, self.clock.now(), idle, activity) {
             Touch::Live(s) => s,
             Touch::Expired => return Err(Error::SessionExpired),
             Touch::Unknown => return Err(Error::NotSignedIn),
         };
+        if let (Some(None), Some(gate)) = (only, live.gate) {
+            return Err(gate.refusal());
+        }
         match self.store.user(live.user_id)? {
-            Some(user) if user.status == UserStatus::Active => Ok(user),
+            Some(user) if user.status == UserStatus::Active => Ok((user, live.gate)),
             _ => {
                 self.sessions.end(session);
                 Err(Error::SessionExpired)

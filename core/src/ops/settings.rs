@@ -6,7 +6,7 @@ use crate::mail::{Letter, MailSettings, TestReport};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
 use crate::model::{
-    Action, AuditAction, AuditActor, Module, Organization, Outcome, Permission, Settings,
+    Action, AuditAction, AuditActor, Module, Organization, Outcome, Permission, RoleKey, Settings,
 };
 use crate::Directory;
 use serde::Deserialize;
@@ -45,28 +45,83 @@ impl Directory {
                 "The idle timeout must be between 1 and 60 minutes.",
             ));
         }
+        if let Some(days) = input.settings.password_max_age_days {
+            if !PASSWORD_MAX_AGE_DAYS.contains(&days) {
+                return Err(Error::InvalidSetting(
+                    "Passwords may expire after 30 to 365 days, or never.",
+                ));
+            }
+        }
+        let mut settings = input.settings;
+        let mut required: Vec<RoleKey> = Vec::new();
+        for key in &settings.mfa_required_roles {
+            let role = self.role(key)?.ok_or_else(|| Error::UnknownRole(key.clone()))?;
+            if !required.contains(&role.key) {
+                required.push(role.key);
+            }
+        }
+        settings.mfa_required_roles = required;
         self.changing(session, Some(SETTINGS_UPDATE), AuditAction::UpdateSettings, |change| {
             let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
-            let after = Organization { name, settings: input.settings, ..before.clone() };
+            let after =
+                Organization { name: name.clone(), settings: settings.clone(), ..before.clone() };
             if after == before {
                 return Ok(after);
             }
-            let summary = format!(
-                "name “{}” → “{}”; invitation lifetime {} h → {} h; idle timeout {} min → {} min",
-                before.name,
-                after.name,
-                before.settings.invitation_lifetime_hours,
-                after.settings.invitation_lifetime_hours,
-                before.settings.session_idle_minutes,
-                after.settings.session_idle_minutes
-            );
+            let (was, now) = (&before.settings, &after.settings);
+            if (&was.mfa_required_roles, was.password_max_age_days)
+                != (&now.mfa_required_roles, now.password_max_age_days)
+            {
+                crate::policy::may_change_sign_in_rules(&change.actor.user)?;
+            }
+            let mut summary = vec![
+                format!("name “{}” → “{}”", before.name, after.name),
+                format!(
+                    "invitation lifetime {} h → {} h",
+                    was.invitation_lifetime_hours, now.invitation_lifetime_hours
+                ),
+                format!(
+                    "idle timeout {} min → {} min",
+                    was.session_idle_minutes, now.session_idle_minutes
+                ),
+            ];
+            if was.mfa_required_roles != now.mfa_required_roles {
+                summary.push(format!(
+                    "second factor required for {} → {}",
+                    roles_text(&was.mfa_required_roles),
+                    roles_text(&now.mfa_required_roles)
+                ));
+            }
+            if was.password_max_age_days != now.password_max_age_days {
+                summary.push(format!(
+                    "passwords expire after {} → {}",
+                    days_text(was.password_max_age_days),
+                    days_text(now.password_max_age_days)
+                ));
+            }
             // Sessions that timed out under the old setting stay ended under the new one.
-            let old_idle = i64::from(before.settings.session_idle_minutes);
+            let old_idle = i64::from(was.session_idle_minutes);
             self.sessions.end_expired(change.now(), chrono::Duration::minutes(old_idle));
-            change.target("organization").commit(&summary, |tx| tx.put_organization(&after))?;
+            change
+                .target("organization")
+                .commit(&summary.join("; "), |tx| tx.put_organization(&after))?;
             Ok(after)
         })
     }
+}
+
+/// Passwords may expire after this many days (or never).
+pub const PASSWORD_MAX_AGE_DAYS: std::ops::RangeInclusive<u32> = 30..=365;
+
+fn roles_text(roles: &[RoleKey]) -> String {
+    if roles.is_empty() {
+        return "nobody".into();
+    }
+    roles.join(", ")
+}
+
+fn days_text(days: Option<u32>) -> String {
+    days.map_or_else(|| "never".into(), |d| format!("{d} days"))
 }
 
 const SETTINGS_UPDATE: Permission = Permission { module: Module::Settings, action: Action::Update };

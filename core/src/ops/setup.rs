@@ -49,6 +49,7 @@ impl Directory {
             previous_hashes: Vec::new(),
             invitation_id: None,
             reset_id: None,
+            factors: Default::default(),
         };
         let org = Organization {
             name: org_name,
@@ -80,6 +81,6 @@ impl Directory {
             Ok(())
         })?;
         drop(write);
-        self.start_session(&owner)
+        self.start_session(&owner, None)
     }
 }

@@ -19,6 +19,8 @@ pub struct UserQuery {
     pub role: Option<String>,
     /// Matches name or email containing this text, ignoring case.
     pub search: Option<String>,
+    /// Only users without a second factor (who would be affected by requiring one).
+    pub no_second_factor: Option<bool>,
     pub sort: Option<UserSort>,
     /// Reverse the order.
     pub descending: Option<bool>,
@@ -78,7 +80,12 @@ impl Directory {
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let index = self.store.index();
-        let selection = index.select(query.status, query.role.as_deref(), search.as_deref());
+        let selection = index.select(
+            query.status,
+            query.role.as_deref(),
+            search.as_deref(),
+            query.no_second_factor.unwrap_or(false),
+        );
         let mut positions = selection.positions;
         // Already in name order; the other orders are stable sorts with name order as tie-break.
         let sort = query.sort.unwrap_or(UserSort::Name);

@@ -28,6 +28,8 @@ pub struct UserEntry {
     pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
+    /// Whether they have an authenticator app enrolled.
+    pub second_factor: bool,
 }
 
 /// Position in name order: shown name, then email (unique), so the order is total.
@@ -57,6 +59,7 @@ struct Columns {
     ids: Vec<UserId>,
     status: Vec<UserStatus>,
     bits: Vec<u128>,
+    second_factor: Vec<bool>,
     /// The users' search texts joined, `\0` between them, so a search runs once over one
     /// buffer.
     text: Vec<u8>,
@@ -110,6 +113,7 @@ impl UserEntry {
             role_bits,
             last_sign_in_at: user.last_sign_in_at,
             updated_at: user.updated_at,
+            second_factor: user.factors.totp.is_some(),
         }
     }
 
@@ -125,6 +129,7 @@ impl UserEntry {
             &self.roles,
             self.last_sign_in_at,
             self.updated_at,
+            self.second_factor,
         ) == (
             other.id,
             &other.shown,
@@ -134,6 +139,7 @@ impl UserEntry {
             &other.roles,
             other.last_sign_in_at,
             other.updated_at,
+            other.second_factor,
         )
     }
 
@@ -173,6 +179,7 @@ impl Columns {
         self.ids.insert(at, entry.id);
         self.status.insert(at, entry.status);
         self.bits.insert(at, entry.role_bits);
+        self.second_factor.insert(at, entry.second_factor);
         let (name, email) = entry.search_text();
         let text = [name.as_bytes(), b"\n", email.as_bytes(), b"\0"].concat();
         let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
@@ -187,6 +194,7 @@ impl Columns {
         self.ids.remove(at);
         self.status.remove(at);
         self.bits.remove(at);
+        self.second_factor.remove(at);
         let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
         let len = self.ends.remove(at) + 1 - start;
         self.text.drain(start..start + len);
@@ -268,6 +276,7 @@ impl UserIndex {
                     if let Some(columns) = self.columns.get_mut() {
                         columns.status[at] = entry.status;
                         columns.bits[at] = entry.role_bits;
+                        columns.second_factor[at] = entry.second_factor;
                     }
                 }
                 self.by_name.insert(key, entry);
@@ -325,12 +334,13 @@ impl UserIndex {
     }
 
     /// The users holding `role` (a key), with `status`, whose name or email contains `search`
-    /// (lower-case), in name order.
+    /// (lower-case), and (with `no_second_factor`) who have no second factor, in name order.
     pub fn select(
         &self,
         status: Option<UserStatus>,
         role: Option<&str>,
         search: Option<&str>,
+        no_second_factor: bool,
     ) -> Selection {
         let columns = self.columns();
         let bit = role.and_then(|r| self.role_bits.get(r).copied());
@@ -344,6 +354,7 @@ impl UserIndex {
             if bit.is_some_and(|b| columns.bits[at] & b == 0)
                 || holders.as_ref().is_some_and(|h| !h[at])
                 || found.as_ref().is_some_and(|f| !f[at])
+                || (no_second_factor && columns.second_factor[at])
             {
                 continue;
             }
@@ -362,6 +373,11 @@ impl UserIndex {
     /// The user at this position in name order.
     pub fn id_at(&self, at: usize) -> Option<UserId> {
         self.columns().ids.get(at).copied()
+    }
+
+    /// The Active Owners.
+    pub fn active_owner_ids(&self) -> Vec<UserId> {
+        self.active_owners.iter().copied().collect()
     }
 
     /// Active Owners other than `except`.
@@ -427,6 +443,7 @@ mod tests {
             previous_hashes: vec![],
             invitation_id: None,
             reset_id: None,
+            factors: Default::default(),
         }
     }
 
@@ -461,10 +478,10 @@ mod tests {
         let index = UserIndex::build(users.clone());
         for (n, u) in users.iter().enumerate() {
             assert_eq!(index.role_bits.contains_key(&u.roles[0]), n < 128);
-            let holders = ids(&index, index.select(None, Some(&u.roles[0]), None));
+            let holders = ids(&index, index.select(None, Some(&u.roles[0]), None, false));
             assert_eq!(holders, vec![u.id], "role r{n}");
         }
-        assert!(index.select(None, Some("nobody"), None).positions.is_empty());
+        assert!(index.select(None, Some("nobody"), None, false).positions.is_empty());
         assert!(index.consistent());
     }
 
@@ -475,18 +492,18 @@ mod tests {
         let mut index = UserIndex::build([olivia.clone(), ben.clone()]);
         assert_eq!(index.active_owners_except(ben.id), 1);
         assert_eq!(index.active_owners_except(olivia.id), 0);
-        let admins = index.select(Some(UserStatus::Active), Some("admin"), None);
+        let admins = index.select(Some(UserStatus::Active), Some("admin"), None, false);
         assert_eq!((ids(&index, admins), index.columns.get().is_some()), (vec![ben.id], true));
 
         ben.roles = vec![OWNER.into()];
         index.put(&ben);
         assert!(index.columns.get().is_some(), "same name and email: the columns stay");
         assert_eq!(index.active_owners_except(olivia.id), 1);
-        let owners = index.select(None, Some(OWNER), None);
+        let owners = index.select(None, Some(OWNER), None, false);
         assert_eq!(ids(&index, owners), vec![ben.id, olivia.id]);
         olivia.status = UserStatus::Inactive;
         index.put(&olivia);
-        let active = index.select(Some(UserStatus::Active), None, None);
+        let active = index.select(Some(UserStatus::Active), None, None, false);
         assert_eq!((active.active, active.inactive), (1, 1));
         assert_eq!(ids(&index, active), vec![ben.id]);
         assert_eq!(index.active_owners_except(olivia.id), 1);
@@ -496,7 +513,7 @@ mod tests {
         ben.name = "Zed".into();
         index.put(&ben);
         assert!(index.columns.get().is_some(), "a rename moves the user within the columns");
-        let all = index.select(None, None, None);
+        let all = index.select(None, None, None, false);
         assert_eq!(ids(&index, all), vec![olivia.id, ben.id]);
         assert!(index.consistent());
         index.remove(ben.id);
@@ -511,7 +528,7 @@ mod tests {
             .map(|n| user(names[n % names.len()], &format!("u{}@example.com", (n * 7) % 40)))
             .collect();
         let mut index = UserIndex::build(users.iter().take(20).cloned());
-        let _ = index.select(None, None, Some("u1"));
+        let _ = index.select(None, None, Some("u1"), false);
         for step in 0..200usize {
             let n = (step * 13 + 5) % users.len();
             match step % 4 {
@@ -542,7 +559,7 @@ mod tests {
         let bob = user("Bob", "bob@annex.example");
         let cy = user("Cy", "cy@example.com");
         let mut index = UserIndex::build([ann.clone(), bob.clone(), cy.clone()]);
-        let hits = |i: &UserIndex, needle: &str| ids(i, i.select(None, None, Some(needle)));
+        let hits = |i: &UserIndex, needle: &str| ids(i, i.select(None, None, Some(needle), false));
         assert_eq!(
             hits(&index, "ann"),
             vec![ann.id, bob.id],
