@@ -168,8 +168,12 @@ pub fn options(
         S::Inactive if locked => &[Act::ChangeRoles, Act::Unlock, Act::Reactivate],
         S::Inactive => &[Act::ChangeRoles, Act::Reactivate],
     };
+    // Removing a second factor applies to whoever has one.
+    let factor = target.user.factors.totp.is_some().then_some(Act::RemoveSecondFactor);
     acts.iter()
-        .map(|&act| {
+        .copied()
+        .chain(factor)
+        .map(|act| {
             let judged = may_act(act, actor, target).and_then(|()| {
                 match act {
                     Act::Deactivate => may_deactivate(target.user, other_active_owners),

@@ -61,6 +61,20 @@ impl RecoveryCodes {
     }
 }
 
+/// The recovery codes as a text file to print or keep offline.
+pub fn kit_text(organization: &str, email: &str, codes: &[String]) -> String {
+    let mut text = format!(
+        "Gatehouse recovery codes\n\nOrganization: {organization}\nAccount: {email}\n\n\
+         Each code works once. Use one on the sign-in screen (\"I can't sign in\") if you lose \
+         your password or your authenticator app.\nKeep them somewhere safe and offline: \
+         anyone who holds them can get into this account.\n\n"
+    );
+    for (i, code) in codes.iter().enumerate() {
+        text.push_str(&format!("{:>2}. {code}\n", i + 1));
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

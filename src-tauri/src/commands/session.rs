@@ -1,6 +1,8 @@
 use crate::state::{blocking, AppState};
 use gatehouse_core::auth::password::{self, Strength};
-use gatehouse_core::{AcceptInput, ErrorBody, ErrorCode, ResetInput, SessionInfo, SetupInput};
+use gatehouse_core::{
+    AcceptInput, ErrorBody, ErrorCode, RecoverInput, ResetInput, SessionInfo, SetupInput,
+};
 use serde::Serialize;
 use tauri::State;
 
@@ -53,6 +55,36 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorBody> {
         blocking(move || dir.sign_out(session)).await?;
     }
     Ok(())
+}
+
+/// The second step of signing in: the authenticator's code or a recovery code.
+#[tauri::command]
+#[specta::specta]
+pub async fn verify_second_factor(
+    state: State<'_, AppState>,
+    code: String,
+) -> Result<SessionInfo, ErrorBody> {
+    let dir = state.directory()?;
+    let session = state.session()?;
+    let result = blocking(move || dir.verify_second_factor(session, &code)).await;
+    if result.as_ref().is_err_and(|e| e.code == ErrorCode::LockedOut) {
+        state.set_session(None);
+    }
+    result
+}
+
+/// An Owner's way back in with their recovery kit ("I can't sign in"): a new password, the
+/// lockout lifted, and signed in.
+#[tauri::command]
+#[specta::specta]
+pub async fn recover_account(
+    state: State<'_, AppState>,
+    input: RecoverInput,
+) -> Result<SessionInfo, ErrorBody> {
+    let dir = state.directory()?;
+    let signed_in = blocking(move || dir.recover_account(input)).await?;
+    state.set_session(Some(signed_in.session));
+    Ok(signed_in.info)
 }
 
 /// The signed-in user, or `null` when nobody is signed in (or the session ended).

@@ -89,6 +89,16 @@ pub async fn unlock_user(state: State<'_, AppState>, user: UserId) -> Result<Use
     signed_in(state, move |dir, s| dir.unlock_user(s, user)).await
 }
 
+/// Removes a user's second factor (a lost phone): their sessions end.
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_second_factor(
+    state: State<'_, AppState>,
+    user: UserId,
+) -> Result<UserView, ErrorBody> {
+    signed_in(state, move |dir, s| dir.remove_second_factor(s, user)).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn query_users(

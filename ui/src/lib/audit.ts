@@ -34,6 +34,10 @@ const LABELS: Record<AuditAction, string> = {
   email_retried: "Email retried",
   export_users: "Export users",
   compare_with_backup: "Compare with a backup",
+  enrol_second_factor: "Second factor added",
+  remove_second_factor: "Second factor removed",
+  new_recovery_codes: "New recovery codes",
+  recover_account: "Recovered with a recovery code",
   export_audit: "Export audit log",
 };
 

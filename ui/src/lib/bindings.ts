@@ -26,6 +26,26 @@ export const commands = {
 	 *  the person's own name, email and organization (`context`).
 	 */
 	passwordStrength: (password: string, context: string[]) => typedError<Strength, ErrorBody>(__TAURI_INVOKE("password_strength", { password, context })),
+	/**  The second step of signing in: the authenticator's code or a recovery code. */
+	verifySecondFactor: (code: string) => typedError<SessionInfo, ErrorBody>(__TAURI_INVOKE("verify_second_factor", { code })),
+	/**
+	 *  An Owner's way back in with their recovery kit ("I can't sign in"): a new password, the
+	 *  lockout lifted, and signed in.
+	 */
+	recoverAccount: (input: RecoverInput) => typedError<SessionInfo, ErrorBody>(__TAURI_INVOKE("recover_account", { input })),
+	/**  Starts adding an authenticator app: the secret, its URI and QR code, shown once. */
+	startEnrolment: () => typedError<Enrolment, ErrorBody>(__TAURI_INVOKE("start_enrolment")),
+	/**  Completes it with the app's current code; returns the new recovery codes (shown once). */
+	confirmEnrolment: (code: string) => typedError<Enrolled, ErrorBody>(__TAURI_INVOKE("confirm_enrolment", { code })),
+	/**  A new set of recovery codes (the old set stops working), shown once. */
+	newRecoveryCodes: () => typedError<string[], ErrorBody>(__TAURI_INVOKE("new_recovery_codes")),
+	/**
+	 *  Asks where to save recovery codes as a text file and writes it (0600). Returns the file's
+	 *  name, or `None` when cancelled.
+	 */
+	saveRecoveryCodes: (codes: string[]) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_recovery_codes", { codes })),
+	/**  Removes a user's second factor (a lost phone): their sessions end. */
+	removeSecondFactor: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("remove_second_factor", { user })),
 	queryUsers: (query: UserQuery) => typedError<UserPage, ErrorBody>(__TAURI_INVOKE("query_users", { query })),
 	/**  Profile, effective permissions with the roles granting them, and recent history. */
 	userDetail: (user: string) => typedError<UserDetail, ErrorBody>(__TAURI_INVOKE("user_detail", { user })),
@@ -130,7 +150,9 @@ export type AcceptInput = {
 /**  A command aimed at one person. */
 export type Act = "resend_invitation" | "cancel_invitation" | "change_roles" | "issue_reset" | "unlock" | "deactivate" | "reactivate" | 
 /**  Read, save, retry or discard an Outbox message that carries the person's code (rule 7). */
-"handle_message";
+"handle_message" | 
+/**  Remove the person's second factor (they enrol again when their role requires it). */
+"remove_second_factor";
 
 /**  One action a front end may offer on a user: allowed, or refused with the reason. */
 export type ActOption = {
@@ -165,7 +187,15 @@ export type AppStatus = {
 
 export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied" | "invite" | "resend_invitation" | "cancel_invitation" | "accept_invitation" | "deactivate" | "reactivate" | "change_roles" | "change_name" | "change_password" | "issue_password_reset" | "reset_password" | "unlock" | "create_role" | "update_role" | "delete_role" | "update_settings" | "import_users" | "backup" | "restore" | "update_mail_settings" | "test_email" | "email_sent" | "email_failed" | "email_discarded" | "email_saved" | "email_retried" | "export_users" | "export_audit" | 
 /**  The audit log held against a backup's copy of it. */
-"compare_with_backup";
+"compare_with_backup" | 
+/**  An authenticator app added (enrolment confirmed with a valid code). */
+"enrol_second_factor" | 
+/**  A user's second factor removed by a person who dominates them. */
+"remove_second_factor" | 
+/**  A new set of recovery codes (the old set voided). */
+"new_recovery_codes" | 
+/**  An Owner's way back in: a new password set with their recovery kit. */
+"recover_account";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -250,6 +280,23 @@ export type ChosenBackup = {
 	name: string,
 };
 
+/**  A confirmed enrolment: the recovery codes to show once, and the session as it is now. */
+export type Enrolled = {
+	recovery_codes: string[],
+	session: SessionInfo,
+};
+
+/**
+ *  What enrolment shows once: the secret as text, its `otpauth://` URI, and that URI drawn
+ *  as a QR code (SVG).
+ */
+export type Enrolment = {
+	/**  Base32, as an authenticator app takes it typed in. */
+	secret: string,
+	otpauth_uri: string,
+	qr_svg: string,
+};
+
 /**  `{ code, message }`: what the UI receives for every refusal. */
 export type ErrorBody = {
 	code: ErrorCode,
@@ -257,7 +304,19 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid";
+
+/**
+ *  A step of signing in still to take. A session at a gate is refused by every command but
+ *  the gate's own (deny by default: [`Gate::refusal`]).
+ */
+export type Gate = 
+/**  The password was right: now a code from the authenticator app or a recovery code. */
+"second_factor" | 
+/**  The person's role needs a second factor and they have none: enrol. */
+"enrol" | 
+/**  The password is older than the organization allows: choose a new one. */
+"new_password";
 
 /**  One permission a user holds and the roles that grant it. */
 export type Grant = {
@@ -435,6 +494,26 @@ export type Permission = {
 	action: Action,
 };
 
+/**
+ *  An Owner's way back in: their email, a recovery code, and (when they have an authenticator)
+ *  a second code, another recovery code or the authenticator's; and the new password.
+ */
+export type RecoverInput = {
+	email: string,
+	code: string,
+	second_code: string | null,
+	password: string,
+};
+
+/**  A use of a recovery code, shown to every Owner at their next sign-in. */
+export type RecoveryNotice = {
+	at: string,
+	/**  Who used it: their name and email. */
+	who: string,
+	/**  What it was used for, as a sentence ("signed in with a recovery code"). */
+	what: string,
+};
+
 /**  The newest good automatic backup, offered when the store cannot be opened or is empty. */
 export type RecoveryOffer = {
 	file: string,
@@ -522,6 +601,20 @@ export type SessionInfo = {
 	permissions: Permission[],
 	/**  Whether they may back up and restore the store (an Active Owner). */
 	may_back_up: boolean,
+	/**  What they must do before anything else; `None` once signed in fully. */
+	gate: Gate | null,
+	/**  Whether they have an authenticator app enrolled. */
+	second_factor: boolean,
+	/**  Whether one of their roles needs a second factor (Settings). */
+	second_factor_required: boolean,
+	/**  Unused recovery codes of their current set; `None` when they never had a set. */
+	recovery_codes_left: number | null,
+	/**  An Owner without a recovery kit (or with none of its codes left): show them one. */
+	recovery_kit_due: boolean,
+	/**  When their password expires (a password-age setting, and no second factor). */
+	password_expires_at: string | null,
+	/**  Recovery codes used since their last sign-in (shown to Owners once, at sign-in). */
+	recovery_notices: RecoveryNotice[],
 };
 
 export type Settings = {
@@ -529,6 +622,13 @@ export type Settings = {
 	invitation_lifetime_hours: number,
 	/**  Minutes without activity after which a session ends (1 to 60). */
 	session_idle_minutes: number,
+	/**  The roles whose holders must have a second factor (none on a new organization). */
+	mfa_required_roles?: string[],
+	/**
+	 *  Days after which a password expires for users without a second factor (30 to 365),
+	 *  or `None` (off).
+	 */
+	password_max_age_days?: number | null,
 };
 
 export type SettingsInput = {
@@ -600,6 +700,8 @@ export type UserQuery = {
 	role: string | null,
 	/**  Matches name or email containing this text, ignoring case. */
 	search: string | null,
+	/**  Only users without a second factor (who would be affected by requiring one). */
+	no_second_factor: boolean | null,
 	sort: UserSort | null,
 	/**  Reverse the order. */
 	descending: boolean | null,
@@ -628,6 +730,8 @@ export type UserView = {
 	invitation: InvitationInfo | null,
 	/**  Set while sign-in for the user's email is locked out. */
 	locked_until: string | null,
+	/**  Whether they have an authenticator app enrolled. */
+	second_factor: boolean,
 	/**
 	 *  What the person who asked may do to this user, and why not (core's answer: the UI
 	 *  shows exactly these and decides nothing itself).

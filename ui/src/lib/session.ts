@@ -19,6 +19,7 @@ const menu: Record<Act, [UserAction, string] | null> = {
   reactivate: ["reactivate", "Reactivate"],
   // Outbox messages have their own screen.
   handle_message: null,
+  remove_second_factor: null,
 };
 
 /** The acts core allows on `user` for the signed-in person, in core's order, as menu items. */
