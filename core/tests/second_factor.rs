@@ -245,7 +245,7 @@ fn the_only_owner_locked_out_with_a_forgotten_password_gets_back_in_with_the_kit
     );
     // A code that is not in the kit, and the rules of a new password.
     assert_eq!(
-        recover(&org, "AAAA-BBBB-CCCC-DDDD", None, NEW_PASSWORD),
+        recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD),
         Err(ErrorCode::RecoveryCodeInvalid)
     );
     assert_eq!(recover(&org, &kit[0], None, "short 1"), Err(ErrorCode::PasswordTooShort));
@@ -283,11 +283,11 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
     );
     for _ in 0..4 {
         assert_eq!(
-            recover(&org, "AAAA-BBBB-CCCC-DDDD", None, NEW_PASSWORD),
+            recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD),
             Err(ErrorCode::RecoveryCodeInvalid)
         );
     }
-    assert_eq!(recover(&org, "AAAA-BBBB-CCCC-DDDD", None, NEW_PASSWORD), Err(ErrorCode::LockedOut));
+    assert_eq!(recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD), Err(ErrorCode::LockedOut));
     assert_eq!(
         recover(&org, &kit[0], None, NEW_PASSWORD),
         Err(ErrorCode::LockedOut),
