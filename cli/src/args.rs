@@ -13,7 +13,13 @@ use std::path::PathBuf;
                   the same store as the Gatehouse app, under the same rules, sessions and audit \
                   log. USER is an email or an id. The password is read from GATEHOUSE_PASSWORD \
                   when set, otherwise asked for; `account password` reads the new one from \
-                  GATEHOUSE_NEW_PASSWORD when set, otherwise asks for it twice."
+                  GATEHOUSE_NEW_PASSWORD when set, otherwise asks for it twice. A user with a \
+                  second factor gives its code (from the authenticator app, or a recovery code) \
+                  in GATEHOUSE_OTP, or is asked for it on a terminal; without one the command \
+                  exits 1 with `second_factor_required`. A user whose role needs a second factor \
+                  and who has none may only run `mfa enroll` and `mfa confirm` \
+                  (`enrolment_required`); one whose password expired only `account password` \
+                  (`password_expired`)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -27,7 +33,8 @@ pub struct Global {
     /// The data folder (the store is its `store/` folder). Default: the app's own.
     #[arg(long, global = true, env = "GATEHOUSE_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Sign in as this user (email) to run the command.
+    /// Sign in as this user (email) to run the command: the password from GATEHOUSE_PASSWORD,
+    /// the second factor's code (if they have one) from GATEHOUSE_OTP, or asked for.
     #[arg(long = "as", global = true, value_name = "EMAIL")]
     pub as_user: Option<String>,
     /// Print JSON instead of text.
@@ -37,7 +44,8 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// First-run setup: create the organization and its Owner.
+    /// First-run setup: create the organization and its Owner; prints the Owner's 10 recovery
+    /// codes (their way back in with `account recover`), shown this once.
     Setup {
         #[arg(long, value_name = "NAME")]
         org: String,
@@ -60,9 +68,15 @@ pub enum Command {
     /// The emails waiting to be sent, sent or saved (invitations, password resets).
     #[command(subcommand)]
     Outbox(OutboxCommand),
-    /// What you may change about yourself (`--as`).
+    /// What you may change about yourself (`--as`), and an Owner's way back in.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Your second factor (an authenticator app) and recovery codes; removing someone else's.
+    #[command(subcommand)]
+    Mfa(MfaCommand),
+    /// The organization's settings.
+    #[command(subcommand)]
+    Settings(SettingsCommand),
     /// Invite the users in a CSV file (columns email, name, roles separated by `;`).
     Import {
         file: PathBuf,
@@ -232,6 +246,63 @@ pub enum OutboxCommand {
 #[derive(Debug, Subcommand)]
 pub enum AccountCommand {
     /// Change your own password: the current one is the one you sign in with, the new one comes
-    /// from GATEHOUSE_NEW_PASSWORD or is asked for twice.
+    /// from GATEHOUSE_NEW_PASSWORD or is asked for twice. Also the way on when your password
+    /// has expired.
     Password,
+    /// An Owner who forgot their password sets a new one with a recovery code (no --as).
+    ///
+    /// The new password comes from GATEHOUSE_PASSWORD or is asked for twice; a lockout lifts.
+    /// With an authenticator app, a second code is needed too: the app's code or another
+    /// recovery code, from GATEHOUSE_OTP or asked for. Every Owner is told at their next
+    /// sign-in. Prints how many recovery codes are left.
+    Recover {
+        email: String,
+        /// One of your recovery codes (setup printed the first Owner's).
+        #[arg(long, value_name = "CODE")]
+        recovery_code: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MfaCommand {
+    /// Start adding an authenticator app: prints its `otpauth://` URI and secret.
+    ///
+    /// The secret is shown this once. Until `mfa confirm`, a current authenticator keeps
+    /// working.
+    Enroll,
+    /// Finish `mfa enroll` with the app's code (GATEHOUSE_OTP); prints 10 recovery codes.
+    ///
+    /// The 6-digit code the new app shows comes from GATEHOUSE_OTP, or is asked for on a
+    /// terminal. The recovery codes are a new set: the old ones stop working.
+    /// Replacing an authenticator: GATEHOUSE_OTP signs you in with the current app's code, so
+    /// give the new app's code in GATEHOUSE_NEW_OTP (one variable cannot hold both; on a
+    /// terminal you are asked for each).
+    Confirm,
+    /// A new set of 10 recovery codes, shown this once; the old set stops working.
+    RecoveryCodes,
+    /// Remove USER's second factor (a lost phone); their sessions end.
+    ///
+    /// They set one up again at their next sign-in when their role needs it. Only for those
+    /// who hold every permission USER holds (an Owner for an Owner).
+    Reset { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingsCommand {
+    /// Every setting, one `key: value` line each (the keys `settings set` takes).
+    Show,
+    /// Change one setting: `settings set mfa-required-roles admin,owner`.
+    ///
+    /// KEY is one of: name (the organization's name),
+    /// invitation-lifetime-hours (1 to 720), session-idle-minutes (1 to 60),
+    /// mfa-required-roles (role keys separated by commas, e.g. admin,owner, or none: their
+    /// holders must have a second factor), password-max-age-days (30 to 365, or off: passwords
+    /// of users without a second factor expire). Only an Owner changes the last two.
+    Set {
+        /// name, invitation-lifetime-hours, session-idle-minutes, mfa-required-roles or
+        /// password-max-age-days.
+        key: String,
+        /// The new value, as `settings show` prints it.
+        value: String,
+    },
 }

@@ -1,15 +1,19 @@
 //! `gatehouse`: the command line over gatehouse-core. Every command goes through the same
-//! rules, sessions and audit log as the app; this file only parses, signs in and prints.
+//! rules, sessions and audit log as the app; this file only parses and dispatches (signing in
+//! is `session.rs`, printing `output.rs`).
 //!
 //! Exit codes: 0 done (for `can`: yes); 1 refused by a rule or bad input (for `can`: no);
 //! 2 usage error; 3 the store cannot be opened.
 
 mod args;
+mod mfa;
 mod output;
+mod session;
+mod settings;
 
 use args::{
-    AccountCommand, AuditCommand, Cli, Command, OutboxCommand, RolesCommand, StatusArg,
-    UsersCommand,
+    AccountCommand, AuditCommand, Cli, Command, OutboxCommand, RolesCommand, SettingsCommand,
+    StatusArg, UsersCommand,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
@@ -21,7 +25,7 @@ use gatehouse_core::{
     Invitee, ResetInput, RoleInput, SessionId, SetupInput, SystemClock, UserQuery,
 };
 use output::Out;
-use std::io::{BufRead, IsTerminal};
+use session::{password, secret, Me};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -104,63 +108,6 @@ fn open(dir: &Path) -> Result<Directory, Failure> {
     })
 }
 
-/// A password: `GATEHOUSE_PASSWORD`, else a prompt without echo, else a line of stdin.
-fn password(prompt: &str) -> Result<String, Failure> {
-    secret("GATEHOUSE_PASSWORD", prompt, None)
-}
-
-/// A password: the environment variable `var` when set, else a prompt without echo (and, with
-/// `again`, a second prompt that must give the same), else a line of stdin.
-fn secret(var: &str, prompt: &str, again: Option<&str>) -> Result<String, Failure> {
-    if let Ok(p) = std::env::var(var) {
-        return Ok(p);
-    }
-    let cannot = |e: std::io::Error| Failure::Usage(format!("cannot read the password: {e}"));
-    if !std::io::stdin().is_terminal() {
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(cannot)?;
-        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
-    }
-    let first = rpassword::prompt_password(prompt).map_err(cannot)?;
-    if let Some(again) = again {
-        if rpassword::prompt_password(again).map_err(cannot)? != first {
-            return Err(Failure::Input {
-                code: "password_mismatch",
-                message: "The two passwords you typed are not the same. Nothing was changed."
-                    .into(),
-            });
-        }
-    }
-    Ok(first)
-}
-
-/// Signs in as `--as`; the session ends when the command does.
-struct Signed<'a> {
-    dir: &'a Directory,
-    session: SessionId,
-}
-
-impl Drop for Signed<'_> {
-    fn drop(&mut self) {
-        let _ = self.dir.sign_out(self.session);
-    }
-}
-
-fn sign_in<'a>(cli: &Cli, dir: &'a Directory) -> Result<Signed<'a>, Failure> {
-    sign_in_keeping(cli, dir).map(|(signed, _)| signed)
-}
-
-/// As [`sign_in`], and also the password it signed in with (for `account password`, where it
-/// is the current one).
-fn sign_in_keeping<'a>(cli: &Cli, dir: &'a Directory) -> Result<(Signed<'a>, String), Failure> {
-    let email = cli.global.as_user.as_deref().ok_or_else(|| {
-        Failure::Usage("this command needs --as EMAIL: the user it runs as".into())
-    })?;
-    let password = password(&format!("Password for {email}: "))?;
-    let signed = dir.sign_in(email, &password)?;
-    Ok((Signed { dir, session: signed.session }, password))
-}
-
 fn run(cli: &Cli, out: &Out) -> Outcome {
     let data = data_dir(cli)?;
     match &cli.command {
@@ -173,8 +120,10 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
                 email: email.clone(),
                 password,
             })?;
+            // The first Owner's recovery kit: their way back in, shown this once.
+            let codes = dir.new_recovery_codes(signed.session);
             let _ = dir.sign_out(signed.session);
-            out.done(&format!("{org} is set up; {email} is its Owner."), &signed.info.user);
+            out.set_up(&signed.info.organization, &signed.info.user, &codes?);
             Ok(())
         }
         Command::Users(UsersCommand::Accept { email, code, name }) => {
@@ -187,6 +136,7 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
                 password,
             })?;
             let _ = dir.sign_out(signed.session);
+            session::gate_note(&signed.info, email);
             out.done(&format!("Welcome, {name}: {email} is active."), &signed.info.user);
             Ok(())
         }
@@ -203,28 +153,20 @@ fn run(cli: &Cli, out: &Out) -> Outcome {
         Command::Restore { file, accept_unencrypted } => {
             restore(cli, out, &data, file, *accept_unencrypted)
         }
-        Command::Account(AccountCommand::Password) => {
+        Command::Account(AccountCommand::Recover { email, recovery_code }) => {
             let dir = open(&data)?;
-            let (me, current) = sign_in_keeping(cli, &dir)?;
-            let new =
-                secret("GATEHOUSE_NEW_PASSWORD", "New password: ", Some("New password again: "))?;
-            dir.change_own_password(me.session, &current, &new)?;
-            let email = cli.global.as_user.as_deref().unwrap_or_default();
-            out.done(
-                &format!("The password of {email} is changed."),
-                &serde_json::json!({ "email": email }),
-            );
-            Ok(())
+            mfa::recover(out, &dir, email, recovery_code)
         }
         _ => {
             let dir = open(&data)?;
-            let me = sign_in(cli, &dir)?;
-            signed_in(cli, out, &dir, me.session, &data)
+            let me = session::sign_in(cli, &dir)?;
+            signed_in(cli, out, &dir, &me, &data)
         }
     }
 }
 
-fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -> Outcome {
+fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) -> Outcome {
+    let s = me.session;
     let user = |text: &str| -> Result<_, Failure> { Ok(dir.find_user_for(s, text)?.id) };
     match &cli.command {
         Command::Users(command) => match command {
@@ -339,6 +281,20 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, s: SessionId, data: &Path) -
                 ),
                 &info,
             );
+        }
+        Command::Account(AccountCommand::Password) => {
+            let new =
+                secret("GATEHOUSE_NEW_PASSWORD", "New password: ", Some("New password again: "))?;
+            dir.change_own_password(s, &me.password, &new)?;
+            out.done(
+                &format!("The password of {} is changed.", me.email),
+                &serde_json::json!({ "email": me.email }),
+            );
+        }
+        Command::Mfa(command) => mfa::mfa(out, dir, me, command)?,
+        Command::Settings(SettingsCommand::Show) => settings::show(out, dir, s)?,
+        Command::Settings(SettingsCommand::Set { key, value }) => {
+            settings::set(out, dir, s, key, value)?
         }
         Command::Setup { .. } | Command::Restore { .. } | Command::Account(_) => {}
     }
@@ -480,15 +436,15 @@ fn restore(cli: &Cli, out: &Out, data: &Path, file: &Path, accept_unencrypted: b
             backup::RestoreRight::store_unusable(&store)?
         }
         Ok(dir) => {
-            let email = cli.global.as_user.as_deref().ok_or_else(|| {
-                Failure::Usage(
+            if cli.global.as_user.is_none() {
+                return Err(Failure::Usage(
                     "restoring over a store that opens needs --as EMAIL: its Owner".into(),
-                )
-            })?;
-            let password = password(&format!("Password for {email}: "))?;
-            let signed = dir.sign_in(email, &password)?;
-            let right = dir.may_restore(signed.session, &password);
-            let _ = dir.sign_out(signed.session);
+                ));
+            }
+            let right = {
+                let me = session::sign_in(cli, &dir)?;
+                dir.may_restore(me.session, &me.password)
+            };
             drop(dir);
             right?
         }

@@ -1,11 +1,11 @@
 //! Printing: plain text for people, or JSON with `--json` for scripts.
 
 use gatehouse_core::mail::MessageView;
-use gatehouse_core::model::{IssuedCode, UserStatus, UserView};
+use gatehouse_core::model::{IssuedCode, Organization, UserStatus, UserView};
 use gatehouse_core::wire_name;
 use gatehouse_core::{
-    AuditPage, ErrorBody, ImportOutcome, ImportReport, Integrity, InviteOutcome, RoleView,
-    UserDetail,
+    AuditPage, Enrolment, ErrorBody, ImportOutcome, ImportReport, Integrity, InviteOutcome,
+    RoleView, UserDetail,
 };
 use serde::Serialize;
 
@@ -59,6 +59,79 @@ impl Out {
             print_json(value);
         } else {
             println!("{sentence}");
+        }
+    }
+
+    /// Setup's result: the Owner (JSON: their user, with `recovery_codes` added) and their
+    /// recovery codes, shown this once.
+    pub fn set_up(&self, org: &str, owner: &UserView, codes: &[String]) {
+        if self.json {
+            let mut value = serde_json::to_value(owner).unwrap_or_default();
+            if let Some(fields) = value.as_object_mut() {
+                fields.insert("recovery_codes".into(), codes.into());
+            }
+            return print_json(&value);
+        }
+        println!("{org} is set up; {} is its Owner.", owner.email);
+        println!();
+        print_codes(
+            &format!(
+                "If you forget your password, `gatehouse account recover {} --recovery-code \
+                 CODE` sets a new one with one of these recovery codes.",
+                owner.email
+            ),
+            codes,
+        );
+    }
+
+    /// Recovery codes, shown this once (JSON: `{"recovery_codes": [...]}`).
+    pub fn recovery_codes(&self, sentence: &str, codes: &[String]) {
+        if self.json {
+            return print_json(&serde_json::json!({ "recovery_codes": codes }));
+        }
+        println!("{sentence}");
+        println!();
+        print_codes(
+            "Each recovery code works once in place of your authenticator app's code; an \
+             Owner also gets back in with them after a forgotten password (`gatehouse account \
+             recover`).",
+            codes,
+        );
+    }
+
+    /// An authenticator app to add (JSON: `{"otpauth_uri": ..., "secret": ...}`).
+    /// `replacing`: the user signs in with a current one, whose code GATEHOUSE_OTP holds.
+    pub fn enrolment(&self, enrolment: &Enrolment, email: &str, replacing: bool) {
+        if self.json {
+            return print_json(&serde_json::json!({
+                "otpauth_uri": enrolment.otpauth_uri,
+                "secret": enrolment.secret,
+            }));
+        }
+        println!("Add {email} to your authenticator app with this link, or type in the secret:");
+        println!();
+        println!("  {}", enrolment.otpauth_uri);
+        println!("  secret: {}", enrolment.secret);
+        println!();
+        let variable = if replacing {
+            "GATEHOUSE_NEW_OTP, with your current app's code in GATEHOUSE_OTP"
+        } else {
+            "GATEHOUSE_OTP"
+        };
+        println!(
+            "Then run `gatehouse mfa confirm --as {email}` with the 6-digit code the app shows \
+             (in {variable}, or asked for). Keep the secret to yourself: it is shown only now."
+        );
+    }
+
+    /// The organization's settings: JSON, the Organization; text, `key: value` lines with
+    /// the keys `settings set` takes.
+    pub fn settings(&self, org: &Organization) {
+        if self.json {
+            return print_json(org);
+        }
+        for key in crate::settings::KEYS {
+            println!("{key}: {}", crate::settings::value_of(org, key));
         }
     }
 
@@ -312,6 +385,19 @@ impl Out {
         println!("{} {verb}, {} skipped.", report.invited, report.skipped);
         kept_note(report.rows.iter().filter_map(|r| r.issued.as_ref()));
     }
+}
+
+/// Numbered recovery codes, then how to keep them and `what` they are for.
+fn print_codes(what: &str, codes: &[String]) {
+    for (i, code) in codes.iter().enumerate() {
+        println!("  {:>2}. {code}", i + 1);
+    }
+    println!();
+    println!("{what}");
+    println!(
+        "Keep them somewhere safe and offline, now: they are not shown again, and anyone who \
+         holds them can get into this account."
+    );
 }
 
 /// Says once, on stderr, when issued codes' emails are sealed with a key kept only in memory
