@@ -154,8 +154,8 @@ fn setup_prints_the_owners_ten_recovery_codes_once() {
     let (cli, codes) = Cli::set_up();
     assert_eq!(codes.len(), 10);
     for code in &codes {
-        assert_eq!(code.len(), 19, "four groups of four: {code}");
-        assert_eq!(code.split('-').count(), 4, "{code}");
+        assert_eq!(code.len(), 29, "six groups of four (120 bits): {code}");
+        assert_eq!(code.split('-').count(), 6, "{code}");
     }
     let owner = cli.owner(&["users", "show", OWNER, "--json"]);
     assert!(!owner.ok().stderr.contains("note:"), "the kit is held: {}", owner.stderr);
