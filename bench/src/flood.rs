@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const EMAIL: &str = "olivia@flood.example";
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = "correct horse battery staple 7";
 const PER_MINUTE: usize = 1_000;
 
 fn size(dir: &Path) -> u64 {

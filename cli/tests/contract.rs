@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 const OWNER: &str = "olivia@acme.example";
-const PASSWORD: &str = "correct horse battery staple";
-const MEMBER_PASSWORD: &str = "plum tractor lantern quietly";
+const PASSWORD: &str = "correct horse battery staple 7";
+const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 4";
 
 struct Run {
     code: i32,
@@ -255,7 +255,7 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
     let code = r.json()["code"].as_str().unwrap().to_string();
     let r = cli.run(
         &["users", "set-password", "ana@acme.example", "--code", &code],
-        "violet marble sandwich harbor",
+        "violet marble sandwich harbor 2",
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
 
@@ -267,11 +267,11 @@ fn status_roles_resets_and_unlock_follow_the_rules() {
         );
     }
     let locked =
-        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor");
+        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor 2");
     assert!(locked.stderr.starts_with("error[locked_out]"), "{}", locked.stderr);
     assert_eq!(cli.owner(&["users", "unlock", "ana@acme.example"]).code, 0);
     let ok =
-        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor");
+        cli.run(&["users", "list", "--as", "ana@acme.example"], "violet marble sandwich harbor 2");
     assert_eq!(ok.code, 0, "{}", ok.stderr);
 }
 
@@ -735,6 +735,13 @@ fn account_password_changes_your_own_password() {
     let short = change(NEW, "short 1", false);
     assert_eq!(short.code, 1);
     assert!(short.stderr.starts_with("error[password_too_short]: "), "{}", short.stderr);
+    let no_digit = change(NEW, "correct horse battery staple", false);
+    assert_eq!(no_digit.code, 1);
+    assert_eq!(
+        no_digit.stderr.trim(),
+        "error[password_needs_letter_and_digit]: The password must contain at least one letter \
+         and one digit.",
+    );
 
     // Without the variables and with no terminal: the current one, then the new one, from
     // standard input.

@@ -18,6 +18,7 @@ pub enum ErrorCode {
     PasswordTooShort,
     PasswordTooLong,
     WeakPassword,
+    PasswordNeedsLetterAndDigit,
     PasswordReused,
     WrongPassword,
     EmailTaken,
@@ -93,6 +94,9 @@ pub enum Error {
     PasswordTooLong { max: usize },
     #[error("This password is too easy to guess. {hint}")]
     WeakPassword { hint: String },
+    /// PCI DSS v4 requirement 8.3.6: at least one letter and at least one digit.
+    #[error("The password must contain at least one letter and one digit.")]
+    PasswordNeedsLetterAndDigit,
     #[error("Choose a password you have not used recently.")]
     PasswordReused,
     #[error("Your current password is not correct.")]
@@ -227,6 +231,7 @@ impl Error {
             Error::PasswordTooShort { .. } => C::PasswordTooShort,
             Error::PasswordTooLong { .. } => C::PasswordTooLong,
             Error::WeakPassword { .. } => C::WeakPassword,
+            Error::PasswordNeedsLetterAndDigit => C::PasswordNeedsLetterAndDigit,
             Error::PasswordReused => C::PasswordReused,
             Error::WrongPassword => C::WrongPassword,
             Error::EmailTaken(_) => C::EmailTaken,

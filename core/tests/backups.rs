@@ -291,7 +291,7 @@ fn a_backup_needs_an_owner_and_a_passphrase_as_strong_as_a_password() {
     let file = org.tmp.path().join("b.gatehouse-backup");
     let err = org.dir.backup(org.owner(), &file, "short").unwrap_err();
     assert_eq!(err.code(), ErrorCode::PasswordTooShort);
-    let err = org.dir.backup(org.owner(), &file, "aaaaaaaaaaaaaaaa").unwrap_err();
+    let err = org.dir.backup(org.owner(), &file, "aaaaaaaaaaaaaaa1").unwrap_err();
     assert_eq!(err.code(), ErrorCode::WeakPassword);
     assert!(!file.exists());
     let ana = org.member("ana@example.com", &["admin"]);

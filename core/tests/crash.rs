@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 const OWNER: &str = "crash.owner@example.com";
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = "correct horse battery staple 7";
 
 /// What the reported changes say a user is now: status (None: gone) and roles.
 type Expected = BTreeMap<String, (Option<UserStatus>, Vec<String>)>;

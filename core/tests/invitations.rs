@@ -225,7 +225,7 @@ fn accepting_checks_name_and_password_and_leaves_the_invitation_usable() {
     let org = Org::new().with_owner();
     let issued = org.invite("ivy@example.com", &["reporting"]);
     let mut input = accept_input("ivy@example.com", &issued.code);
-    input.password = "ivyivyivyivy".into();
+    input.password = "ivyivyivyivy1".into();
     assert_eq!(org.dir.accept_invitation(input).unwrap_err().code(), ErrorCode::WeakPassword);
     let mut input = accept_input("ivy@example.com", &issued.code);
     input.name = " ".into();

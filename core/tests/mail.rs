@@ -344,10 +344,10 @@ fn a_password_reset_is_emailed_and_its_code_sets_the_password() {
     let input = ResetInput {
         email: "ivy@example.com".into(),
         code,
-        password: "a brand new harbour melody".into(),
+        password: "a brand new harbour melody 5".into(),
     };
     org.dir.reset_password(input).unwrap();
-    org.dir.sign_in("ivy@example.com", "a brand new harbour melody").unwrap();
+    org.dir.sign_in("ivy@example.com", "a brand new harbour melody 5").unwrap();
     org.verify();
 }
 

@@ -3,11 +3,11 @@ use chrono::Duration;
 use gatehouse_core::{ErrorCode, ResetInput};
 
 const NEW_PASSWORDS: [&str; 5] = [
-    "violet anchor meadow drum",
-    "copper falcon winter sails",
-    "silent harbor maple kite",
-    "orange glacier velvet horn",
-    "humble pepper canyon moth",
+    "violet anchor meadow drum 3",
+    "copper falcon winter sails 5",
+    "silent harbor maple kite 6",
+    "orange glacier velvet horn 8",
+    "humble pepper canyon moth 9",
 ];
 
 fn reset(email: &str, code: &str, password: &str) -> ResetInput {

@@ -82,7 +82,7 @@ fn a_store_and_the_files_sled_writes_later_are_private_whatever_the_umask() {
                     organization: "Acme".into(),
                     name: "Olivia Owner".into(),
                     email: "olivia@example.com".into(),
-                    password: "correct horse battery staple".into(),
+                    password: "correct horse battery staple 7".into(),
                 })
                 .unwrap(),
             );

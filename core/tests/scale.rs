@@ -6,7 +6,7 @@ use gatehouse_core::seed::{person, SeedPlan};
 use gatehouse_core::{Directory, UserQuery, UserSort};
 use std::collections::HashSet;
 
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = "correct horse battery staple 7";
 
 fn plan(users: u32, invited: u32, audit_events: u32) -> SeedPlan {
     SeedPlan { users, invited, audit_events, ..SeedPlan::large(PASSWORD) }

@@ -167,7 +167,7 @@ fn a_used_cancelled_replaced_or_expired_codes_letter_is_erased() {
     let input = ResetInput {
         email: "ivy@example.com".into(),
         code: used_reset.code.clone(),
-        password: "a brand new harbour melody".into(),
+        password: "a brand new harbour melody 5".into(),
     };
     org.dir.reset_password(input).unwrap();
     org.dir.issue_password_reset(org.owner(), member.id).unwrap();

@@ -48,7 +48,8 @@ fn bad_setup_input_is_refused_with_its_code_and_changes_nothing() {
         |i| i.name = "x".repeat(101),
         |i| i.email = "not-an-email".into(),
         |i| i.password = "short".into(),
-        |i| i.password = "passwordpassword".into(),
+        |i| i.password = "passwordpassword1".into(),
+        |i| i.password = "correct horse battery staple".into(),
     ];
     let codes = [
         ErrorCode::InvalidName,
@@ -56,6 +57,7 @@ fn bad_setup_input_is_refused_with_its_code_and_changes_nothing() {
         ErrorCode::InvalidEmail,
         ErrorCode::PasswordTooShort,
         ErrorCode::WeakPassword,
+        ErrorCode::PasswordNeedsLetterAndDigit,
     ];
     for (change, code) in cases.iter().zip(codes) {
         let mut input = setup_input();

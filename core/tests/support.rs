@@ -8,8 +8,8 @@ use gatehouse_core::{
 use std::sync::Arc;
 
 pub const OWNER_EMAIL: &str = "Olivia.Owner@Example.com";
-pub const OWNER_PASSWORD: &str = "correct horse battery staple";
-pub const MEMBER_PASSWORD: &str = "plum tractor lantern quietly";
+pub const OWNER_PASSWORD: &str = "correct horse battery staple 7";
+pub const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 4";
 
 /// A directory on a fresh temporary store with a clock the test moves. Every invariant is
 /// checked when the directory closes (see [`Checked`]), so each test ends with `verify()`.

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(20);
 
 pub const OWNER_EMAIL: &str = "olivia@acme.example";
-pub const OWNER_PASSWORD: &str = "correct horse battery staple";
+pub const OWNER_PASSWORD: &str = "correct horse battery staple 7";
 
 /// A running app in its own X display, with a WebDriver client attached.
 pub struct App {

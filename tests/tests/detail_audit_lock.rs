@@ -74,7 +74,7 @@ async fn the_meter_judges_passwords_live_and_idle_sessions_lock() {
     })
     .await;
     app.screenshot("01-weak-password").await;
-    app.type_into("setup-password", "correct horse battery staple").await;
+    app.type_into("setup-password", "correct horse battery staple 7").await;
     app.wait_for_text_where("password-strength-text", "an accepted reading", |t| {
         t.ends_with("strong: good to use.") || t.ends_with("Strong: good to use.")
     })

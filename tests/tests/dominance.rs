@@ -43,11 +43,11 @@ async fn within(row: &fantoccini::elements::Element, testid: &str) -> usize {
 async fn a_helpdesk_user_may_reset_a_fellow_helpdesk_user_but_nothing_on_an_admin() {
     let app = App::launch("dominance-rows").await;
     let [adam, hana, hal] = helpdesk_and_an_admin(&app).await;
-    app.accept_invitation(ADAM, &adam, "Adam Admin", "plum tractor lantern quietly").await;
+    app.accept_invitation(ADAM, &adam, "Adam Admin", "plum tractor lantern quietly 4").await;
     app.click("sign-out").await;
-    app.accept_invitation(HANA, &hana, "Hana Help", "violet marble sandwich harbor").await;
+    app.accept_invitation(HANA, &hana, "Hana Help", "violet marble sandwich harbor 2").await;
     app.click("sign-out").await;
-    app.accept_invitation(HAL, &hal, "Hal Help", "copper meadow anchor drumbeat").await;
+    app.accept_invitation(HAL, &hal, "Hal Help", "copper meadow anchor drumbeat 1").await;
 
     // Adam holds permissions Hal lacks: core allows nothing, so his row has no menu (no
     // "Issue password reset code" with which Hal could take over Adam's account).
@@ -76,7 +76,7 @@ async fn a_helpdesk_user_may_reset_a_fellow_helpdesk_user_but_nothing_on_an_admi
 async fn a_helpdesk_user_opens_only_the_emails_of_people_he_dominates() {
     let app = App::launch("dominance-outbox").await;
     let [_, _, hal] = helpdesk_and_an_admin(&app).await;
-    app.accept_invitation(HAL, &hal, "Hal Help", "copper meadow anchor drumbeat").await;
+    app.accept_invitation(HAL, &hal, "Hal Help", "copper meadow anchor drumbeat 1").await;
 
     // No mail server: Adam's and Hana's invitations wait in the queue, carrying their codes.
     app.click("nav-outbox").await;

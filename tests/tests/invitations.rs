@@ -53,7 +53,7 @@ async fn invite_two_accept_one_cancel_the_other() {
     app.type_into("invitation-email", "ana@acme.example").await;
     app.type_into("invitation-code", &ana_code.to_lowercase()).await;
     app.type_into("invitation-name", "Ana Analyst").await;
-    app.type_into("invitation-password", "plum tractor lantern quietly").await;
+    app.type_into("invitation-password", "plum tractor lantern quietly 4").await;
     app.screenshot("04-accept").await;
     app.click("invitation-submit").await;
     assert_eq!(app.text("account-name").await, "Ana Analyst");

@@ -16,7 +16,7 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.type_into("invitation-email", ANA).await;
     app.type_into("invitation-code", &code).await;
     app.type_into("invitation-name", "Ana Analyst").await;
-    app.type_into("invitation-password", "plum tractor lantern quietly").await;
+    app.type_into("invitation-password", "plum tractor lantern quietly 4").await;
     app.click("invitation-submit").await;
     app.get("account").await;
     app.sign_in_as(OWNER_EMAIL, OWNER_PASSWORD).await;
@@ -53,11 +53,11 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.click("have-reset").await;
     app.type_into("reset-email", ANA).await;
     app.type_into("reset-code", &code).await;
-    app.type_into("reset-password", "violet marble sandwich harbor").await;
+    app.type_into("reset-password", "violet marble sandwich harbor 2").await;
     app.click("reset-submit").await;
     app.get("signin-form").await;
     app.screenshot("05-password-reset").await;
-    app.sign_in(ANA, "violet marble sandwich harbor").await;
+    app.sign_in(ANA, "violet marble sandwich harbor 2").await;
     app.get("users-table").await;
 
     app.close().await;
@@ -84,12 +84,12 @@ async fn everyone_changes_their_own_name_and_password() {
         "Choose a password you have not used recently."
     );
     app.type_into("account-current-password", OWNER_PASSWORD).await;
-    app.type_into("account-new-password", "violet anchor meadow drum").await;
+    app.type_into("account-new-password", "violet anchor meadow drum 3").await;
     app.click("account-password-save").await;
     app.get("account-password-saved").await;
     app.screenshot("01-account-changed").await;
 
-    app.sign_in_as(OWNER_EMAIL, "violet anchor meadow drum").await;
+    app.sign_in_as(OWNER_EMAIL, "violet anchor meadow drum 3").await;
     app.get("users-table").await;
     app.close().await;
 }

@@ -5,7 +5,7 @@
 use gatehouse_e2e::App;
 
 const EMAIL: &str = "olivia@acme.example";
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = "correct horse battery staple 7";
 
 #[tokio::test]
 async fn setup_sign_out_sign_in_and_see_the_owner() {

@@ -12,8 +12,9 @@ fn params() -> Result<Params> {
     Params::new(19 * 1024, 2, 1, None).map_err(|e| Error::internal("argon2", e))
 }
 
-/// Checks the policy: 12 to 256 characters and a zxcvbn score of at least 3, judged also
-/// against the user's own name and email (`context`).
+/// Checks the policy: 12 to 256 characters, at least one letter and one digit (PCI DSS v4
+/// requirement 8.3.6), and a zxcvbn score of at least 3, judged also against the user's own
+/// name and email (`context`).
 pub fn check_policy(password: &str, context: &[&str]) -> Result<()> {
     let len = password.chars().count();
     if len < MIN_LEN {
@@ -21,6 +22,11 @@ pub fn check_policy(password: &str, context: &[&str]) -> Result<()> {
     }
     if len > MAX_LEN {
         return Err(Error::PasswordTooLong { max: MAX_LEN });
+    }
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(char::is_numeric); // ASCII digits and other numerals
+    if !(letter && digit) {
+        return Err(Error::PasswordNeedsLetterAndDigit);
     }
     let estimate = zxcvbn::zxcvbn(password, context);
     if (estimate.score() as u8) < 3 {
@@ -210,10 +216,41 @@ mod tests {
         );
         assert_eq!(check_policy("password1234", &[]).unwrap_err().code(), ErrorCode::WeakPassword);
         assert_eq!(
-            check_policy("annleeexample", &["annleeexample"]).unwrap_err().code(),
+            check_policy("annleeexample1", &["annleeexample"]).unwrap_err().code(),
             ErrorCode::WeakPassword
         );
-        check_policy("correct horse battery staple", &[]).unwrap();
+        check_policy("correct horse battery staple 7", &[]).unwrap();
+    }
+
+    #[test]
+    fn policy_needs_a_letter_and_a_digit() {
+        let refused = |password: &str| check_policy(password, &[]).unwrap_err();
+        // Letters only, however strong otherwise.
+        assert_eq!(
+            refused("correct horse battery staple").code(),
+            ErrorCode::PasswordNeedsLetterAndDigit
+        );
+        assert_eq!(
+            refused("Correct-Horse-Battery!").code(),
+            ErrorCode::PasswordNeedsLetterAndDigit
+        );
+        // Digits (and symbols) only.
+        assert_eq!(refused("839201746593").code(), ErrorCode::PasswordNeedsLetterAndDigit);
+        assert_eq!(refused("8392-0174-6593!").code(), ErrorCode::PasswordNeedsLetterAndDigit);
+        // Length is judged first, strength after.
+        assert_eq!(refused("abcdefghijk").code(), ErrorCode::PasswordTooShort);
+        assert_eq!(refused("aaaaaaaaaaaaaaa1").code(), ErrorCode::WeakPassword);
+        // Letters and a digit, and strong: accepted, in any script.
+        check_policy("correct horse battery staple 7", &[]).unwrap();
+        check_policy("7 correct horse battery staple", &[]).unwrap();
+        check_policy("пароль гора река лес 3", &[]).unwrap();
+        check_policy("correct horse battery staple ٣", &[]).unwrap();
+        // The stable code and the sentence.
+        let err = refused("correct horse battery staple");
+        let body = err.to_body();
+        assert_eq!(body.code, ErrorCode::PasswordNeedsLetterAndDigit);
+        assert_eq!(crate::wire_name(&body.code), "password_needs_letter_and_digit");
+        assert_eq!(body.message, "The password must contain at least one letter and one digit.");
     }
 
     #[test]
@@ -223,10 +260,13 @@ mod tests {
         assert!(!weak.advice.is_empty(), "a weak password comes with advice");
         let short = strength("Xq7#", &[]);
         assert_eq!((short.acceptable, short.advice.contains("12")), (false, true), "{short:?}");
-        let own_name = strength("annleeexample", &["annleeexample"]);
+        let own_name = strength("annleeexample1", &["annleeexample"]);
         assert!(!own_name.acceptable, "judged against the user's own details");
-        let good = strength("correct horse battery staple", &[]);
+        let good = strength("correct horse battery staple 7", &[]);
         assert_eq!((good.acceptable, good.score >= 3, good.advice.as_str()), (true, true, ""));
         assert_eq!(strength("", &[]).score, 0);
+        let no_digit = strength("correct horse battery staple", &[]);
+        assert!(!no_digit.acceptable && no_digit.score >= 3, "strong, but without a digit");
+        assert_eq!(no_digit.advice, "The password must contain at least one letter and one digit.");
     }
 }

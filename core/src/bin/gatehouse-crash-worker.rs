@@ -87,7 +87,7 @@ fn main() {
                         email: email.clone(),
                         code,
                         name: "Crash Tester".into(),
-                        password: "plum tractor lantern quietly".into(),
+                        password: "plum tractor lantern quietly 4".into(),
                     })?;
                     say(&format!("done accept {email}"));
                 }

@@ -24,11 +24,11 @@ pub(super) const PEOPLE: usize = 7;
 pub(super) const PASSWORDS: [&str; 8] = [
     OWNER_PASSWORD,
     MEMBER_PASSWORD,
-    "violet anchor meadow drum",
-    "copper falcon winter sails",
-    "silent harbor maple kite",
-    "orange glacier velvet horn",
-    "humble pepper canyon moth",
+    "violet anchor meadow drum 3",
+    "copper falcon winter sails 5",
+    "silent harbor maple kite 6",
+    "orange glacier velvet horn 8",
+    "humble pepper canyon moth 9",
     "password1234",
 ];
 pub(super) const WEAK: usize = PASSWORDS.len() - 1;
