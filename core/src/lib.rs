@@ -24,7 +24,8 @@ pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
     AcceptInput, AuditPage, AuditQuery, Enrolled, Enrolment, ImportOutcome, ImportReport,
     ImportRow, InviteOutcome, InviteRequest, Invitee, RecoverInput, ResetInput, RoleInput,
-    RoleView, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery, UserSort,
+    RoleView, SecondFactorReach, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery,
+    UserSort,
 };
 pub use store::Integrity;
 

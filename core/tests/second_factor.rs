@@ -178,6 +178,41 @@ fn a_required_role_enrols_before_anything_else() {
 }
 
 #[test]
+fn a_requirement_reaches_each_active_holder_without_a_second_factor_once() {
+    let org = Org::new().with_owner();
+    let adam = org.member("adam@example.com", &["admin"]);
+    org.member("bea@example.com", &["admin", "reporting"]);
+    org.invite("ian@example.com", &["admin"]); // Invited: enrols once they join
+    let gone = org.member("gus@example.com", &["admin"]);
+    org.dir.deactivate_user(org.owner(), gone.id, None).unwrap();
+    let roles = |keys: &[&str]| keys.iter().map(|k| k.to_string()).collect::<Vec<_>>();
+    let counts = |reach: gatehouse_core::SecondFactorReach| {
+        (reach.users, reach.by_role.into_iter().map(|r| (r.role, r.users)).collect::<Vec<_>>())
+    };
+
+    let reach = org.dir.second_factor_reach(org.owner(), &roles(&["owner", "admin"])).unwrap();
+    assert_eq!(counts(reach), (3, vec![("owner".into(), 1), ("admin".into(), 2)]));
+    // Bea holds both roles asked about and counts once in all.
+    let reach = org.dir.second_factor_reach(org.owner(), &roles(&["admin", "reporting"])).unwrap();
+    assert_eq!(counts(reach), (2, vec![("admin".into(), 2), ("reporting".into(), 1)]));
+    enrol(&org, adam.session);
+    let reach = org.dir.second_factor_reach(org.owner(), &roles(&["admin", "nobody"])).unwrap();
+    assert_eq!(counts(reach), (1, vec![("admin".into(), 1), ("nobody".into(), 0)]));
+    // It reads the list of users: a holder of users:read asks.
+    let plain = org.member("rita@example.com", &["reporting"]);
+    let err = org.dir.second_factor_reach(plain.session, &roles(&["admin"])).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::PermissionDenied);
+}
+
+#[test]
+fn the_session_says_whether_its_person_may_change_the_sign_in_rules() {
+    let org = Org::new().with_owner();
+    let admin = org.member("adam@example.com", &["admin"]);
+    assert!(org.dir.current_session(org.owner()).unwrap().may_change_sign_in_rules);
+    assert!(!org.dir.current_session(admin.session).unwrap().may_change_sign_in_rules);
+}
+
+#[test]
 fn a_person_who_dominates_removes_a_second_factor_and_others_are_refused() {
     let org = Org::new().with_owner();
     org.dir

@@ -67,7 +67,8 @@ pub const SEED_PASSWORD: &str = "Gatehouse demo store 2026";
 
 /// Runs the `gatehouse` command line (built by `cargo test --workspace`) on the data folder
 /// `data`, with the Owner's password and `passphrase` for backups; panics unless it succeeds.
-pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) {
+/// Returns what it printed.
+pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) -> String {
     let bin = workspace_root().join("target/debug/gatehouse");
     let out = Command::new(&bin)
         .args(args)
@@ -78,6 +79,7 @@ pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) {
         .output()
         .expect("run target/debug/gatehouse (cargo test --workspace builds it)");
     assert!(out.status.success(), "gatehouse {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn free_port() -> u16 {

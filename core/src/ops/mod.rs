@@ -22,4 +22,4 @@ pub use second_factor::{Enrolled, Enrolment, RecoverInput};
 pub use session::{Actor, SessionInfo, SignedIn};
 pub use settings::{SettingsInput, TestEmail};
 pub use setup::SetupInput;
-pub use users::{Grant, UserDetail, UserPage, UserQuery, UserSort};
+pub use users::{Grant, RoleReach, SecondFactorReach, UserDetail, UserPage, UserQuery, UserSort};

@@ -30,6 +30,9 @@ pub struct SessionInfo {
     pub permissions: Vec<Permission>,
     /// Whether they may back up and restore the store (an Active Owner).
     pub may_back_up: bool,
+    /// Whether they may change the sign-in rules (which roles need a second factor, how long
+    /// a password lasts): an Owner, as `policy::may_change_sign_in_rules` says.
+    pub may_change_sign_in_rules: bool,
     /// What they must do before anything else; `None` once signed in fully.
     pub gate: Option<Gate>,
     /// Whether they have an authenticator app enrolled.
@@ -378,6 +381,7 @@ impl Directory {
             )?,
             permissions: self.permissions_of(user)?.into_iter().collect(),
             may_back_up: crate::policy::may_back_up(user).is_ok(),
+            may_change_sign_in_rules: crate::policy::may_change_sign_in_rules(user).is_ok(),
             gate,
             second_factor: factors.totp.is_some(),
             second_factor_required: required,

@@ -49,6 +49,22 @@ pub struct UserPage {
     pub inactive: u32,
     pub invited: u32,
 }
+/// Who a second-factor requirement for some roles reaches: Active users without one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct SecondFactorReach {
+    /// Each such user once, however many of the roles they hold.
+    pub users: u32,
+    /// For each role asked about, in that order (a holder of two counts under both).
+    pub by_role: Vec<RoleReach>,
+}
+
+/// The Active holders of one role who have no second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct RoleReach {
+    pub role: RoleKey,
+    pub users: u32,
+}
+
 use crate::Directory;
 
 impl Directory {
@@ -116,6 +132,23 @@ impl Directory {
             .map(|u| self.view_for(&viewer, &u?))
             .collect::<Result<_>>()?;
         Ok(UserPage { users, total, active, inactive, invited })
+    }
+
+    /// Who requiring a second factor for `roles` would reach: the Active users holding one of
+    /// them without a second factor, each of whom enrols at their next sign-in before anything
+    /// else (see [`crate::ops::session::second_factor_required`]). Needs `users:read`. An
+    /// unknown role key counts nobody.
+    pub fn second_factor_reach(
+        &self,
+        session: SessionId,
+        roles: &[RoleKey],
+    ) -> Result<SecondFactorReach> {
+        self.authorize(session, Module::Users, Action::Read)?;
+        let keys: Vec<&str> = roles.iter().map(String::as_str).collect();
+        let (users, counts) = self.store.index().active_without_second_factor(&keys);
+        let by_role =
+            roles.iter().zip(counts).map(|(role, users)| RoleReach { role: role.clone(), users });
+        Ok(SecondFactorReach { users, by_role: by_role.collect() })
     }
 
     /// One user. Needs `users:read`, except for oneself.

@@ -370,6 +370,27 @@ impl UserIndex {
         selection
     }
 
+    /// How many Active users without a second factor hold one of `roles`: in all (each user
+    /// once), and for each role in the order given.
+    pub fn active_without_second_factor(&self, roles: &[&str]) -> (u32, Vec<u32>) {
+        let mut by_role = vec![0; roles.len()];
+        let mut all = 0;
+        for entry in self.in_name_order() {
+            if entry.status != UserStatus::Active || entry.second_factor {
+                continue;
+            }
+            let mut counted = false;
+            for (n, role) in roles.iter().enumerate() {
+                if entry.holds(role) {
+                    by_role[n] += 1;
+                    counted = true;
+                }
+            }
+            all += u32::from(counted);
+        }
+        (all, by_role)
+    }
+
     /// The user at this position in name order.
     pub fn id_at(&self, at: usize) -> Option<UserId> {
         self.columns().ids.get(at).copied()

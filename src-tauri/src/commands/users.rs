@@ -1,7 +1,8 @@
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
 use gatehouse_core::{
-    ErrorBody, ImportReport, InviteOutcome, InviteRequest, UserDetail, UserPage, UserQuery,
+    ErrorBody, ImportReport, InviteOutcome, InviteRequest, SecondFactorReach, UserDetail, UserPage,
+    UserQuery,
 };
 use tauri::State;
 
@@ -97,6 +98,16 @@ pub async fn remove_second_factor(
     user: UserId,
 ) -> Result<UserView, ErrorBody> {
     signed_in(state, move |dir, s| dir.remove_second_factor(s, user)).await
+}
+
+/// The Active users a second-factor requirement for `roles` would reach (no second factor yet).
+#[tauri::command]
+#[specta::specta]
+pub async fn second_factor_reach(
+    state: State<'_, AppState>,
+    roles: Vec<RoleKey>,
+) -> Result<SecondFactorReach, ErrorBody> {
+    signed_in(state, move |dir, s| dir.second_factor_reach(s, &roles)).await
 }
 
 #[tauri::command]

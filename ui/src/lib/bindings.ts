@@ -47,6 +47,8 @@ export const commands = {
 	/**  Removes a user's second factor (a lost phone): their sessions end. */
 	removeSecondFactor: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("remove_second_factor", { user })),
 	queryUsers: (query: UserQuery) => typedError<UserPage, ErrorBody>(__TAURI_INVOKE("query_users", { query })),
+	/**  The Active users a second-factor requirement for `roles` would reach (no second factor yet). */
+	secondFactorReach: (roles: string[]) => typedError<SecondFactorReach, ErrorBody>(__TAURI_INVOKE("second_factor_reach", { roles })),
 	/**  Profile, effective permissions with the roles granting them, and recent history. */
 	userDetail: (user: string) => typedError<UserDetail, ErrorBody>(__TAURI_INVOKE("user_detail", { user })),
 	inviteUsers: (request: InviteRequest) => typedError<InviteOutcome[], ErrorBody>(__TAURI_INVOKE("invite_users", { request })),
@@ -549,6 +551,12 @@ export type RoleInput = {
 	permissions: Permission[],
 };
 
+/**  The Active holders of one role who have no second factor. */
+export type RoleReach = {
+	role: string,
+	users: number,
+};
+
 export type RoleView = {
 	role: Role,
 	/**  Users in the list (Active, Inactive or Invited) who hold it. */
@@ -569,6 +577,14 @@ export type Sealing =
 "this_computer" | 
 /**  Not at all: written by an older Gatehouse. */
 "none";
+
+/**  Who a second-factor requirement for some roles reaches: Active users without one. */
+export type SecondFactorReach = {
+	/**  Each such user once, however many of the roles they hold. */
+	users: number,
+	/**  For each role asked about, in that order (a holder of two counts under both). */
+	by_role: RoleReach[],
+};
 
 /**  How the connection to the mail server is protected. */
 export type Security = 
@@ -601,6 +617,11 @@ export type SessionInfo = {
 	permissions: Permission[],
 	/**  Whether they may back up and restore the store (an Active Owner). */
 	may_back_up: boolean,
+	/**
+	 *  Whether they may change the sign-in rules (which roles need a second factor, how long
+	 *  a password lasts): an Owner, as `policy::may_change_sign_in_rules` says.
+	 */
+	may_change_sign_in_rules: boolean,
 	/**  What they must do before anything else; `None` once signed in fully. */
 	gate: Gate | null,
 	/**  Whether they have an authenticator app enrolled. */

@@ -1,4 +1,4 @@
-import type { Act, Action, Module, SessionInfo, UserView } from "./bindings";
+import type { Act, ActOption, Action, Module, SessionInfo, UserView } from "./bindings";
 
 /** Whether the signed-in user holds a permission (for showing controls; core enforces). */
 export function can(session: SessionInfo, module: Module, action: Action): boolean {
@@ -7,7 +7,14 @@ export function can(session: SessionInfo, module: Module, action: Action): boole
 
 /** The row menu's name for each of core's acts on a person. */
 export type UserAction =
-  "resend" | "cancel" | "roles" | "reset" | "deactivate" | "reactivate" | "unlock";
+  | "resend"
+  | "cancel"
+  | "roles"
+  | "reset"
+  | "deactivate"
+  | "reactivate"
+  | "unlock"
+  | "second_factor";
 
 const menu: Record<Act, [UserAction, string] | null> = {
   resend_invitation: ["resend", "Resend invitation"],
@@ -19,7 +26,7 @@ const menu: Record<Act, [UserAction, string] | null> = {
   reactivate: ["reactivate", "Reactivate"],
   // Outbox messages have their own screen.
   handle_message: null,
-  remove_second_factor: null,
+  remove_second_factor: ["second_factor", "Remove second factor"],
 };
 
 /** The acts core allows on `user` for the signed-in person, in core's order, as menu items. */
@@ -37,4 +44,9 @@ export function allowedActions(user: UserView): [UserAction, string][] {
 export function refusalOf(user: UserView): string | null {
   const first = user.actions[0]?.refused;
   return first && user.actions.every((o) => o.refused) ? first.message : null;
+}
+
+/** Core's answer for one act on `user`: allowed (`refused` null), refused, or not offered. */
+export function optionOf(user: UserView, act: Act): ActOption | undefined {
+  return user.actions.find((o) => o.act === act);
 }
