@@ -300,6 +300,22 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
 }
 
 #[test]
+fn the_person_is_warned_when_three_recovery_codes_or_fewer_are_left() {
+    let mut org = Org::new().with_owner();
+    let admin = org.member("adam@example.com", &["admin"]);
+    let (_, codes) = enrol(&org, admin.session);
+    org.dir.sign_out(admin.session).unwrap();
+    for (used, code) in codes.iter().take(7).enumerate() {
+        let s = org.dir.sign_in("adam@example.com", MEMBER_PASSWORD).unwrap().session;
+        let info = org.dir.verify_second_factor(s, code).unwrap();
+        let left = 10 - (used as u32 + 1);
+        assert_eq!(info.recovery_codes_left, Some(left));
+        assert_eq!(info.recovery_codes_low, left <= 3, "{left} left");
+        org.dir.sign_out(s).unwrap();
+    }
+}
+
+#[test]
 fn with_an_authenticator_recovery_needs_two_codes() {
     let org = Org::new().with_owner();
     let (secret, kit) = enrol(&org, org.owner());
