@@ -301,7 +301,7 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
 
 #[test]
 fn the_person_is_warned_when_three_recovery_codes_or_fewer_are_left() {
-    let mut org = Org::new().with_owner();
+    let org = Org::new().with_owner();
     let admin = org.member("adam@example.com", &["admin"]);
     let (_, codes) = enrol(&org, admin.session);
     org.dir.sign_out(admin.session).unwrap();
