@@ -287,7 +287,10 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
             Err(ErrorCode::RecoveryCodeInvalid)
         );
     }
-    assert_eq!(recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD), Err(ErrorCode::LockedOut));
+    assert_eq!(
+        recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD),
+        Err(ErrorCode::LockedOut)
+    );
     assert_eq!(
         recover(&org, &kit[0], None, NEW_PASSWORD),
         Err(ErrorCode::LockedOut),
