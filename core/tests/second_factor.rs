@@ -322,7 +322,10 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
             Err(ErrorCode::RecoveryCodeInvalid)
         );
     }
-    assert_eq!(recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD), Err(ErrorCode::LockedOut));
+    assert_eq!(
+        recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD),
+        Err(ErrorCode::LockedOut)
+    );
     assert_eq!(
         recover(&org, &kit[0], None, NEW_PASSWORD),
         Err(ErrorCode::LockedOut),
@@ -332,6 +335,22 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
     org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap();
     org.clock.advance(Duration::minutes(31));
     recover(&org, &kit[0], None, NEW_PASSWORD).unwrap();
+}
+
+#[test]
+fn the_person_is_warned_when_three_recovery_codes_or_fewer_are_left() {
+    let org = Org::new().with_owner();
+    let admin = org.member("adam@example.com", &["admin"]);
+    let (_, codes) = enrol(&org, admin.session);
+    org.dir.sign_out(admin.session).unwrap();
+    for (used, code) in codes.iter().take(7).enumerate() {
+        let s = org.dir.sign_in("adam@example.com", MEMBER_PASSWORD).unwrap().session;
+        let info = org.dir.verify_second_factor(s, code).unwrap();
+        let left = 10 - (used as u32 + 1);
+        assert_eq!(info.recovery_codes_left, Some(left));
+        assert_eq!(info.recovery_codes_low, left <= 3, "{left} left");
+        org.dir.sign_out(s).unwrap();
+    }
 }
 
 #[test]

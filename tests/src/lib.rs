@@ -346,15 +346,61 @@ impl App {
         text.as_str().unwrap_or_default().trim().to_string()
     }
 
-    /// Completes first-run setup as Olivia, the Owner, and waits for the Users screen.
-    pub async fn set_up_owner(&self) {
+    /// Completes first-run setup as Olivia, the Owner, keeps her recovery kit (shown right
+    /// after setup), and waits for the Users screen. Returns the kit's recovery codes.
+    pub async fn set_up_owner(&self) -> Vec<String> {
         self.get("setup-form").await;
         self.type_into("setup-org", "Acme Payments").await;
         self.type_into("setup-name", "Olivia Owner").await;
         self.type_into("setup-email", OWNER_EMAIL).await;
         self.type_into("setup-password", OWNER_PASSWORD).await;
         self.click("setup-submit").await;
+        self.get("recovery-kit").await;
+        let codes = self.recovery_codes().await;
+        self.confirm_codes_saved().await;
         self.get("users-table").await;
+        codes
+    }
+
+    /// The recovery codes on screen now (the Owner's kit, or a new set), once they are shown.
+    pub async fn recovery_codes(&self) -> Vec<String> {
+        self.get("recovery-codes").await;
+        let mut codes = Vec::new();
+        for code in self.all("recovery-code").await {
+            codes.push(code.text().await.expect("a recovery code's text").trim().to_string());
+        }
+        assert_eq!(codes.len(), 10, "a set of recovery codes: {codes:?}");
+        codes
+    }
+
+    /// Says the recovery codes on screen are saved, and goes on.
+    pub async fn confirm_codes_saved(&self) {
+        self.click("recovery-saved").await;
+        self.click("recovery-done").await;
+    }
+
+    /// After signing in as an Owner who may hold no recovery kit yet (one set up by the
+    /// command line, or a seeded store): keeps the kit if its screen comes, then waits for the
+    /// element `then`.
+    pub async fn pass_recovery_kit(&self, then: &str) {
+        let which = "return document.querySelector(\"[data-testid='recovery-saved']\") ? 'kit' \
+            : document.querySelector(`[data-testid='${arguments[0]}']`) ? 'then' : null;";
+        let start = Instant::now();
+        loop {
+            let seen = self.client.execute(which, vec![then.into()]).await.ok();
+            match seen.as_ref().and_then(|v| v.as_str()) {
+                Some("kit") => {
+                    self.confirm_codes_saved().await;
+                    self.get(then).await;
+                    return;
+                }
+                Some(_) => return,
+                None if start.elapsed() > WAIT => {
+                    self.fail(&format!("neither the recovery kit nor [data-testid='{then}']")).await
+                }
+                None => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
     }
 
     /// Signs in from the sign-in screen (nobody signed in).

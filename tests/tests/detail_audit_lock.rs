@@ -36,7 +36,8 @@ async fn the_audit_log_filters_by_actor_action_and_date() {
     app.invite("ana@acme.example", "reporting").await;
     app.invite("ben@acme.example", "admin").await;
     app.click("nav-audit").await;
-    app.wait_for_count("audit-row", 3).await;
+    // Setup, the Owner's recovery kit and the two invitations.
+    app.wait_for_count("audit-row", 4).await;
 
     app.get("audit-action").await.select_by_value("invite").await.unwrap();
     app.type_into("audit-actor", OWNER_EMAIL).await;

@@ -19,6 +19,12 @@ async fn setup_sign_out_sign_in_and_see_the_owner() {
     app.type_into("setup-password", PASSWORD).await;
     app.click("setup-submit").await;
 
+    // Setup ends with the first Owner's recovery kit, shown once.
+    app.get("recovery-kit").await;
+    assert_eq!(app.recovery_codes().await.len(), 10);
+    app.screenshot("02-recovery-kit").await;
+    app.confirm_codes_saved().await;
+
     app.get("users-table").await;
     assert_eq!(app.text("org-name").await, "Acme Payments");
     app.screenshot("02-users-after-setup").await;

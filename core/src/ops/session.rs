@@ -41,6 +41,9 @@ pub struct SessionInfo {
     pub second_factor_required: bool,
     /// Unused recovery codes of their current set; `None` when they never had a set.
     pub recovery_codes_left: Option<u32>,
+    /// Whether so few recovery codes are left (`recovery::FEW_LEFT` or fewer) that the person
+    /// is warned to make a new set.
+    pub recovery_codes_low: bool,
     /// An Owner without a recovery kit (or with none of its codes left): show them one.
     pub recovery_kit_due: bool,
     /// When their password expires (a password-age setting, and no second factor).
@@ -386,6 +389,10 @@ impl Directory {
             second_factor: factors.totp.is_some(),
             second_factor_required: required,
             recovery_codes_left: factors.recovery.as_ref().map(|r| r.left() as u32),
+            recovery_codes_low: factors
+                .recovery
+                .as_ref()
+                .is_some_and(|r| r.left() <= crate::auth::recovery::FEW_LEFT),
             recovery_kit_due: user.is_owner()
                 && factors.recovery.as_ref().is_none_or(|r| r.left() == 0),
             password_expires_at: password_expires_at(user, &organization.settings),

@@ -72,6 +72,7 @@ async fn main() {
     std::env::set_var("GATEHOUSE_APP", gatehouse);
     let app = App::launch_on("bench", data).await;
     app.sign_in("owner@example.com", SEED_PASSWORD).await;
+    app.pass_recovery_kit("users-table").await;
     app.wait_for_css("tr[data-index='0']").await;
     for step in 1..=20 {
         let row = 100_000 * step / 20;

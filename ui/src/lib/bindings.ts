@@ -630,6 +630,11 @@ export type SessionInfo = {
 	second_factor_required: boolean,
 	/**  Unused recovery codes of their current set; `None` when they never had a set. */
 	recovery_codes_left: number | null,
+	/**
+	 *  Whether so few recovery codes are left (`recovery::FEW_LEFT` or fewer) that the person
+	 *  is warned to make a new set.
+	 */
+	recovery_codes_low: boolean,
 	/**  An Owner without a recovery kit (or with none of its codes left): show them one. */
 	recovery_kit_due: boolean,
 	/**  When their password expires (a password-age setting, and no second factor). */
