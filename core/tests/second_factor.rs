@@ -287,7 +287,10 @@ fn recovery_attempts_throttle_and_only_an_owner_recovers() {
             Err(ErrorCode::RecoveryCodeInvalid)
         );
     }
-    assert_eq!(recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD), Err(ErrorCode::LockedOut));
+    assert_eq!(
+        recover(&org, "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", None, NEW_PASSWORD),
+        Err(ErrorCode::LockedOut)
+    );
     assert_eq!(
         recover(&org, &kit[0], None, NEW_PASSWORD),
         Err(ErrorCode::LockedOut),
@@ -319,7 +322,7 @@ fn with_an_authenticator_recovery_needs_two_codes() {
 #[test]
 fn an_expired_password_is_changed_before_anything_else_unless_there_is_a_second_factor() {
     let mut org = Org::new().with_owner();
-    let admin = org.member("adam@example.com", &["admin"]);
+    let _admin = org.member("adam@example.com", &["admin"]);
     let other = org.member("otto@example.com", &["reporting"]);
     enrol(&org, other.session);
     org.dir
