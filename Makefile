@@ -102,9 +102,12 @@ e2e: deps tauri-driver ui/dist/index.html
 # The property test against the reference model and the SIGKILL crash test, at length
 # (optimised build; ~20 minutes on 2 cores), then the four fuzz targets for 10 minutes each
 # (two at a time: ~20 minutes). Figures are printed as `model:`, `crash:` and `fuzz:` lines;
-# a failing input is saved, shrunk, in core/tests/corpus/<target>/.
+# a failing input is saved, shrunk, in core/tests/corpus/<target>/. The model enrols
+# authenticator apps, whose secrets are sealed with a key kept in the credential store: it runs
+# inside a throwaway gnome-keyring, as `rust-test` does.
 soak:
-	GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 \
+	GATEHOUSE_REQUIRE_KEYRING=1 GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 \
+	  GATEHOUSE_CRASH_KILLS=1000 scripts/with-keyring \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
 	GATEHOUSE_FUZZ_SECONDS=600 \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- fuzz:: --nocapture --test-threads=2

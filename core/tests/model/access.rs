@@ -1,7 +1,7 @@
 //! Signing in and out, changing one's own password, and keeping a session busy for hours; each
 //! checked against what the spec allows, lockout included.
 
-use super::expect::{after_failure, locked, outcomes, session_codes, Outcome, Verdict};
+use super::expect::{after_failure, locked, outcomes, Outcome, Verdict};
 use super::ops::{Pick, PwPick};
 use super::run::code_of;
 use super::spec::PASSWORD_HISTORY;
@@ -9,7 +9,7 @@ use super::state::{address, Run, Status, Tally, Throttle, PASSWORDS, WEAK, WRONG
 use crate::support::MEMBER_PASSWORD;
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::auth::throttle::{REFUSALS_LOGGED, TALLY_BUDGET, TALLY_WINDOW_MINUTES};
-use gatehouse_core::ErrorCode;
+use gatehouse_core::{ErrorCode, Gate};
 use proptest::test_runner::TestCaseError;
 
 impl Run {
@@ -36,6 +36,9 @@ impl Run {
             PwPick::Old => (p.passwords.get(1).map_or(WRONG, |&i| PASSWORDS[i]), b),
         };
         let good = current.is_some_and(|i| PASSWORDS[i] == password) && p.status == Status::Active;
+        // With an authenticator, a right password only opens the gate: the count of failures
+        // stands until the second factor is given, and nothing is audited yet.
+        let factor = p.factor.is_some();
         let snap = p.password_known.get(&holder).cloned().unwrap_or_else(|| self.self_snap(b));
         let times = if matches!(pw, PwPick::Wrong) { times } else { 1 };
         for _ in 0..times {
@@ -53,6 +56,8 @@ impl Run {
                         branches.push((Err(ErrorCode::LockedOut), events, next));
                     } else if is_locked {
                         branches.push((Err(ErrorCode::LockedOut), stranger_events, t.clone()));
+                    } else if good && factor {
+                        branches.push((Ok(()), 0, t.clone()));
                     } else if good {
                         branches.push((Ok(()), 1 + t.closing(), Throttle::default()));
                     } else {
@@ -74,7 +79,12 @@ impl Run {
                 self.tally = Some(tally);
             }
             let allowed = outcomes(&branches);
-            let real = self.org.dir.sign_in(&typed, password).map(|s| s.session).map_err(code_of);
+            let real = self
+                .org
+                .dir
+                .sign_in(&typed, password)
+                .map(|s| (s.session, s.info.gate))
+                .map_err(code_of);
             let what = match (holder == b, pw) {
                 (false, _) => format!("person {holder} signs in as person {b} ({typed:?})"),
                 (true, PwPick::Right) => format!("person {b} signs in as {typed:?}"),
@@ -82,8 +92,17 @@ impl Run {
             };
             let events = self.compare(&what, &real.map(|_| ()), &allowed)?;
             self.follow_throttle(b, &branches, &real.map(|_| ()), events)?;
-            if let Ok(session) = real {
-                self.new_session(session, b, holder, snap.clone());
+            if let Ok((session, gate)) = real {
+                let expected = factor.then_some(Gate::SecondFactor);
+                if gate != expected {
+                    return Err(self.fail(format!(
+                        "the session waits at {gate:?}, the model expects {expected:?}"
+                    )));
+                }
+                if factor {
+                    self.stats.count("sign-in stops at the gate");
+                }
+                self.new_session(session, b, holder, snap.clone(), factor);
                 self.signed_in_as(holder, b, &snap)?;
             }
         }
@@ -143,7 +162,8 @@ impl Run {
         // (outcome, events, lockout state after)
         let mut branches: Vec<(Outcome, u64, Throttle)> = Vec::new();
         if actor.is_none() {
-            for (code, events) in session_codes() {
+            // The session is over, or waits at the gate.
+            for &(code, events) in &v.refuse {
                 for t in &self.people[a].throttle {
                     branches.push((Err(code), events, t.clone()));
                 }

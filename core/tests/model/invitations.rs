@@ -75,6 +75,10 @@ impl Run {
         let (Some(a), Ok(issued)) = (actor, real) else { return Ok(true) };
         if self.people[b].status == Status::Absent {
             self.people[b].displays = vec![stored];
+            // A new user: none of a former one's factors.
+            let p = &mut self.people[b];
+            (p.factor, p.enrolling, p.recovery) = (None, None, None);
+            p.used_recovery.clear();
         } else {
             // An expired invitation, replaced: the spec does not say which form the store keeps.
             self.retire_invitation(b, &[ErrorCode::InvitationReplaced]);
@@ -158,7 +162,7 @@ impl Run {
         // The spec does not say whether accepting clears a count of failed sign-ins.
         p.throttle =
             dedup(p.throttle.iter().flat_map(|t| [t.clone(), Throttle::default()]).collect());
-        self.new_session(session, b, by, snap.clone());
+        self.new_session(session, b, by, snap.clone(), false);
         self.signed_in_as(by, b, &snap)?;
         Ok(true)
     }

@@ -11,6 +11,13 @@
 //! times in a row), sign out, issue a reset code and set a password with it, unlock, create,
 //! edit and delete custom roles, change the invitation lifetime and idle timeout, change one's
 //! own password, save, retry or discard an outbox message, keep working for hours, and wait.
+//! And the second factor: add an authenticator app (start, then confirm with its code or a
+//! wrong one, now and then twice), sign in with one (the session waits at the gate, where every
+//! other command is refused), give the second step (the code of a step not used yet within the
+//! drift, a wrong code five times in a row, the code of a step already used, an unused or a
+//! used recovery code; by the person or by someone who only knows their password), ask for new
+//! recovery codes, and remove someone's second factor. Codes are computed from the secret the
+//! enrolment showed, as an authenticator app does, on the test's clock.
 //!
 //! After every call the real outcome must be one the spec allows (where the spec gives no order
 //! between refusals, any refusal that applies is accepted; where it leaves a behaviour open,
@@ -18,7 +25,8 @@
 //! by exactly what that outcome writes: one event for each refusal by the permission matrix or
 //! rules 1-7, none for other refusals, one for each refused code or sign-in. After every step
 //! `verify()` holds and the store and the model agree on every user (status, roles, stored
-//! address, lockout, invitation expiry, `can()` for every module and action) and on every
+//! address, lockout, invitation expiry, whether they have an authenticator app, `can()` for
+//! every module and action) and on every
 //! session handle (live or not, asked without counting as activity). And nobody has ever signed
 //! in as a user whose permissions they do not hold themselves, unless those permissions were
 //! granted to that user (by an Owner, or by a manager entitled to) after they learned the
@@ -34,6 +42,7 @@ mod access;
 mod accounts;
 mod codes;
 mod expect;
+mod factors;
 mod invitations;
 mod ops;
 mod roles;
@@ -61,6 +70,14 @@ struct Stats {
     refusals: BTreeMap<String, u64>,
     sign_ins_as_others: u64,
     granted_later: u64,
+    /// Second-factor outcomes by kind (the gate, each kind of code, enrolment, removal).
+    factors: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn count(&mut self, what: &str) {
+        *self.factors.entry(what.to_string()).or_default() += 1;
+    }
 }
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -119,9 +136,11 @@ fn run_half(half: &str) {
         })
         .collect();
     let refusals: Vec<String> = stats.refusals.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let factors: Vec<String> = stats.factors.iter().map(|(c, n)| format!("{c} {n}")).collect();
     println!(
         "model: half {half}: {} cases, {} of {} steps run, {} calls; per command run/succeeded: \
-         {}; refusals: {}; sign-ins as someone else: {} ({} holding permissions granted later)",
+         {}; refusals: {}; sign-ins as someone else: {} ({} holding permissions granted later); \
+         second factor: {}",
         stats.cases,
         stats.run,
         stats.generated,
@@ -129,7 +148,8 @@ fn run_half(half: &str) {
         per_op.join(", "),
         refusals.join(", "),
         stats.sign_ins_as_others,
-        stats.granted_later
+        stats.granted_later,
+        factors.join(", ")
     );
     assert!(stats.cases >= cases, "only {} of {cases} cases ran", stats.cases);
     assert!(
@@ -147,6 +167,23 @@ fn run_half(half: &str) {
         for code in ["permission_denied", "not_dominant", "locked_out", "session_expired"] {
             let seen = stats.refusals.get(code).copied().unwrap_or_default();
             assert!(seen >= 1, "no command was refused with {code}");
+        }
+        // Every kind of second-factor outcome, several times (the rarest, once).
+        for (what, least) in [
+            ("sign-in stops at the gate", 3),
+            ("command refused at the gate", 3),
+            ("enrolment: confirmed", 3),
+            ("enrolment: wrong code refused", 3),
+            ("second step: an unused step's code accepted", 3),
+            ("second step: an unused recovery code accepted", 3),
+            ("second step: a wrong code refused (second_factor_invalid)", 3),
+            ("second step: a replayed code refused (second_factor_invalid)", 3),
+            ("second step: a used recovery code refused (second_factor_invalid)", 3),
+            ("second step: a wrong code refused (locked_out)", 1),
+            ("removal: done", 1),
+        ] {
+            let seen = stats.factors.get(what).copied().unwrap_or_default();
+            assert!(seen >= least, "second factor: {what} {seen} times");
         }
     }
 }

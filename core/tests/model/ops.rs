@@ -45,6 +45,31 @@ pub(super) enum OutboxAct {
     Discard,
 }
 
+/// The code given at the second step of signing in.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum FactorPick {
+    /// The authenticator's code of a step not used yet, within the drift (the n-th such step);
+    /// when none is due yet, the code the app shows now (already used).
+    Right(u8),
+    /// Six digits that are no step's code within the drift.
+    Wrong(u8),
+    /// The code of the last step used.
+    Replayed,
+    /// One of the unused recovery codes (typed in lower case when odd).
+    Recovery(u8),
+    /// A recovery code already used, or voided by a new set.
+    UsedRecovery(u8),
+}
+
+/// The code that confirms an enrolment.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum EnrolCode {
+    /// The new secret's current code.
+    Right,
+    /// Six digits that are no step's code within the drift.
+    Wrong(u8),
+}
+
 /// A custom role's permissions: a template (0 none, 1 helpdesk users:cru, 2 the Owner column,
 /// 3 the Admin column, 4 users:r) plus some single permissions.
 #[derive(Clone, Debug)]
@@ -156,6 +181,29 @@ pub(super) enum Op {
         minutes: i64,
         nanos: i64,
     },
+    /// Adds an authenticator app: starts an enrolment (or confirms the one pending), then
+    /// confirms it with a code; `again`: confirms a second time with the same code.
+    Enrol {
+        by: Pick,
+        start: bool,
+        code: EnrolCode,
+        again: bool,
+    },
+    /// The second step of signing in, on a session waiting at the gate (a person with an
+    /// authenticator signs in first when none waits).
+    SecondFactor {
+        by: Pick,
+        code: FactorPick,
+        /// Times a wrong code is given.
+        times: u8,
+    },
+    NewRecoveryCodes {
+        by: Pick,
+    },
+    RemoveSecondFactor {
+        by: Pick,
+        who: usize,
+    },
 }
 
 impl Op {
@@ -183,12 +231,16 @@ impl Op {
             Op::Outbox { act: OutboxAct::Discard, .. } => "outbox_discard",
             Op::Busy { .. } => "busy",
             Op::Wait { .. } => "wait",
+            Op::Enrol { .. } => "enrol",
+            Op::SecondFactor { .. } => "second_factor",
+            Op::NewRecoveryCodes { .. } => "new_recovery_codes",
+            Op::RemoveSecondFactor { .. } => "remove_second_factor",
         }
     }
 }
 
 /// Every command name, for the counts.
-pub(super) const OP_NAMES: [&str; 22] = [
+pub(super) const OP_NAMES: [&str; 26] = [
     "invite",
     "accept",
     "resend",
@@ -211,6 +263,10 @@ pub(super) const OP_NAMES: [&str; 22] = [
     "outbox_discard",
     "busy",
     "wait",
+    "enrol",
+    "second_factor",
+    "new_recovery_codes",
+    "remove_second_factor",
 ];
 
 fn pick() -> impl Strategy<Value = Pick> {
@@ -236,6 +292,20 @@ fn code_pick() -> impl Strategy<Value = CodePick> {
         2 => (0..4usize).prop_map(CodePick::Stale),
         1 => Just(CodePick::OtherEmail),
     ]
+}
+
+fn factor_pick() -> impl Strategy<Value = FactorPick> {
+    prop_oneof![
+        6 => any::<u8>().prop_map(FactorPick::Right),
+        3 => any::<u8>().prop_map(FactorPick::Wrong),
+        2 => Just(FactorPick::Replayed),
+        2 => any::<u8>().prop_map(FactorPick::Recovery),
+        1 => any::<u8>().prop_map(FactorPick::UsedRecovery),
+    ]
+}
+
+fn enrol_code() -> impl Strategy<Value = EnrolCode> {
+    prop_oneof![4 => Just(EnrolCode::Right), 1 => any::<u8>().prop_map(EnrolCode::Wrong)]
 }
 
 fn perm_pick() -> impl Strategy<Value = PermPick> {
@@ -270,7 +340,8 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(who, pw, times, by_other, form)| Op::SignIn { who, pw, times, by_other, form }),
         1 => pick().prop_map(|by| Op::SignOut { by }),
         3 => (pick(), target()).prop_map(|(by, who)| Op::IssueReset { by, who }),
-        2 => (target(), code_pick(), prop::bool::weighted(0.3), password(), any::<u8>())
+        // 3: so that it still runs as often as before the second factor's commands came.
+        3 => (target(), code_pick(), prop::bool::weighted(0.3), password(), any::<u8>())
             .prop_map(|(who, code, by_other, pw, form)| Op::Reset { who, code, by_other, pw, form }),
         2 => (pick(), target()).prop_map(|(by, who)| Op::Unlock { by, who }),
         2 => (pick(), 0..3usize, perm_pick()).prop_map(|(by, which, perms)| Op::CreateRole { by, which, perms }),
@@ -291,5 +362,11 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         1 => (pick(), prop::sample::select(vec![30i64, 180, 700, 730, 800]))
             .prop_map(|(by, minutes)| Op::Busy { by, minutes }),
         3 => (wait, 1..1_000_000_000i64).prop_map(|(minutes, nanos)| Op::Wait { minutes, nanos }),
+        3 => (pick(), prop::bool::weighted(0.85), enrol_code(), prop::bool::weighted(0.1))
+            .prop_map(|(by, start, code, again)| Op::Enrol { by, start, code, again }),
+        3 => (pick(), factor_pick(), prop_oneof![5 => Just(1u8), 1 => Just(5u8)])
+            .prop_map(|(by, code, times)| Op::SecondFactor { by, code, times }),
+        1 => pick().prop_map(|by| Op::NewRecoveryCodes { by }),
+        2 => (pick(), target()).prop_map(|(by, who)| Op::RemoveSecondFactor { by, who }),
     ]
 }

@@ -54,6 +54,10 @@ impl Run {
                 self.outbox(*by, *who, *reset, *older, *act)?
             }
             Op::Busy { by, minutes } => self.busy(*by, *minutes)?,
+            Op::Enrol { by, start, code, again } => self.enrol(*by, *start, *code, *again)?,
+            Op::SecondFactor { by, code, times } => self.second_factor(*by, *code, *times)?,
+            Op::NewRecoveryCodes { by } => self.new_recovery_codes(*by)?,
+            Op::RemoveSecondFactor { by, who } => self.remove_second_factor(*by, *who)?,
             Op::Wait { minutes, nanos } => {
                 let by = Duration::minutes(*minutes) + Duration::nanoseconds(*nanos);
                 self.org.clock.advance(by);
@@ -232,6 +236,13 @@ impl Run {
                     )));
                 }
             }
+            if u.second_factor != p.factor.is_some() {
+                return Err(self.fail(format!(
+                    "person {i} {} an authenticator app in the store, {} in the model",
+                    if u.second_factor { "has" } else { "has no" },
+                    if p.factor.is_some() { "has one" } else { "none" }
+                )));
+            }
             let is_locked = u.locked_until.is_some();
             let states: Vec<Throttle> = p
                 .throttle
@@ -339,6 +350,9 @@ fn play(ops: &[Option<Op>], stats: &RefCell<Stats>) -> Result<(), (usize, TestCa
     }
     for (code, n) in run.stats.refusals {
         *total.refusals.entry(code).or_default() += n;
+    }
+    for (what, n) in run.stats.factors {
+        *total.factors.entry(what).or_default() += n;
     }
     result
 }

@@ -3,7 +3,8 @@
 //! next to the real directory.
 
 use super::expect::{locked, session_codes, Verdict};
-use super::ops::{Pick, PwPick};
+use super::factors::fresh_steps;
+use super::ops::{FactorPick, Pick, PwPick};
 use super::spec::{
     built_in, Perms, DEFAULT_IDLE_MINUTES, DEFAULT_LIFETIME_HOURS, OWNER, SESSION_MAX_HOURS,
 };
@@ -90,6 +91,22 @@ impl Throttle {
     }
 }
 
+/// An authenticator app: its secret (what the enrolment showed), the last TOTP step accepted,
+/// and who set it up (and so can read its codes: the person, or someone signed in as them).
+#[derive(Debug, Clone)]
+pub(super) struct Factor {
+    pub(super) secret: Vec<u8>,
+    pub(super) last_step: u64,
+    pub(super) holder: usize,
+}
+
+/// A set of recovery codes: those still unused, and who saw the set.
+#[derive(Debug, Clone)]
+pub(super) struct Recovery {
+    pub(super) unused: Vec<String>,
+    pub(super) holder: usize,
+}
+
 /// Attempts for addresses no user has, in the current window (see core's `Tally`).
 #[derive(Debug, Clone)]
 pub(super) struct Tally {
@@ -115,6 +132,14 @@ pub(super) struct Person {
     pub(super) password_known: BTreeMap<usize, Snap>,
     /// The lockout record of the person's address: every state the spec allows it to be in.
     pub(super) throttle: Vec<Throttle>,
+    /// The enrolled authenticator app, if any.
+    pub(super) factor: Option<Factor>,
+    /// An enrolment started and not confirmed yet (`last_step` unused).
+    pub(super) enrolling: Option<Factor>,
+    /// The current set of recovery codes, if the person ever had one.
+    pub(super) recovery: Option<Recovery>,
+    /// Recovery codes used, or voided by a new set: newest first, a few.
+    pub(super) used_recovery: Vec<String>,
 }
 
 impl Person {
@@ -131,7 +156,30 @@ impl Person {
             passwords: Vec::new(),
             password_known: BTreeMap::new(),
             throttle: vec![Throttle::default()],
+            factor: None,
+            enrolling: None,
+            recovery: None,
+            used_recovery: Vec::new(),
         }
+    }
+
+    /// A new set of recovery codes (seen by `holder`) voids the old.
+    pub(super) fn new_recovery(&mut self, codes: Vec<String>, holder: usize) {
+        if let Some(old) = self.recovery.take() {
+            for code in old.unused {
+                self.spend_recovery(code);
+            }
+        }
+        self.recovery = Some(Recovery { unused: codes, holder });
+    }
+
+    /// `code` no longer works (used, or its set voided).
+    pub(super) fn spend_recovery(&mut self, code: String) {
+        if let Some(set) = self.recovery.as_mut() {
+            set.unused.retain(|c| *c != code);
+        }
+        self.used_recovery.insert(0, code);
+        self.used_recovery.truncate(6);
     }
 }
 
@@ -145,6 +193,8 @@ pub(super) struct Sess {
     pub(super) created: DateTime<Utc>,
     pub(super) seen: DateTime<Utc>,
     pub(super) ended: bool,
+    /// The password was right and the second factor is still owed.
+    pub(super) waiting: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -223,6 +273,7 @@ impl Run {
             created: now,
             seen: now,
             ended: false,
+            waiting: false,
         }];
         let events = u64::from(org.dir.verify().expect("verify").audit_events);
         Run {
@@ -262,7 +313,8 @@ impl Run {
 
     /// The session a command is sent with. When a live one is asked for and nobody is signed
     /// in, the person who signed in last (or else the first who can) signs in again first, as
-    /// people do.
+    /// people do: with their password, and with their authenticator's code when they have one
+    /// (passed over while no unused step's code is due yet).
     pub(super) fn pick(&mut self, p: Pick) -> Result<Option<usize>, TestCaseError> {
         let live = |run: &Run| -> Vec<usize> {
             (0..run.sessions.len()).filter(|&s| !run.sessions[s].ended).collect()
@@ -275,14 +327,29 @@ impl Run {
                 person.status == Status::Active
                     && !person.passwords.is_empty()
                     && person.throttle.iter().all(|t| locked(t, now) == [false])
+                    && person.factor.as_ref().is_none_or(|f| {
+                        f.holder == i && fresh_steps(&f.secret, f.last_step, now).next().is_some()
+                    })
             });
             if let Some(who) = who {
                 self.sign_in(who, PwPick::Right, 1, false, 0)?;
+                let s = self.sessions.len() - 1;
+                if self.last_ok && self.sessions[s].waiting && self.sessions[s].user == who {
+                    self.second_step(s, FactorPick::Right(0))?;
+                }
             }
         }
         let live = live(self);
-        let pool: Vec<usize> =
-            if p.live && !live.is_empty() { live } else { (0..self.sessions.len()).collect() };
+        // Sessions waiting at the gate, now and then (the rest of the time they would only
+        // be refused, crowding out what the other commands check).
+        let ready: Vec<usize> =
+            live.iter().copied().filter(|&s| !self.sessions[s].waiting).collect();
+        let pool: Vec<usize> = match (p.live && !live.is_empty(), ready.is_empty() || p.n % 8 == 0)
+        {
+            (true, false) => ready,
+            (true, true) => live,
+            (false, _) => (0..self.sessions.len()).collect(),
+        };
         Ok((!pool.is_empty()).then(|| pool[usize::from(p.n) % pool.len()]))
     }
 
@@ -311,29 +378,49 @@ impl Run {
 
     pub(super) fn who(&self, s: usize) -> String {
         let sess = &self.sessions[s];
+        let gate = if sess.waiting { ", at the gate" } else { "" };
         if sess.holder == sess.user {
-            format!("person {} [session {s}]", sess.user)
+            format!("person {} [session {s}{gate}]", sess.user)
         } else {
-            format!("person {} as person {} [session {s}]", sess.holder, sess.user)
+            format!("person {} as person {} [session {s}{gate}]", sess.holder, sess.user)
         }
     }
 
-    /// The session check every command starts with: the acting person, or the refusal.
-    /// A command by the person counts as activity.
+    /// The session check every command starts with: the acting person, or the refusal (the
+    /// session is over, or waits at the gate for the second factor). A command by the person
+    /// counts as activity.
     pub(super) fn begin(&mut self, s: usize, v: &mut Verdict) -> Option<usize> {
-        let live = match self.session_state(s) {
-            Some(live) => live,
-            None => self.org.dir.session_is_live(self.sessions[s].id).unwrap_or(false),
-        };
-        if !live {
-            self.sessions[s].ended = true;
+        if !self.reach(s) {
             v.refuse = session_codes();
             v.maybe.clear();
             v.ok.clear();
             return None;
         }
-        self.sessions[s].seen = self.now();
+        if self.sessions[s].waiting {
+            // Deny by default: nothing but the second factor until it is given; not audited.
+            v.refuse = vec![(ErrorCode::SecondFactorRequired, 0)];
+            v.maybe.clear();
+            v.ok.clear();
+            self.stats.count("command refused at the gate");
+            return None;
+        }
         Some(self.sessions[s].user)
+    }
+
+    /// Whether session `s` is live when a command by its holder reaches it (the model's
+    /// answer, or the store's at the very instant it ends), which counts as activity. An
+    /// ended session is marked so.
+    pub(super) fn reach(&mut self, s: usize) -> bool {
+        let live = match self.session_state(s) {
+            Some(live) => live,
+            None => self.org.dir.session_is_live(self.sessions[s].id).unwrap_or(false),
+        };
+        if live {
+            self.sessions[s].seen = self.now();
+        } else {
+            self.sessions[s].ended = true;
+        }
+        live
     }
 
     pub(super) fn end_sessions(&mut self, user: usize, except: Option<usize>) {
@@ -344,9 +431,17 @@ impl Run {
         }
     }
 
-    pub(super) fn new_session(&mut self, id: SessionId, user: usize, holder: usize, snap: Snap) {
+    pub(super) fn new_session(
+        &mut self,
+        id: SessionId,
+        user: usize,
+        holder: usize,
+        snap: Snap,
+        waiting: bool,
+    ) {
         let now = self.now();
-        self.sessions.push(Sess { id, user, holder, snap, created: now, seen: now, ended: false });
+        let sess = Sess { id, user, holder, snap, created: now, seen: now, ended: false, waiting };
+        self.sessions.push(sess);
     }
 
     pub(super) fn self_snap(&self, i: usize) -> Snap {
