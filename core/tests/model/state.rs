@@ -12,10 +12,12 @@ use super::Stats;
 use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL, OWNER_PASSWORD};
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::UserId;
+use gatehouse_core::secrets::{Keys, OsVault, Vault, SERVICE};
 use gatehouse_core::{Clock, ErrorCode, SessionId};
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// People 0..PEOPLE; person 0 is the Owner who set the organization up.
@@ -223,8 +225,52 @@ pub(super) enum MsgLife {
     Finished,
 }
 
+/// The operating system's credential store (core's own vault), as the model uses it: the keys
+/// a case's store keeps there are deleted when the case ends (the store is a temporary folder;
+/// a `make soak` run would leave thousands), and the two halves of the run take turns: in
+/// `make soak` runs, gnome-keyring now and then aborted under this test's stream of new
+/// Secret Service clients, two at a time.
+struct CaseVault {
+    kept: Arc<Mutex<Vec<String>>>,
+}
+
+/// One call to the credential store at a time, from this test.
+static VAULT_TURN: Mutex<()> = Mutex::new(());
+
+fn vault_turn() -> std::sync::MutexGuard<'static, ()> {
+    VAULT_TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Vault for CaseVault {
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        let _turn = vault_turn();
+        OsVault.get(name)
+    }
+
+    fn set(&self, name: &str, secret: &str) -> Result<(), String> {
+        let _turn = vault_turn();
+        OsVault.set(name, secret)?;
+        self.kept.lock().unwrap_or_else(|p| p.into_inner()).push(name.to_string());
+        Ok(())
+    }
+}
+
+/// The names of the keys a case's store keeps in the credential store: deleted with the case.
+struct Kept(Arc<Mutex<Vec<String>>>);
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        for name in self.0.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            // Best effort: a key left behind only takes room.
+            let _turn = vault_turn();
+            let _ = keyring::Entry::new(SERVICE, &name).and_then(|e| e.delete_credential());
+        }
+    }
+}
+
 pub(super) struct Run {
     pub(super) org: Org,
+    _kept: Kept,
     pub(super) people: Vec<Person>,
     pub(super) custom: BTreeMap<String, Perms>,
     pub(super) sessions: Vec<Sess>,
@@ -251,7 +297,9 @@ pub(super) struct Run {
 
 impl Run {
     pub(super) fn new() -> Self {
-        let org = Org::new().with_owner();
+        let kept = Arc::new(Mutex::new(Vec::new()));
+        let keys = Keys::new(Box::new(CaseVault { kept: kept.clone() }));
+        let org = Org::with_keys(Arc::new(keys)).with_owner();
         let mut people: Vec<Person> = (0..PEOPLE).map(|_| Person::new()).collect();
         let now = org.clock.now();
         let owner_id = org.owner_id();
@@ -278,6 +326,7 @@ impl Run {
         let events = u64::from(org.dir.verify().expect("verify").audit_events);
         Run {
             org,
+            _kept: Kept(kept),
             people,
             custom: BTreeMap::new(),
             sessions,
