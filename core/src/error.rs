@@ -74,6 +74,13 @@ pub enum ErrorCode {
     NoSecondFactor,
     PasswordExpired,
     RecoveryCodeInvalid,
+    ApprovalRequired,
+    InvalidDate,
+    ReviewNotFound,
+    ReviewSignedOff,
+    ReviewInProgress,
+    ReviewIncomplete,
+    NotInReview,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,6 +224,21 @@ pub enum Error {
     PasswordExpired,
     #[error("The email or recovery code is not correct.")]
     RecoveryCodeInvalid,
+    /// PCI DSS v4 8.2.4: the settings ask for an approval reference for these roles.
+    #[error("Granting {0} needs an approval reference: say who approved it and the ticket or email that records it.")]
+    ApprovalRequired(String),
+    #[error("{0}")]
+    InvalidDate(&'static str),
+    #[error("That access review does not exist.")]
+    ReviewNotFound,
+    #[error("This access review is signed off: it can no longer change.")]
+    ReviewSignedOff,
+    #[error("An access review is already in progress: finish or sign off that one first.")]
+    ReviewInProgress,
+    #[error("{0}")]
+    ReviewIncomplete(String),
+    #[error("{0} is not part of this access review.")]
+    NotInReview(String),
 }
 
 impl Error {
@@ -287,6 +309,13 @@ impl Error {
             Error::NoSecondFactor(_) => C::NoSecondFactor,
             Error::PasswordExpired => C::PasswordExpired,
             Error::RecoveryCodeInvalid => C::RecoveryCodeInvalid,
+            Error::ApprovalRequired(_) => C::ApprovalRequired,
+            Error::InvalidDate(_) => C::InvalidDate,
+            Error::ReviewNotFound => C::ReviewNotFound,
+            Error::ReviewSignedOff => C::ReviewSignedOff,
+            Error::ReviewInProgress => C::ReviewInProgress,
+            Error::ReviewIncomplete(_) => C::ReviewIncomplete,
+            Error::NotInReview(_) => C::NotInReview,
         }
     }
 
@@ -303,6 +332,8 @@ impl Error {
                 | Error::Escalation
                 | Error::NotDominant(_)
                 | Error::OwnerRequired
+                | Error::ApprovalRequired(_)
+                | Error::ReviewSignedOff
         )
     }
 

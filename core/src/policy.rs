@@ -21,6 +21,8 @@ pub enum Act {
     HandleMessage,
     /// Remove the person's second factor (they enrol again when their role requires it).
     RemoveSecondFactor,
+    /// Set or clear the date on which the person's access ends (PCI DSS v4 8.2.7).
+    SetAccessUntil,
 }
 
 impl Act {
@@ -162,9 +164,20 @@ pub fn options(
 ) -> Vec<ActOption> {
     use crate::model::UserStatus as S;
     let acts: &[Act] = match target.user.status {
-        S::Invited => &[Act::ResendInvitation, Act::CancelInvitation, Act::ChangeRoles],
-        S::Active if locked => &[Act::ChangeRoles, Act::IssueReset, Act::Unlock, Act::Deactivate],
-        S::Active => &[Act::ChangeRoles, Act::IssueReset, Act::Deactivate],
+        S::Invited => &[
+            Act::ResendInvitation,
+            Act::CancelInvitation,
+            Act::ChangeRoles,
+            Act::SetAccessUntil,
+        ],
+        S::Active if locked => &[
+            Act::ChangeRoles,
+            Act::IssueReset,
+            Act::Unlock,
+            Act::Deactivate,
+            Act::SetAccessUntil,
+        ],
+        S::Active => &[Act::ChangeRoles, Act::IssueReset, Act::Deactivate, Act::SetAccessUntil],
         S::Inactive if locked => &[Act::ChangeRoles, Act::Unlock, Act::Reactivate],
         S::Inactive => &[Act::ChangeRoles, Act::Reactivate],
     };
@@ -212,6 +225,7 @@ mod tests {
             invitation_id: None,
             reset_id: None,
             factors: Default::default(),
+            access_until: None,
         }
     }
 

@@ -128,6 +128,7 @@ impl Directory {
                     invitation_id: invitation.as_ref().map(|i| i.id),
                     reset_id: None,
                     factors: Default::default(),
+                    access_until: None,
                 };
                 people.push((user, invitation));
             }

@@ -58,6 +58,20 @@ pub enum AuditAction {
     NewRecoveryCodes,
     /// An Owner's way back in: a new password set with their recovery kit.
     RecoverAccount,
+    /// The date a user's access ends set or cleared (PCI DSS v4 8.2.7).
+    SetAccessUntil,
+    /// The audit log read or searched (PCI DSS v4 10.2.1.3).
+    ReadAudit,
+    /// "Who can do X" asked.
+    WhoCan,
+    /// An access review started (a snapshot taken), PCI DSS v4 7.2.4.
+    StartReview,
+    /// A reviewer's decision on one user of a review.
+    DecideReview,
+    /// A review's decisions carried out (each change also has its own event).
+    ApplyReview,
+    /// A review signed off: read-only from then on.
+    SignOffReview,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

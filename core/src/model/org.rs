@@ -26,6 +26,20 @@ pub struct Settings {
     /// or `None` (off).
     #[serde(default)]
     pub password_max_age_days: Option<u32>,
+    /// Days without a sign-in after which the system deactivates an Active user (30 to 365,
+    /// PCI DSS v4 8.2.6), or `None` (off). New organizations start at 90.
+    #[serde(default)]
+    pub dormant_days: Option<u32>,
+    /// Months between access reviews (1 to 12; 6 by default, PCI DSS v4 7.2.4).
+    #[serde(default = "default_review_months")]
+    pub review_months: u32,
+    /// The roles whose grant needs an approval reference (PCI DSS v4 8.2.4).
+    #[serde(default)]
+    pub approval_required_roles: Vec<super::RoleKey>,
+}
+
+fn default_review_months() -> u32 {
+    6
 }
 
 impl Default for Settings {
@@ -35,6 +49,9 @@ impl Default for Settings {
             session_idle_minutes: 15,
             mfa_required_roles: Vec::new(),
             password_max_age_days: None,
+            dormant_days: None,
+            review_months: default_review_months(),
+            approval_required_roles: Vec::new(),
         }
     }
 }

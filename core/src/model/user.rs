@@ -1,5 +1,5 @@
 use super::{email::Email, invitation::InvitationInfo, role::RoleKey};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -39,6 +39,10 @@ pub struct User {
     /// The second factor, recovery codes and password age.
     #[serde(default)]
     pub factors: super::factors::Factors,
+    /// The last day of access is the day before: on this date (local midnight) the system
+    /// deactivates them (PCI DSS v4 8.2.7).
+    #[serde(default)]
+    pub access_until: Option<NaiveDate>,
 }
 
 impl User {
@@ -74,6 +78,9 @@ impl User {
             invitation: None,
             locked_until: None,
             second_factor: self.factors.totp.is_some(),
+            access_until: self.access_until,
+            days_since_sign_in: None,
+            dormant_soon: false,
             actions: Vec::new(),
         }
     }
@@ -98,6 +105,12 @@ pub struct UserView {
     pub locked_until: Option<DateTime<Utc>>,
     /// Whether they have an authenticator app enrolled.
     pub second_factor: bool,
+    /// The date on which the system deactivates them, if any.
+    pub access_until: Option<NaiveDate>,
+    /// Whole days since their last sign-in; `None` if they never signed in.
+    pub days_since_sign_in: Option<u32>,
+    /// An Active user the dormant-account rule will deactivate within 14 days.
+    pub dormant_soon: bool,
     /// What the person who asked may do to this user, and why not (core's answer: the UI
     /// shows exactly these and decides nothing itself).
     pub actions: Vec<crate::policy::ActOption>,

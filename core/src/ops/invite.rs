@@ -147,6 +147,7 @@ impl Directory {
             invitation_id: None,
             reset_id: None,
             factors: Default::default(),
+            access_until: None,
         });
         if !name.is_empty() {
             user.name = name;

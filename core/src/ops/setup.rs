@@ -50,11 +50,13 @@ impl Directory {
             invitation_id: None,
             reset_id: None,
             factors: Default::default(),
+            access_until: None,
         };
         let org = Organization {
             name: org_name,
             created_at: now,
-            settings: Settings::default(),
+            // PCI DSS v4 8.2.6: dormant accounts off after 90 days, recommended on from the start.
+            settings: Settings { dormant_days: Some(90), ..Settings::default() },
             mail: None,
         };
         write.commit(|tx| {

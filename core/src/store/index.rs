@@ -465,6 +465,7 @@ mod tests {
             invitation_id: None,
             reset_id: None,
             factors: Default::default(),
+            access_until: None,
         }
     }
 
