@@ -258,6 +258,7 @@ fn run(store: &Path, password: &str) -> Vec<Figure> {
         let request = InviteRequest {
             invitees: vec![Invitee { email: format!("bench{run_id}.{i}@example.net"), name: None }],
             roles: vec!["reporting".into()],
+            ..Default::default()
         };
         match dir.invite_users(owner, request).expect("invite").remove(0) {
             InviteOutcome::Invited { issued, .. } => codes.push(issued),

@@ -203,6 +203,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                         .map(|e| Invitee { email: e.clone(), name: name.clone() })
                         .collect(),
                     roles: roles.clone(),
+                    ..Default::default()
                 };
                 let outcomes = dir.invite_users(s, request)?;
                 out.invited(&outcomes);
@@ -254,7 +255,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
         Command::Outbox(command) => outbox(out, dir, s, command)?,
         Command::Import { file, dry_run } => {
             let text = gatehouse_core::csv_io::read_file(file)?;
-            let report = dir.import_users_csv(s, &text, *dry_run, |_, _| {})?;
+            let report = dir.import_users_csv(s, &text, *dry_run, None, |_, _| {})?;
             out.import(&report, *dry_run);
         }
         Command::Export { file } => {

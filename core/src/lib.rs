@@ -84,6 +84,7 @@ impl Directory {
         let dir =
             Self { store, clock, sessions: Sessions::default(), writer: Mutex::new(()), keys };
         dir.tidy_outbox()?;
+        dir.enforce_access()?;
         Ok(dir)
     }
 
@@ -123,6 +124,14 @@ impl Directory {
         }
         let throttle = self.store.throttle(user.email.key())?;
         view.locked_until = throttle.locked_until.filter(|until| *until > now);
+        view.days_since_sign_in =
+            user.last_sign_in_at.map(|at| ops::governance::days_between(at, now));
+        if let Some(org) = self.store.organization()? {
+            let warn_from = now + chrono::Duration::days(ops::governance::DORMANT_WARNING_DAYS);
+            view.dormant_soon = ops::governance::dormant_at(user, &org.settings)
+                .is_some_and(|at| at <= warn_from)
+                && !(user.is_active_owner() && self.active_owners_except(user.id)? == 0);
+        }
         Ok(view)
     }
 

@@ -150,6 +150,7 @@ fn several_emails_at_once_each_get_their_own_outcome() {
         .map(|e| Invitee { email: e.to_string(), name: None })
         .collect(),
         roles: vec!["reporting".into()],
+        ..Default::default()
     };
     let outcomes = org.dir.invite_users(org.owner(), request).unwrap();
     let summary: Vec<(String, Option<ErrorCode>)> = outcomes

@@ -80,6 +80,7 @@ impl Org {
         let request = InviteRequest {
             invitees: vec![Invitee { email: email.into(), name: None }],
             roles: roles.iter().map(|r| r.to_string()).collect(),
+            ..Default::default()
         };
         match self.dir.invite_users(by, request).map_err(|e| e.code())?.remove(0) {
             InviteOutcome::Invited { issued, .. } => Ok(issued),

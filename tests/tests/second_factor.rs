@@ -245,6 +245,7 @@ fn store_made_100_days_ago(data: &Path) {
     let request = InviteRequest {
         invitees: vec![Invitee { email: ADAM.into(), name: None }],
         roles: vec!["admin".into()],
+        ..Default::default()
     };
     let InviteOutcome::Invited { issued, .. } = dir.invite_users(owner, request).unwrap().remove(0)
     else {

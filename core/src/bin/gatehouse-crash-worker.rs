@@ -65,6 +65,7 @@ fn main() {
                     let request = InviteRequest {
                         invitees: vec![Invitee { email: email.clone(), name: None }],
                         roles: vec!["reporting".into()],
+                        ..Default::default()
                     };
                     if let Some(InviteOutcome::Invited { issued, .. }) =
                         dir.invite_users(session, request)?.first()

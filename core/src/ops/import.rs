@@ -7,6 +7,8 @@ use crate::csv_io;
 use crate::error::{Error, ErrorBody, Result};
 use crate::model::email::clean_name;
 use crate::model::{Action, AuditAction, Email, IssuedCode, Module, Permission, UserStatus};
+use crate::ops::governance::approval_for;
+use crate::ops::invite::Terms;
 use crate::ops::Invitee;
 use crate::policy::{self, Act, Party};
 use crate::Directory;
@@ -52,8 +54,19 @@ pub struct ImportReport {
     pub skipped: u32,
 }
 
+/// Who grants the rows' roles, under which settings, with which approval reference.
+#[derive(Clone, Copy)]
+struct Grantor<'a> {
+    actor: &'a crate::Actor,
+    settings: &'a crate::model::Settings,
+    approval: Option<&'a str>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
 impl Directory {
-    /// Invites the valid rows of a CSV file and reports every row. Needs `users:create`.
+    /// Invites the valid rows of a CSV file and reports every row, each grant carrying
+    /// `approval` (a row whose roles the settings say need one is refused without it,
+    /// `approval_required`). Needs `users:create`.
     /// Errors for the file as a whole: `invalid_file` (not UTF-8, no header with an `email`
     /// column), `permission_denied`. `progress` hears (rows done, rows in all) now and then.
     pub fn import_users_csv(
@@ -61,12 +74,13 @@ impl Directory {
         session: SessionId,
         bytes: &[u8],
         dry_run: bool,
+        approval: Option<String>,
         mut progress: impl FnMut(u32, u32),
     ) -> Result<ImportReport> {
         let needs = Permission { module: Module::Users, action: Action::Create };
         self.changing(session, Some(needs), AuditAction::ImportUsers, |change| {
             change.attempt(if dry_run { "check a CSV file" } else { "invite from a CSV file" });
-            self.import_rows(change, bytes, dry_run, &mut progress)
+            self.import_rows(change, bytes, dry_run, approval.as_deref(), &mut progress)
         })
     }
 
@@ -75,8 +89,10 @@ impl Directory {
         change: &mut Change<'_>,
         bytes: &[u8],
         dry_run: bool,
+        approval: Option<&str>,
         progress: &mut impl FnMut(u32, u32),
     ) -> Result<ImportReport> {
+        let settings = self.store.organization()?.ok_or(Error::NotSetUp)?.settings;
         let table = csv_io::read(bytes)?;
         let email_col = table.column("email").ok_or_else(|| {
             Error::InvalidFile(
@@ -98,12 +114,11 @@ impl Directory {
             }
             let raw_email = cell(record, Some(email_col));
             let judged = self.judge_row(
-                &change.actor,
+                &Grantor { actor: &change.actor, settings: &settings, approval, now },
                 &raw_email,
                 &cell(record, name_col),
                 &cell(record, roles_col),
                 &mut seen,
-                now,
             );
             let row = match judged {
                 Err((outcome, e)) => {
@@ -125,24 +140,25 @@ impl Directory {
                         issued: None,
                     }
                 }
-                Ok((invitee, roles)) if !dry_run => match self.invite_one(change, &invitee, &roles)
-                {
-                    Ok(issued) => ImportRow {
-                        line: *line,
-                        email: issued.email.clone(),
-                        outcome: ImportOutcome::Invite,
-                        message: String::new(),
-                        issued: Some(issued),
-                    },
-                    Err(e) => ImportRow {
-                        line: *line,
-                        email: raw_email,
-                        outcome: outcome_of(&e.to_body()),
-                        message: e.to_string(),
-                        issued: None,
-                    },
-                },
-                Ok((invitee, _)) => ImportRow {
+                Ok((invitee, roles, terms)) if !dry_run => {
+                    match self.invite_one(change, &invitee, &roles, &terms) {
+                        Ok(issued) => ImportRow {
+                            line: *line,
+                            email: issued.email.clone(),
+                            outcome: ImportOutcome::Invite,
+                            message: String::new(),
+                            issued: Some(issued),
+                        },
+                        Err(e) => ImportRow {
+                            line: *line,
+                            email: raw_email,
+                            outcome: outcome_of(&e.to_body()),
+                            message: e.to_string(),
+                            issued: None,
+                        },
+                    }
+                }
+                Ok((invitee, _, _)) => ImportRow {
                     line: *line,
                     email: invitee.email,
                     outcome: ImportOutcome::Invite,
@@ -166,13 +182,13 @@ impl Directory {
     /// One row's checks, in the order a person fixes them; `Ok` is ready to invite.
     fn judge_row(
         &self,
-        actor: &crate::Actor,
+        grantor: &Grantor<'_>,
         email: &str,
         name: &str,
         roles: &str,
         seen: &mut HashSet<String>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> std::result::Result<(Invitee, Vec<String>), (ImportOutcome, Error)> {
+    ) -> std::result::Result<(Invitee, Vec<String>, Terms), (ImportOutcome, Error)> {
+        let Grantor { actor, settings, approval, now } = *grantor;
         let parsed = Email::parse(email).map_err(|e| (ImportOutcome::BadEmail, e))?;
         if !seen.insert(parsed.key().to_string()) {
             let e = Error::InvalidFile(format!("{email} is on an earlier row of the file."));
@@ -188,6 +204,9 @@ impl Directory {
             self.permissions_of_roles(&roles).map_err(|e| (ImportOutcome::UnknownRole, e))?;
         let party = Party { user: &actor.user, permissions: &actor.permissions };
         policy::may_grant(party, &roles, &granted).map_err(|e| (ImportOutcome::NotAllowed, e))?;
+        let approval =
+            approval_for(settings, &roles, approval).map_err(|e| (ImportOutcome::NotAllowed, e))?;
+        let terms = Terms { approval, access_until: None };
         let existing =
             self.store.user_by_email(parsed.key()).map_err(|e| (ImportOutcome::AlreadyUser, e))?;
         if let Some(user) = existing {
@@ -211,7 +230,7 @@ impl Directory {
             }
         }
         let name = (!name.is_empty()).then(|| name.to_string());
-        Ok((Invitee { email: parsed.as_str().to_string(), name }, roles))
+        Ok((Invitee { email: parsed.as_str().to_string(), name }, roles, terms))
     }
 
     /// Every user as CSV, by name: email, name, status, roles (`;`-separated keys), invitation

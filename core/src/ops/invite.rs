@@ -12,9 +12,10 @@ use crate::model::{
     Action, AuditAction, CodeState, Email, IssuedCode, Module, Permission, PermissionSet, RoleKey,
     User, UserId, UserStatus,
 };
+use crate::ops::governance::{approval_for, check_end_date, with_approval};
 use crate::policy::{self, Act};
 use crate::Directory;
-use chrono::Duration;
+use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 /// An Invited user, the only kind with an invitation to resend or cancel.
@@ -28,10 +29,17 @@ fn invited(target: User) -> Result<User> {
 }
 
 /// Who to invite: one or more people, all with the same roles.
-#[derive(Debug, Clone, Deserialize, specta::Type)]
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 pub struct InviteRequest {
     pub invitees: Vec<Invitee>,
     pub roles: Vec<RoleKey>,
+    /// Who approved the grant and where it is recorded (PCI DSS v4 8.2.4); required for the
+    /// roles the settings name.
+    #[serde(default)]
+    pub approval: Option<String>,
+    /// The date on which the invitees' access ends, if it should (8.2.7).
+    #[serde(default)]
+    pub access_until: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, Deserialize, specta::Type)]
@@ -39,6 +47,13 @@ pub struct Invitee {
     pub email: String,
     /// Optional: the invitee sets their own name when accepting.
     pub name: Option<String>,
+}
+
+/// What goes with a grant of roles: its approval reference and end date, both checked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Terms {
+    pub(crate) approval: Option<String>,
+    pub(crate) access_until: Option<NaiveDate>,
 }
 
 /// One invitee's outcome: invited (with the code, shown once) or refused (with why).
@@ -67,9 +82,13 @@ impl Directory {
             let roles = self.checked_roles(&request.roles)?;
             let granted = self.permissions_of_roles(&roles)?;
             policy::may_grant(change.party(), &roles, &granted)?;
+            let settings = self.store.organization()?.ok_or(Error::NotSetUp)?.settings;
+            let approval = approval_for(&settings, &roles, request.approval.as_deref())?;
+            check_end_date(request.access_until, change.now())?;
+            let terms = Terms { approval, access_until: request.access_until };
             let mut outcomes = Vec::with_capacity(request.invitees.len());
             for invitee in &request.invitees {
-                let outcome = match self.invite_one(change, invitee, &roles) {
+                let outcome = match self.invite_one(change, invitee, &roles, &terms) {
                     Ok(issued) => InviteOutcome::Invited { email: issued.email.clone(), issued },
                     Err(e) => InviteOutcome::Refused {
                         email: invitee.email.trim().to_string(),
@@ -89,13 +108,14 @@ impl Directory {
         change: &mut Change<'_>,
         invitee: &Invitee,
         roles: &[RoleKey],
+        terms: &Terms,
     ) -> Result<IssuedCode> {
         let email = Email::parse(&invitee.email)?;
         change
             .set_action(AuditAction::Invite)
             .target(email.as_str())
             .attempt(format!("invite with roles {}", roles.join(", ")));
-        let result = self.try_invite_one(change, &email, invitee, roles);
+        let result = self.try_invite_one(change, &email, invitee, roles, terms);
         match result {
             Err(e) if e.is_policy_refusal() => Err(change.refuse(e)),
             other => other,
@@ -108,6 +128,7 @@ impl Directory {
         email: &Email,
         invitee: &Invitee,
         roles: &[RoleKey],
+        terms: &Terms,
     ) -> Result<IssuedCode> {
         let name = match invitee.name.as_deref().map(str::trim) {
             Some(n) if !n.is_empty() => clean_name(n, "The name")?,
@@ -153,12 +174,17 @@ impl Directory {
             user.name = name;
         }
         user.roles = roles.to_vec();
+        user.access_until = terms.access_until;
         user.updated_at = now;
-        let summary = format!(
+        let mut summary = format!(
             "invited with roles {}{}",
             roles.join(", "),
             if replaced.is_some() { " (the expired invitation was replaced)" } else { "" }
         );
+        if let Some(until) = terms.access_until {
+            summary.push_str(&format!("; access until {until}"));
+        }
+        let summary = with_approval(summary, terms.approval.as_deref());
         self.issue_invitation(change, user, replaced, &summary)
     }
 

@@ -7,6 +7,7 @@ use crate::mail::outbox::drop_unsent;
 use crate::mail::{kept_note, Letter, MessageKind};
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{AuditAction, CodeState, IssuedCode, RoleKey, UserId, UserStatus, UserView};
+use crate::ops::governance;
 use crate::policy::{self, Act};
 use crate::Directory;
 
@@ -65,14 +66,27 @@ impl Directory {
         })
     }
 
-    /// Replaces a user's roles (an Invited user's pending invitation follows). The user's
-    /// sessions end. Errors: `permission_denied`, `no_roles`, `unknown_role`, `owner_only`,
-    /// `own_roles`, `not_dominant`, `escalation`, `last_owner`.
+    /// [`Directory::change_roles_approved`] without an approval reference.
     pub fn change_roles(
         &self,
         session: SessionId,
         user: UserId,
         roles: Vec<RoleKey>,
+    ) -> Result<UserView> {
+        self.change_roles_approved(session, user, roles, None)
+    }
+
+    /// Replaces a user's roles (an Invited user's pending invitation follows), recording who
+    /// approved the grant (`approval`, kept in the audit event). The user's sessions end.
+    /// Errors: `permission_denied`, `no_roles`, `unknown_role`, `owner_only`, `own_roles`,
+    /// `not_dominant`, `escalation`, `last_owner`, `approval_required` (a newly granted role
+    /// the settings name, without a reference).
+    pub fn change_roles_approved(
+        &self,
+        session: SessionId,
+        user: UserId,
+        roles: Vec<RoleKey>,
+        approval: Option<String>,
     ) -> Result<UserView> {
         let act = Act::ChangeRoles;
         self.changing(session, Some(act.needs()), AuditAction::ChangeRoles, |change| {
@@ -81,6 +95,11 @@ impl Directory {
             let mut target = change.on(user, act)?;
             let summary = format!("roles {} → {}", target.roles.join(", "), roles.join(", "));
             change.attempt(summary.as_str());
+            let settings = self.store.organization()?.ok_or(Error::NotSetUp)?.settings;
+            let added: Vec<RoleKey> =
+                roles.iter().filter(|r| !target.roles.contains(r)).cloned().collect();
+            let approval = governance::approval_for(&settings, &added, approval.as_deref())?;
+            let summary = governance::with_approval(summary, approval.as_deref());
             policy::may_change_roles(
                 change.party(),
                 &target,

@@ -3,8 +3,9 @@
 mod account;
 mod audit_log;
 mod codes;
+pub mod governance;
 mod import;
-mod invite;
+pub(crate) mod invite;
 mod manage;
 mod roles;
 mod second_factor;

@@ -50,6 +50,10 @@ pub struct SessionInfo {
     pub password_expires_at: Option<DateTime<Utc>>,
     /// Recovery codes used since their last sign-in (shown to Owners once, at sign-in).
     pub recovery_notices: Vec<RecoveryNotice>,
+    /// Set at sign-in for the last Active Owner when they had not signed in for longer than
+    /// the dormant-account setting: the days it had been. They are not deactivated (someone
+    /// must hold the keys); they are told to add a second Owner.
+    pub kept_though_dormant: Option<u32>,
 }
 
 /// Whether one of the user's roles is one the settings require a second factor for.
@@ -139,6 +143,11 @@ impl Directory {
     /// addresses alike.
     pub fn sign_in(&self, email: &str, password: &str) -> Result<SignedIn> {
         let key = throttle_key(email);
+        // An end date or dormancy reached since the last hourly check ends access before it
+        // is used (PCI DSS v4 8.2.6, 8.2.7).
+        if let Some(found) = self.store.user_by_email(&key)? {
+            self.end_access(found.id)?;
+        }
         let user = self.store.user_by_email(&key)?;
         let locked = self.store.throttle(&key)?.minutes_locked(self.clock.now()).is_some();
         // Hash before taking the lock: argon2 is slow on purpose.
@@ -185,6 +194,10 @@ impl Directory {
             drop(write);
             return self.start_session(&signed_in, gate);
         }
+        // The last Active Owner is never deactivated as dormant: told instead.
+        let dormant_for = crate::ops::governance::lapse(&signed_in, &org.settings, write.now)
+            .and(signed_in.last_sign_in_at.or(signed_in.activated_at))
+            .map(|at| crate::ops::governance::days_between(at, write.now));
         signed_in.last_sign_in_at = Some(write.now);
         write.commit(|tx| {
             tx.put_throttle(&key, &Default::default())?;
@@ -200,7 +213,9 @@ impl Directory {
             )
         })?;
         drop(write);
-        self.start_session(&signed_in, gate)
+        let mut signed = self.start_session(&signed_in, gate)?;
+        signed.info.kept_though_dormant = dormant_for;
+        Ok(signed)
     }
 
     /// The first gate after a right password: the second factor when the user has one, else
@@ -397,6 +412,7 @@ impl Directory {
                 && factors.recovery.as_ref().is_none_or(|r| r.left() == 0),
             password_expires_at: password_expires_at(user, &organization.settings),
             recovery_notices: Vec::new(),
+            kept_though_dormant: None,
         })
     }
 

@@ -8,6 +8,7 @@ use crate::model::email::clean_name;
 use crate::model::{
     Action, AuditAction, AuditActor, Module, Organization, Outcome, Permission, RoleKey, Settings,
 };
+use crate::ops::governance::{DORMANT_DAYS, REVIEW_MONTHS};
 use crate::Directory;
 use serde::Deserialize;
 
@@ -52,15 +53,21 @@ impl Directory {
                 ));
             }
         }
-        let mut settings = input.settings;
-        let mut required: Vec<RoleKey> = Vec::new();
-        for key in &settings.mfa_required_roles {
-            let role = self.role(key)?.ok_or_else(|| Error::UnknownRole(key.clone()))?;
-            if !required.contains(&role.key) {
-                required.push(role.key);
+        if let Some(days) = input.settings.dormant_days {
+            if !DORMANT_DAYS.contains(&days) {
+                return Err(Error::InvalidSetting(
+                    "Dormant accounts may be deactivated after 30 to 365 days, or never.",
+                ));
             }
         }
-        settings.mfa_required_roles = required;
+        if !REVIEW_MONTHS.contains(&input.settings.review_months) {
+            return Err(Error::InvalidSetting(
+                "Access reviews must be due every 1 to 12 months (PCI DSS asks for 6 at most).",
+            ));
+        }
+        let mut settings = input.settings;
+        settings.mfa_required_roles = self.known_roles(&settings.mfa_required_roles)?;
+        settings.approval_required_roles = self.known_roles(&settings.approval_required_roles)?;
         self.changing(session, Some(SETTINGS_UPDATE), AuditAction::UpdateSettings, |change| {
             let before = self.store.organization()?.ok_or(Error::NotSetUp)?;
             let after =
@@ -69,8 +76,12 @@ impl Directory {
                 return Ok(after);
             }
             let (was, now) = (&before.settings, &after.settings);
+            // The rules that guard access are an Owner's to change (sign-in, dormant accounts,
+            // reviews, approvals): a lesser holder of settings:update could loosen them.
             if (&was.mfa_required_roles, was.password_max_age_days)
                 != (&now.mfa_required_roles, now.password_max_age_days)
+                || (was.dormant_days, was.review_months, &was.approval_required_roles)
+                    != (now.dormant_days, now.review_months, &now.approval_required_roles)
             {
                 crate::policy::may_change_sign_in_rules(&change.actor.user)?;
             }
@@ -99,6 +110,26 @@ impl Directory {
                     days_text(now.password_max_age_days)
                 ));
             }
+            if was.dormant_days != now.dormant_days {
+                summary.push(format!(
+                    "dormant accounts deactivated after {} → {}",
+                    days_text(was.dormant_days),
+                    days_text(now.dormant_days)
+                ));
+            }
+            if was.review_months != now.review_months {
+                summary.push(format!(
+                    "access review every {} → {} months",
+                    was.review_months, now.review_months
+                ));
+            }
+            if was.approval_required_roles != now.approval_required_roles {
+                summary.push(format!(
+                    "approval required to grant {} → {}",
+                    roles_text(&was.approval_required_roles),
+                    roles_text(&now.approval_required_roles)
+                ));
+            }
             // Sessions that timed out under the old setting stay ended under the new one.
             let old_idle = i64::from(was.session_idle_minutes);
             self.sessions.end_expired(change.now(), chrono::Duration::minutes(old_idle));
@@ -107,6 +138,20 @@ impl Directory {
                 .commit(&summary.join("; "), |tx| tx.put_organization(&after))?;
             Ok(after)
         })
+    }
+}
+
+impl Directory {
+    /// `keys` as known role keys, each once, in the order given. Error: `unknown_role`.
+    fn known_roles(&self, keys: &[RoleKey]) -> Result<Vec<RoleKey>> {
+        let mut known: Vec<RoleKey> = Vec::new();
+        for key in keys {
+            let role = self.role(key)?.ok_or_else(|| Error::UnknownRole(key.clone()))?;
+            if !known.contains(&role.key) {
+                known.push(role.key);
+            }
+        }
+        Ok(known)
     }
 }
 

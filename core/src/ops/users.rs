@@ -5,8 +5,10 @@ use crate::error::Result;
 use crate::model::{
     Action, AuditActor, AuditEvent, Module, Permission, RoleKey, UserId, UserStatus, UserView,
 };
+use crate::ops::governance;
 use crate::ops::session::Actor;
 use crate::store::UserEntry;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,6 +23,15 @@ pub struct UserQuery {
     pub search: Option<String>,
     /// Only users without a second factor (who would be affected by requiring one).
     pub no_second_factor: Option<bool>,
+    /// Only Active users the dormant-account rule deactivates within 14 days.
+    #[serde(default)]
+    pub dormant_soon: Option<bool>,
+    /// Only users whose access ends within 30 days.
+    #[serde(default)]
+    pub ending_soon: Option<bool>,
+    /// Only users with no sign-in since this instant (never signed in included).
+    #[serde(default)]
+    pub no_sign_in_since: Option<DateTime<Utc>>,
     pub sort: Option<UserSort>,
     /// Reverse the order.
     pub descending: Option<bool>,
@@ -95,12 +106,32 @@ impl Directory {
         let viewer = self.authorize(session, Module::Users, Action::Read)?;
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
+        let settings = self.store.organization()?.ok_or(crate::Error::NotSetUp)?.settings;
+        let now = self.clock.now();
         let index = self.store.index();
+        let lone_owner = index.active_owner_count() <= 1;
+        let dormant_soon = query.dormant_soon.unwrap_or(false);
+        let ending_soon = query.ending_soon.unwrap_or(false);
+        let keep = |e: &UserEntry| {
+            let warn_from = now + Duration::days(governance::DORMANT_WARNING_DAYS);
+            let ends_by = now + Duration::days(governance::ENDING_SOON_DAYS);
+            (!dormant_soon
+                || governance::dormant_deadline(e.status, e.last_seen, &settings)
+                    .is_some_and(|at| at <= warn_from)
+                    && !(lone_owner && e.active_owner()))
+                && (!ending_soon
+                    || e.access_until.is_some_and(|d| governance::access_ends_at(d) <= ends_by))
+                && query
+                    .no_sign_in_since
+                    .is_none_or(|since| e.last_sign_in_at.is_none_or(|at| at < since))
+        };
+        let filtered = dormant_soon || ending_soon || query.no_sign_in_since.is_some();
         let selection = index.select(
             query.status,
             query.role.as_deref(),
             search.as_deref(),
             query.no_second_factor.unwrap_or(false),
+            filtered.then_some(&keep as &dyn Fn(&UserEntry) -> bool),
         );
         let mut positions = selection.positions;
         // Already in name order; the other orders are stable sorts with name order as tie-break.

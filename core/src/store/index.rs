@@ -4,7 +4,7 @@
 
 use crate::model::role::OWNER;
 use crate::model::{RoleKey, User, UserId, UserStatus};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -27,6 +27,9 @@ pub struct UserEntry {
     /// One bit per role (see [`UserIndex::select`]): the role filter reads no heap.
     pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// What the dormant-account rule counts from (see [`crate::ops::governance::last_seen`]).
+    pub last_seen: Option<DateTime<Utc>>,
+    pub access_until: Option<NaiveDate>,
     pub updated_at: DateTime<Utc>,
     /// Whether they have an authenticator app enrolled.
     pub second_factor: bool,
@@ -112,6 +115,8 @@ impl UserEntry {
             roles,
             role_bits,
             last_sign_in_at: user.last_sign_in_at,
+            last_seen: crate::ops::governance::last_seen(user),
+            access_until: user.access_until,
             updated_at: user.updated_at,
             second_factor: user.factors.totp.is_some(),
         }
@@ -128,6 +133,8 @@ impl UserEntry {
             self.status,
             &self.roles,
             self.last_sign_in_at,
+            self.last_seen,
+            self.access_until,
             self.updated_at,
             self.second_factor,
         ) == (
@@ -138,6 +145,8 @@ impl UserEntry {
             other.status,
             &other.roles,
             other.last_sign_in_at,
+            other.last_seen,
+            other.access_until,
             other.updated_at,
             other.second_factor,
         )
@@ -147,7 +156,7 @@ impl UserEntry {
         (self.shown.clone(), self.email.clone())
     }
 
-    fn active_owner(&self) -> bool {
+    pub fn active_owner(&self) -> bool {
         self.status == UserStatus::Active && self.holds(OWNER)
     }
 
@@ -341,8 +350,10 @@ impl UserIndex {
         role: Option<&str>,
         search: Option<&str>,
         no_second_factor: bool,
+        keep: Option<&dyn Fn(&UserEntry) -> bool>,
     ) -> Selection {
         let columns = self.columns();
+        let kept: Option<Vec<bool>> = keep.map(|keep| self.in_name_order().map(keep).collect());
         let bit = role.and_then(|r| self.role_bits.get(r).copied());
         // Roles past the first 128 have no bit: their holders are found by name.
         let holders: Option<Vec<bool>> = role
@@ -355,6 +366,7 @@ impl UserIndex {
                 || holders.as_ref().is_some_and(|h| !h[at])
                 || found.as_ref().is_some_and(|f| !f[at])
                 || (no_second_factor && columns.second_factor[at])
+                || kept.as_ref().is_some_and(|k| !k[at])
             {
                 continue;
             }
@@ -389,6 +401,11 @@ impl UserIndex {
             all += u32::from(counted);
         }
         (all, by_role)
+    }
+
+    /// How many Active users hold Owner.
+    pub fn active_owner_count(&self) -> usize {
+        self.active_owners.len()
     }
 
     /// The user at this position in name order.
@@ -500,10 +517,10 @@ mod tests {
         let index = UserIndex::build(users.clone());
         for (n, u) in users.iter().enumerate() {
             assert_eq!(index.role_bits.contains_key(&u.roles[0]), n < 128);
-            let holders = ids(&index, index.select(None, Some(&u.roles[0]), None, false));
+            let holders = ids(&index, index.select(None, Some(&u.roles[0]), None, false, None));
             assert_eq!(holders, vec![u.id], "role r{n}");
         }
-        assert!(index.select(None, Some("nobody"), None, false).positions.is_empty());
+        assert!(index.select(None, Some("nobody"), None, false, None).positions.is_empty());
         assert!(index.consistent());
     }
 
@@ -514,18 +531,18 @@ mod tests {
         let mut index = UserIndex::build([olivia.clone(), ben.clone()]);
         assert_eq!(index.active_owners_except(ben.id), 1);
         assert_eq!(index.active_owners_except(olivia.id), 0);
-        let admins = index.select(Some(UserStatus::Active), Some("admin"), None, false);
+        let admins = index.select(Some(UserStatus::Active), Some("admin"), None, false, None);
         assert_eq!((ids(&index, admins), index.columns.get().is_some()), (vec![ben.id], true));
 
         ben.roles = vec![OWNER.into()];
         index.put(&ben);
         assert!(index.columns.get().is_some(), "same name and email: the columns stay");
         assert_eq!(index.active_owners_except(olivia.id), 1);
-        let owners = index.select(None, Some(OWNER), None, false);
+        let owners = index.select(None, Some(OWNER), None, false, None);
         assert_eq!(ids(&index, owners), vec![ben.id, olivia.id]);
         olivia.status = UserStatus::Inactive;
         index.put(&olivia);
-        let active = index.select(Some(UserStatus::Active), None, None, false);
+        let active = index.select(Some(UserStatus::Active), None, None, false, None);
         assert_eq!((active.active, active.inactive), (1, 1));
         assert_eq!(ids(&index, active), vec![ben.id]);
         assert_eq!(index.active_owners_except(olivia.id), 1);
@@ -535,7 +552,7 @@ mod tests {
         ben.name = "Zed".into();
         index.put(&ben);
         assert!(index.columns.get().is_some(), "a rename moves the user within the columns");
-        let all = index.select(None, None, None, false);
+        let all = index.select(None, None, None, false, None);
         assert_eq!(ids(&index, all), vec![olivia.id, ben.id]);
         assert!(index.consistent());
         index.remove(ben.id);
@@ -550,7 +567,7 @@ mod tests {
             .map(|n| user(names[n % names.len()], &format!("u{}@example.com", (n * 7) % 40)))
             .collect();
         let mut index = UserIndex::build(users.iter().take(20).cloned());
-        let _ = index.select(None, None, Some("u1"), false);
+        let _ = index.select(None, None, Some("u1"), false, None);
         for step in 0..200usize {
             let n = (step * 13 + 5) % users.len();
             match step % 4 {
@@ -581,7 +598,8 @@ mod tests {
         let bob = user("Bob", "bob@annex.example");
         let cy = user("Cy", "cy@example.com");
         let mut index = UserIndex::build([ann.clone(), bob.clone(), cy.clone()]);
-        let hits = |i: &UserIndex, needle: &str| ids(i, i.select(None, None, Some(needle), false));
+        let hits =
+            |i: &UserIndex, needle: &str| ids(i, i.select(None, None, Some(needle), false, None));
         assert_eq!(
             hits(&index, "ann"),
             vec![ann.id, bob.id],

@@ -89,6 +89,7 @@ fn real_backups(keys: &Arc<Keys>) -> (Vec<Vec<u8>>, uuid::Uuid) {
     let request = gatehouse_core::InviteRequest {
         invitees: vec![gatehouse_core::Invitee { email: "ivy@example.com".into(), name: None }],
         roles: vec!["admin".into()],
+        ..Default::default()
     };
     dir.invite_users(owner, request).expect("invite");
     std::thread::sleep(std::time::Duration::from_millis(1100)); // a second, newer name

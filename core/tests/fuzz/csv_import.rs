@@ -82,10 +82,9 @@ fn import(
     dry_run: bool,
 ) -> Result<Result<ImportReport, String>, String> {
     let heard = RefCell::new(Vec::new());
-    let report = match org
-        .dir
-        .import_users_csv(who, bytes, dry_run, |done, all| heard.borrow_mut().push((done, all)))
-    {
+    let report = match org.dir.import_users_csv(who, bytes, dry_run, None, |done, all| {
+        heard.borrow_mut().push((done, all))
+    }) {
         Ok(report) => report,
         Err(e) => return Ok(Err(format!("{:?}", e.code()))),
     };

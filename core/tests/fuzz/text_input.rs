@@ -76,6 +76,7 @@ fn invite(org: &Org, email: &str, name: &str) -> Outcome {
     let request = InviteRequest {
         invitees: vec![Invitee { email: email.into(), name: Some(name.into()) }],
         roles: vec!["reporting".into()],
+        ..Default::default()
     };
     match org.dir.invite_users(org.owner(), request) {
         Ok(mut outcomes) => match outcomes.pop() {

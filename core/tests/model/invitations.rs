@@ -62,6 +62,7 @@ impl Run {
         let request = InviteRequest {
             invitees: vec![Invitee { email: typed.clone(), name: None }],
             roles: keys.clone(),
+            ..Default::default()
         };
         let real = match self.org.dir.invite_users(self.sessions[s].id, request) {
             Err(e) => Err(e.code()),

@@ -135,7 +135,8 @@ pub async fn import_preview(
     };
     let bytes = gatehouse_core::csv_io::read_file(&path).map_err(|e| e.to_body())?;
     state.keep_import(bytes.clone());
-    signed_in(state, move |dir, s| dir.import_users_csv(s, &bytes, true, |_, _| {}).map(Some)).await
+    signed_in(state, move |dir, s| dir.import_users_csv(s, &bytes, true, None, |_, _| {}).map(Some))
+        .await
 }
 
 /// Progress of a running import, sent as the `import-progress` event.
@@ -157,7 +158,7 @@ pub async fn import_run(
         gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
     })?;
     let out = signed_in(state.clone(), move |dir, s| {
-        dir.import_users_csv(s, &bytes, false, |done, total| {
+        dir.import_users_csv(s, &bytes, false, None, |done, total| {
             let _ = app.emit("import-progress", ImportProgress { done, total });
         })
     })
