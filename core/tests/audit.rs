@@ -42,9 +42,10 @@ fn the_log_filters_by_actor_target_action_and_time_and_pages() {
     };
     assert_eq!(q(&|q| q.action = Some(AuditAction::Invite)).events.len(), 6);
     assert_eq!(q(&|q| q.target = Some("USER3@".into())).events.len(), 1);
-    assert_eq!(q(&|q| q.actor = Some(owner.clone())).events.len(), 8, "setup, 6 invites, sign-in");
+    let by_id = q(&|q| q.actor = Some(owner.clone()));
+    assert_eq!(by_id.events.len(), 10, "setup, 6 invites, sign-in, and the 2 searches before");
     let by_email = q(&|q| q.actor = Some(" OLIVIA.owner@example.com ".into()));
-    assert_eq!(by_email.events.len(), 8, "the actor named by email, in any case");
+    assert_eq!(by_email.events.len(), 11, "the actor named by email, in any case");
     assert_eq!(by_email.actors.len(), 1);
     assert_eq!(by_email.actors[0].email, "Olivia.Owner@Example.com");
     let nobody = AuditQuery { actor: Some("nobody@example.com".into()), ..Default::default() };
@@ -153,7 +154,10 @@ fn all_pages_by(org: &Org, actor: &str, limit: u32) -> Vec<u64> {
             ..Default::default()
         };
         let page = org.dir.audit_log(org.owner(), query).unwrap();
-        seqs.extend(page.events.iter().map(|e| e.seq));
+        // Reading the log is recorded: those events are left out on both sides.
+        seqs.extend(
+            page.events.iter().filter(|e| e.action != AuditAction::ReadAudit).map(|e| e.seq),
+        );
         match page.next {
             Some(next) => before = Some(next),
             None => return seqs,
@@ -175,6 +179,7 @@ fn each_actors_events_are_found_through_the_actor_index_page_by_page() {
         let scanned: Vec<u64> = everything
             .iter()
             .filter(|e| e.actor == gatehouse_core::model::AuditActor::User(actor))
+            .filter(|e| e.action != AuditAction::ReadAudit)
             .map(|e| e.seq)
             .collect();
         assert!(scanned.len() >= 8, "{actor} acted");

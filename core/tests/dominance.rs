@@ -240,7 +240,7 @@ fn the_row_actions_core_offers_are_exactly_the_allowed_ones() {
     assert!(reset.refused.as_ref().unwrap().message.contains("holds permissions you do not have"));
     // Hank holds what Hal holds, no more: Hal may act on him.
     let (allowed, _) = offered(hank.id);
-    assert_eq!(allowed, [A::ChangeRoles, A::IssueReset, A::Deactivate]);
+    assert_eq!(allowed, [A::ChangeRoles, A::IssueReset, A::Deactivate, A::SetAccessUntil]);
     // The same answer the commands give.
     assert_eq!(
         org.dir.issue_password_reset(hal.session, adam.id).unwrap_err().code(),

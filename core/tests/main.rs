@@ -10,6 +10,7 @@ mod crash;
 mod detail;
 mod dominance;
 mod fuzz;
+mod governance;
 mod growth;
 mod invitations;
 mod lockout;
