@@ -164,12 +164,19 @@ pub fn options(
 ) -> Vec<ActOption> {
     use crate::model::UserStatus as S;
     let acts: &[Act] = match target.user.status {
-        S::Invited => {
-            &[Act::ResendInvitation, Act::CancelInvitation, Act::ChangeRoles, Act::SetAccessUntil]
-        }
-        S::Active if locked => {
-            &[Act::ChangeRoles, Act::IssueReset, Act::Unlock, Act::Deactivate, Act::SetAccessUntil]
-        }
+        S::Invited => &[
+            Act::ResendInvitation,
+            Act::CancelInvitation,
+            Act::ChangeRoles,
+            Act::SetAccessUntil,
+        ],
+        S::Active if locked => &[
+            Act::ChangeRoles,
+            Act::IssueReset,
+            Act::Unlock,
+            Act::Deactivate,
+            Act::SetAccessUntil,
+        ],
         S::Active => &[Act::ChangeRoles, Act::IssueReset, Act::Deactivate, Act::SetAccessUntil],
         S::Inactive if locked => &[Act::ChangeRoles, Act::Unlock, Act::Reactivate],
         S::Inactive => &[Act::ChangeRoles, Act::Reactivate],
