@@ -20,6 +20,7 @@ mod model;
 mod passwords;
 mod permissions_table;
 mod private_files;
+mod review;
 mod roles;
 mod scale;
 mod sealed;

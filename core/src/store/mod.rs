@@ -15,7 +15,9 @@ use crate::change::Ticket;
 use crate::error::{Error, Result};
 use crate::mail::OutboxMessage;
 use crate::model::invitation::{Invitation, PasswordReset};
-use crate::model::{AuditEvent, CodeRef, Organization, Role, User, UserId};
+use crate::model::{
+    AuditEvent, CodeRef, Organization, ReviewEntry, ReviewHeader, ReviewId, Role, User, UserId,
+};
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
@@ -39,7 +41,7 @@ const SIGN_IN_TALLY_KEY: &[u8] = b"sign_in_tally";
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The trees, in the order [`Store::write`] hands them to a transaction.
-pub(crate) const TREES: [&str; 11] = [
+pub(crate) const TREES: [&str; 12] = [
     "meta",
     "users",
     "emails",
@@ -51,6 +53,7 @@ pub(crate) const TREES: [&str; 11] = [
     "throttle",
     "outbox",
     "audit_actors",
+    "reviews",
 ];
 
 /// Every tree's name and entries (key, value), as a backup holds them.
@@ -80,6 +83,8 @@ pub struct Store {
     outbox: Tree,
     /// acting user id ++ sequence number (big-endian) -> nothing: each user's events, in order
     audit_actors: Tree,
+    /// review id -> review header; review id ++ user id -> that user's entry (never deleted)
+    reviews: Tree,
     /// Every user's list fields, in memory; see [`UserIndex`].
     index: RwLock<UserIndex>,
     /// The last throttle key the sweep looked at (empty: start from the first).
@@ -109,7 +114,7 @@ impl Store {
                     other => Error::internal("opening the store", other),
                 },
             )?;
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors, reviews] =
             TREES.map(|name| db.open_tree(name));
         let store = Store {
             meta: meta?,
@@ -123,6 +128,7 @@ impl Store {
             throttle: throttle?,
             outbox: outbox?,
             audit_actors: audit_actors?,
+            reviews: reviews?,
             index: RwLock::default(),
             sweep_cursor: Mutex::default(),
             db,
@@ -354,6 +360,39 @@ impl Store {
         get(&self.audit, &seq.to_be_bytes())
     }
 
+    /// Every review's header, oldest first.
+    pub fn reviews(&self) -> Result<Vec<ReviewHeader>> {
+        let mut headers = Vec::new();
+        for entry in self.reviews.iter() {
+            let (key, value) = entry?;
+            if key.len() == 16 {
+                headers.push(decode(&value)?);
+            }
+        }
+        Ok(headers)
+    }
+
+    pub fn review(&self, id: ReviewId) -> Result<Option<ReviewHeader>> {
+        get(&self.reviews, id.as_bytes())
+    }
+
+    /// The entry for `user` in review `id`.
+    pub fn review_entry(&self, id: ReviewId, user: UserId) -> Result<Option<ReviewEntry>> {
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(id.as_bytes());
+        key[16..].copy_from_slice(user.as_bytes());
+        get(&self.reviews, &key)
+    }
+
+    /// The entries of review `id`, in the order of their user ids.
+    pub fn review_entries(&self, id: ReviewId) -> Result<Vec<ReviewEntry>> {
+        self.reviews
+            .scan_prefix(id.as_bytes())
+            .filter(|e| e.as_ref().map_or(true, |(k, _)| k.len() == 32))
+            .map(|e| decode(&e?.1))
+            .collect()
+    }
+
     /// Runs `change` in one transaction over every tree, then flushes. sled may run the
     /// closure more than once: compute clocks, ids and hashes before calling. The ticket proves
     /// the writer lock is held; only `crate::change` makes one.
@@ -393,8 +432,8 @@ impl Store {
     }
 
     /// Every tree with its name, in the order of [`TREES`] (which [`Tx`] relies on).
-    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 11] {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
+    pub(crate) fn trees(&self) -> [(&'static str, &Tree); 12] {
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors, reviews] =
             TREES;
         [
             (meta, &self.meta),
@@ -408,6 +447,7 @@ impl Store {
             (throttle, &self.throttle),
             (outbox, &self.outbox),
             (audit_actors, &self.audit_actors),
+            (reviews, &self.reviews),
         ]
     }
 

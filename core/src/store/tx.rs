@@ -5,7 +5,8 @@ use crate::mail::OutboxMessage;
 use crate::model::audit::{AuditEntry, GENESIS_HASH};
 use crate::model::invitation::{Invitation, PasswordReset};
 use crate::model::{
-    AuditAction, AuditActor, AuditEvent, CodeRef, Organization, Role, User, UserId,
+    AuditAction, AuditActor, AuditEvent, CodeRef, Organization, ReviewEntry, ReviewHeader,
+    ReviewId, Role, User, UserId,
 };
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -44,6 +45,7 @@ pub struct Tx<'a> {
     throttle: &'a TransactionalTree,
     outbox: &'a TransactionalTree,
     audit_actors: &'a TransactionalTree,
+    reviews: &'a TransactionalTree,
     /// Users written or removed, for the in-memory index once the transaction commits.
     touched: &'a RefCell<Vec<UserId>>,
     /// The write's one instant, for events the store writes on its own account.
@@ -66,8 +68,8 @@ impl<'a> Tx<'a> {
         touched: &'a RefCell<Vec<UserId>>,
         now: DateTime<Utc>,
     ) -> Self {
-        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors] =
-            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map(|i| &trees[i]);
+        let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors, reviews] =
+            [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map(|i| &trees[i]);
         touched.borrow_mut().clear();
         Tx {
             meta,
@@ -81,6 +83,7 @@ impl<'a> Tx<'a> {
             throttle,
             outbox,
             audit_actors,
+            reviews,
             touched,
             now,
         }
@@ -207,6 +210,20 @@ impl<'a> Tx<'a> {
         }
         self.meta.remove(SIGN_IN_TALLY_KEY)?;
         Ok(())
+    }
+
+    /// Writes a review's header (under its id).
+    pub fn put_review(&self, header: &ReviewHeader) -> TxResult<()> {
+        put(self.reviews, header.id.as_bytes(), header)
+    }
+
+    /// Writes one entry of review `review` (under the review id and the user id). The
+    /// entry's `options` are the reader's and are not stored.
+    pub fn put_review_entry(&self, review: ReviewId, entry: &ReviewEntry) -> TxResult<()> {
+        let mut key = [0u8; 32];
+        key[..16].copy_from_slice(review.as_bytes());
+        key[16..].copy_from_slice(entry.user.id.as_bytes());
+        put(self.reviews, &key, &ReviewEntry { options: Vec::new(), ..entry.clone() })
     }
 
     /// Appends an audit event after the current head, chaining its hash.

@@ -5,9 +5,10 @@ use super::tx::AuditHead;
 use super::{decode, Store, AUDIT_HEAD_KEY};
 use crate::error::Result;
 use crate::model::audit::GENESIS_HASH;
-use crate::model::{role, CodeRef, CodeState, User, UserId, UserStatus};
+use crate::model::{role, CodeRef, CodeState, ReviewEntry, ReviewHeader, User, UserId, UserStatus};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use uuid::Uuid;
 
 /// The result of [`Store::verify`]: counts, and every problem found (none when intact).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -29,6 +30,7 @@ pub(super) fn verify(store: &Store) -> Result<Integrity> {
     check_users(store, &users, &mut problems)?;
     check_codes(store, &users, &mut problems)?;
     check_outbox(store, &mut problems)?;
+    check_reviews(store, &mut problems)?;
     let audit_events = check_audit_chain(store, &mut problems)?;
     Ok(Integrity { users: users.len() as u32, audit_events: audit_events as u32, problems })
 }
@@ -48,6 +50,70 @@ fn check_outbox(store: &Store, problems: &mut Vec<String>) -> Result<()> {
         }
         if message.plain.is_some() {
             problems.push(format!("outbox message {} holds its text unsealed", message.id));
+        }
+    }
+    Ok(())
+}
+
+/// Every review record reads; entries belong to a review; numbers run 1, 2, ...; at most one
+/// review is unsigned; a signed one has every entry done and names an audit event that exists
+/// with the hash it recorded.
+fn check_reviews(store: &Store, problems: &mut Vec<String>) -> Result<()> {
+    let mut headers: HashMap<Uuid, ReviewHeader> = HashMap::new();
+    let mut entries: Vec<(Uuid, ReviewEntry)> = Vec::new();
+    for record in store.reviews.iter() {
+        let (key, value) = record?;
+        let review = Uuid::from_slice(key.get(..16).unwrap_or_default()).unwrap_or_default();
+        match key.len() {
+            16 => match decode::<ReviewHeader>(&value) {
+                Ok(header) if header.id == review => {
+                    headers.insert(review, header);
+                }
+                _ => problems.push(format!("access review {review} cannot be read")),
+            },
+            32 => match decode::<ReviewEntry>(&value) {
+                Ok(entry) if entry.user.id.as_bytes() == &key[16..] => {
+                    entries.push((review, entry));
+                }
+                _ => problems.push(format!("an entry of access review {review} cannot be read")),
+            },
+            _ => problems.push("the reviews tree holds a key of the wrong length".to_string()),
+        }
+    }
+    let mut numbers: Vec<u32> = headers.values().map(|h| h.number).collect();
+    numbers.sort_unstable();
+    if numbers.iter().zip(1..).any(|(n, expected)| *n != expected) {
+        problems.push(format!("access review numbers are not 1 to {}", numbers.len()));
+    }
+    if headers.values().filter(|h| h.signed_off.is_none()).count() > 1 {
+        problems.push("more than one access review is unsigned".to_string());
+    }
+    for (review, entry) in &entries {
+        match headers.get(review) {
+            None => problems.push(format!("an entry belongs to no access review ({review})")),
+            Some(h) if h.signed_off.is_some() && !entry.is_done() => problems.push(format!(
+                "signed-off {} has user {} not decided or not applied",
+                h.title(),
+                entry.user.id
+            )),
+            Some(_) => {}
+        }
+    }
+    for header in headers.values() {
+        if let Some(sign_off) = &header.signed_off {
+            let head = &sign_off.chain_head;
+            let event = match head.seq {
+                0 => None,
+                seq => store.audit_event(seq)?,
+            };
+            let hash = event.map_or(GENESIS_HASH.to_string(), |e| e.hash());
+            if hash != head.hash {
+                problems.push(format!(
+                    "{} names audit event {} with a hash the log does not have",
+                    header.title(),
+                    head.seq
+                ));
+            }
         }
     }
     Ok(())
