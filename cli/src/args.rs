@@ -99,6 +99,48 @@ pub enum Command {
         #[arg(long)]
         accept_unencrypted: bool,
     },
+    /// Access reviews (PCI DSS v4 7.2.4): every Active and Invited user's access, decided,
+    /// applied and signed off. Starting and deciding need users:update and audit:read.
+    #[command(subcommand)]
+    Review(ReviewCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Start a review: a snapshot of every Active and Invited user; prints the review id.
+    Start,
+    /// Decide for USER: keep, deactivate, or roles (with --role, repeated or comma-separated).
+    Decide {
+        /// The review id `review start` printed.
+        id: String,
+        user: String,
+        #[arg(value_enum)]
+        decision: ReviewDecision,
+        /// The roles USER should hold (with `roles`).
+        #[arg(long, value_name = "ROLE", value_delimiter = ',')]
+        role: Vec<String>,
+        /// Why, kept with the decision and in the report.
+        #[arg(long, value_name = "TEXT")]
+        note: Option<String>,
+    },
+    /// Carry out the decisions through the ordinary rules; prints each user's outcome.
+    Apply { id: String },
+    /// Sign the review off: records you, the time, the decisions and the audit chain's head.
+    /// Every user must be decided and the decisions applied; the review cannot change after.
+    SignOff { id: String },
+    /// A review: every user with their decision (JSON: `users[].decision`).
+    Show { id: String },
+    /// Write the review's report to FILE: CSV, or a printable page when FILE ends in .html.
+    Report { id: String, file: PathBuf },
+    /// Every review, newest first, and when the next one is due.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReviewDecision {
+    Keep,
+    Deactivate,
+    Roles,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -8,6 +8,7 @@
 mod args;
 mod mfa;
 mod output;
+mod review;
 mod session;
 mod settings;
 
@@ -293,6 +294,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
             );
         }
         Command::Mfa(command) => mfa::mfa(out, dir, me, command)?,
+        Command::Review(command) => review::review(out, dir, s, command)?,
         Command::Settings(SettingsCommand::Show) => settings::show(out, dir, s)?,
         Command::Settings(SettingsCommand::Set { key, value }) => {
             settings::set(out, dir, s, key, value)?

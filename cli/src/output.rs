@@ -13,7 +13,7 @@ pub struct Out {
     pub json: bool,
 }
 
-fn print_json<T: Serialize + ?Sized>(value: &T) {
+pub fn print_json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
