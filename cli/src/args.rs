@@ -62,6 +62,19 @@ pub enum Command {
     Roles(RolesCommand),
     /// Whether USER may do ACTION on MODULE now: prints yes or no (exit code 0 or 1).
     Can { user: String, module: String, action: String },
+    /// Everyone whose roles grant ACTION on MODULE (e.g. `who-can transactions delete`), with
+    /// the roles that grant it, whatever their status.
+    ///
+    /// MODULE is a key of the permission table (users, roles, settings, audit, transactions,
+    /// recovery_profiles, ...); ACTION is create, read, update or delete (or c, r, u, d).
+    /// Needs users:read and roles:read.
+    WhoCan {
+        module: String,
+        action: String,
+        /// Write the answer to FILE as CSV instead (the export is audited).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+    },
     /// Read, verify and export the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -83,6 +96,10 @@ pub enum Command {
         /// Report what would happen, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// Who approved these grants and where it is recorded, kept in the audit log; needed
+        /// when a role in the file is one of the settings' approval-required-roles.
+        #[arg(long, value_name = "TEXT")]
+        approval: Option<String>,
     },
     /// Write every user to a CSV file.
     Export { file: PathBuf },
@@ -160,6 +177,16 @@ pub enum UsersCommand {
         role: Option<String>,
         #[arg(long, value_name = "TEXT")]
         search: Option<String>,
+        /// Only Active users the dormant-account rule deactivates within 14 days.
+        #[arg(long)]
+        dormant_soon: bool,
+        /// Only users whose access ends within 30 days.
+        #[arg(long)]
+        ending_soon: bool,
+        /// Only users with no sign-in since this date (YYYY-MM-DD, UTC, or an RFC 3339 time);
+        /// those who never signed in included.
+        #[arg(long, value_name = "DATE")]
+        no_sign_in_since: Option<String>,
     },
     /// One user: profile, roles and effective permissions.
     Show { user: String },
@@ -171,6 +198,14 @@ pub enum UsersCommand {
         roles: Vec<String>,
         #[arg(long)]
         name: Option<String>,
+        /// The day their access ends (YYYY-MM-DD, after today): the system deactivates them
+        /// on it.
+        #[arg(long, value_name = "DATE")]
+        until: Option<String>,
+        /// Who approved the grant and where it is recorded, kept in the audit log; needed for
+        /// the settings' approval-required-roles.
+        #[arg(long, value_name = "TEXT")]
+        approval: Option<String>,
     },
     /// Send a pending invitation again with a new code; prints it.
     Resend { user: String },
@@ -197,6 +232,17 @@ pub enum UsersCommand {
         user: String,
         #[arg(long = "role", required = true, value_name = "KEY")]
         roles: Vec<String>,
+        /// Who approved the grant and where it is recorded, kept in the audit log; needed when
+        /// a newly granted role is one of the settings' approval-required-roles.
+        #[arg(long, value_name = "TEXT")]
+        approval: Option<String>,
+    },
+    /// Set the day USER's access ends (YYYY-MM-DD, after today; the system deactivates them
+    /// on it), or `never` to clear it.
+    AccessUntil {
+        user: String,
+        /// YYYY-MM-DD, or never.
+        date: String,
     },
     /// Issue a password reset code; prints it.
     ResetPassword { user: String },
@@ -339,10 +385,13 @@ pub enum SettingsCommand {
     /// invitation-lifetime-hours (1 to 720), session-idle-minutes (1 to 60),
     /// mfa-required-roles (role keys separated by commas, e.g. admin,owner, or none: their
     /// holders must have a second factor), password-max-age-days (30 to 365, or off: passwords
-    /// of users without a second factor expire). Only an Owner changes the last two.
+    /// of users without a second factor expire), dormant-days (30 to 365, or off: Active users
+    /// without a sign-in for that long are deactivated by the system), review-months (1 to 12:
+    /// how often access is reviewed), approval-required-roles (role keys separated by commas,
+    /// or none: granting them needs --approval). Only an Owner changes the last five.
     Set {
-        /// name, invitation-lifetime-hours, session-idle-minutes, mfa-required-roles or
-        /// password-max-age-days.
+        /// name, invitation-lifetime-hours, session-idle-minutes, mfa-required-roles,
+        /// password-max-age-days, dormant-days, review-months or approval-required-roles.
         key: String,
         /// The new value, as `settings show` prints it.
         value: String,

@@ -6,6 +6,7 @@
 //! 2 usage error; 3 the store cannot be opened.
 
 mod args;
+mod governance;
 mod mfa;
 mod output;
 mod review;
@@ -171,7 +172,14 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
     let user = |text: &str| -> Result<_, Failure> { Ok(dir.find_user_for(s, text)?.id) };
     match &cli.command {
         Command::Users(command) => match command {
-            UsersCommand::List { status, role, search } => {
+            UsersCommand::List {
+                status,
+                role,
+                search,
+                dormant_soon,
+                ending_soon,
+                no_sign_in_since,
+            } => {
                 let query = UserQuery {
                     status: status.map(|s| match s {
                         StatusArg::Active => UserStatus::Active,
@@ -180,6 +188,9 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                     }),
                     role: role.clone(),
                     search: search.clone(),
+                    dormant_soon: dormant_soon.then_some(true),
+                    ending_soon: ending_soon.then_some(true),
+                    no_sign_in_since: no_sign_in_since.as_deref().map(parse_time).transpose()?,
                     limit: Some(1000),
                     ..Default::default()
                 };
@@ -197,16 +208,17 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                 out.users(&users);
             }
             UsersCommand::Show { user: u } => out.detail(&dir.user_detail(s, user(u)?)?),
-            UsersCommand::Invite { emails, roles, name } => {
+            UsersCommand::Invite { emails, roles, name, until, approval } => {
                 let request = InviteRequest {
                     invitees: emails
                         .iter()
                         .map(|e| Invitee { email: e.clone(), name: name.clone() })
                         .collect(),
                     roles: roles.clone(),
-                    ..Default::default()
+                    approval: approval.clone(),
+                    access_until: until.as_deref().map(governance::end_date).transpose()?.flatten(),
                 };
-                let outcomes = dir.invite_users(s, request)?;
+                let outcomes = dir.invite_users(s, request).map_err(governance::grant_refused)?;
                 out.invited(&outcomes);
                 if outcomes.iter().any(|o| matches!(o, InviteOutcome::Refused { .. })) {
                     return Err(Failure::Quiet);
@@ -229,8 +241,10 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                 let view = dir.reactivate_user(s, user(u)?)?;
                 out.done(&format!("{} is active again.", view.email), &view);
             }
-            UsersCommand::Roles { user: u, roles } => {
-                let view = dir.change_roles(s, user(u)?, roles.clone())?;
+            UsersCommand::Roles { user: u, roles, approval } => {
+                let view = dir
+                    .change_roles_approved(s, user(u)?, roles.clone(), approval.clone())
+                    .map_err(governance::grant_refused)?;
                 out.done(&format!("{} now holds {}.", view.email, view.roles.join(", ")), &view);
             }
             UsersCommand::ResetPassword { user: u } => {
@@ -239,6 +253,10 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
             UsersCommand::Unlock { user: u } => {
                 let view = dir.unlock_user(s, user(u)?)?;
                 out.done(&format!("{} can sign in again.", view.email), &view);
+            }
+            UsersCommand::AccessUntil { user: u, date } => {
+                let until = governance::end_date(date)?;
+                governance::access_until(out, dir, s, user(u)?, until)?
             }
             UsersCommand::Accept { .. } | UsersCommand::SetPassword { .. } => {}
         },
@@ -252,11 +270,16 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                 return Err(Failure::Quiet);
             }
         }
+        Command::WhoCan { module, action, csv } => {
+            governance::who_can(out, dir, s, module, action, csv.as_deref())?
+        }
         Command::Audit(command) => audit(out, data, dir, s, command)?,
         Command::Outbox(command) => outbox(out, dir, s, command)?,
-        Command::Import { file, dry_run } => {
+        Command::Import { file, dry_run, approval } => {
             let text = gatehouse_core::csv_io::read_file(file)?;
-            let report = dir.import_users_csv(s, &text, *dry_run, None, |_, _| {})?;
+            let report = dir
+                .import_users_csv(s, &text, *dry_run, approval.clone(), |_, _| {})
+                .map_err(governance::grant_refused)?;
             out.import(&report, *dry_run);
         }
         Command::Export { file } => {

@@ -2,6 +2,7 @@
 
 use gatehouse_core::mail::MessageView;
 use gatehouse_core::model::{IssuedCode, Organization, UserStatus, UserView};
+use gatehouse_core::ops::governance::WhoCan;
 use gatehouse_core::wire_name;
 use gatehouse_core::{
     AuditPage, Enrolment, ErrorBody, ImportOutcome, ImportReport, Integrity, InviteOutcome,
@@ -142,12 +143,62 @@ impl Out {
         if users.is_empty() {
             return println!("No users match.");
         }
-        let w = users.iter().map(|u| u.email.chars().count()).max().unwrap_or(5).max(5);
-        let n = users.iter().map(|u| u.name.chars().count()).max().unwrap_or(4).max(4);
-        println!("{:w$}  {:n$}  {:17}  ROLES", "EMAIL", "NAME", "STATUS");
-        for u in users {
-            println!("{:w$}  {:n$}  {:17}  {}", u.email, u.name, status(u), u.roles.join(", "));
+        let rows: Vec<[String; 6]> = users
+            .iter()
+            .map(|u| {
+                [
+                    u.email.clone(),
+                    u.name.clone(),
+                    status(u).to_string(),
+                    since_sign_in(u.days_since_sign_in),
+                    u.roles.join(", "),
+                    governance_notes(u),
+                ]
+            })
+            .collect();
+        let header =
+            ["EMAIL", "NAME", "STATUS", "LAST SIGN-IN", "ROLES", "NOTES"].map(String::from);
+        print_table(&header, &rows);
+    }
+
+    /// Who can do one thing: JSON, the list of people (with the roles granting it); text, the
+    /// roles, then a table.
+    pub fn who_can(&self, answer: &WhoCan) {
+        if self.json {
+            return print_json(&answer.users);
         }
+        let what = format!(
+            "{}:{}",
+            wire_name(&answer.permission.module),
+            wire_name(&answer.permission.action)
+        );
+        if answer.roles.is_empty() {
+            return println!("No role grants {what}.");
+        }
+        println!("{what} is granted by: {}", answer.roles.join(", "));
+        if answer.users.is_empty() {
+            return println!("Nobody holds those roles.");
+        }
+        let rows: Vec<[String; 5]> = answer
+            .users
+            .iter()
+            .map(|u| {
+                [
+                    u.email.clone(),
+                    u.name.clone(),
+                    wire_name(&u.status),
+                    u.roles_granting.join(", "),
+                    u.last_sign_in_at.map_or_else(
+                        || "never".into(),
+                        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    ),
+                ]
+            })
+            .collect();
+        print_table(
+            &["EMAIL", "NAME", "STATUS", "GRANTED BY", "LAST SIGN-IN"].map(String::from),
+            &rows,
+        );
     }
 
     pub fn detail(&self, d: &UserDetail) {
@@ -167,6 +218,12 @@ impl Out {
         }
         if let Some(t) = u.last_sign_in_at {
             println!("last sign-in: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        if let Some(date) = u.access_until {
+            println!("access until: {date}");
+        }
+        if u.dormant_soon {
+            println!("dormant soon: deactivated by the system unless they sign in");
         }
         if let Some(t) = u.locked_until {
             println!("locked until: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
@@ -385,6 +442,44 @@ impl Out {
         println!("{} {verb}, {} skipped.", report.invited, report.skipped);
         kept_note(report.rows.iter().filter_map(|r| r.issued.as_ref()));
     }
+}
+
+/// Columns two spaces apart, each as wide as its widest cell; no trailing spaces.
+fn print_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) {
+    let mut widths = header.each_ref().map(|h| h.chars().count());
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(header).chain(rows) {
+        let line: Vec<String> =
+            row.iter().zip(widths).map(|(cell, w)| format!("{cell:w$}")).collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
+
+/// How long ago someone last signed in, in whole days.
+fn since_sign_in(days: Option<u32>) -> String {
+    match days {
+        None => "never".into(),
+        Some(0) => "today".into(),
+        Some(1) => "1 day ago".into(),
+        Some(d) => format!("{d} days ago"),
+    }
+}
+
+/// The access-governance facts of a user the list shows: their end date, and that the
+/// dormant-account rule will soon deactivate them.
+fn governance_notes(u: &UserView) -> String {
+    let mut notes = Vec::new();
+    if let Some(date) = u.access_until {
+        notes.push(format!("ends {date}"));
+    }
+    if u.dormant_soon {
+        notes.push("dormant soon".to_string());
+    }
+    notes.join(", ")
 }
 
 /// Numbered recovery codes, then how to keep them and `what` they are for.

@@ -296,7 +296,8 @@ fn settings_show_and_set_by_key_and_a_required_role_enrols_first() {
     assert_eq!(
         shown.ok().stdout,
         "name: Acme\ninvitation-lifetime-hours: 168\nsession-idle-minutes: 15\n\
-         mfa-required-roles: none\npassword-max-age-days: off\n"
+         mfa-required-roles: none\npassword-max-age-days: off\ndormant-days: 90\n\
+         review-months: 6\napproval-required-roles: none\n"
     );
     let r = cli.owner(&["settings", "set", "colour", "blue"]);
     assert!(r.refused("invalid_setting").stderr.contains("mfa-required-roles"), "{}", r.stderr);
