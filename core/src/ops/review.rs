@@ -493,8 +493,8 @@ impl Directory {
         }
     }
 
-    /// The one place a review changes roles. When `change_roles` takes an approval reference
-    /// (PCI DSS v4 8.2.4), pass `Some(title.to_string())`: the signed review is the approval.
+    /// The one place a review changes roles. The review is the grant's approval reference
+    /// (PCI DSS v4 8.2.4): the reviewer's decision, kept in the review and its report.
     fn review_change_roles(
         &self,
         session: SessionId,
@@ -502,8 +502,7 @@ impl Directory {
         roles: Vec<RoleKey>,
         title: &str,
     ) -> Result<()> {
-        let _approval = title;
-        self.change_roles(session, user, roles).map(|_| ())
+        self.change_roles_approved(session, user, roles, Some(title.to_string())).map(|_| ())
     }
 }
 
