@@ -110,7 +110,7 @@ fn a_review_is_started_decided_applied_and_signed_off_through_the_ordinary_opera
     let changed = events(&org, AuditAction::ChangeRoles);
     assert!(changed.iter().any(|(o, _, t, s)| *o == Outcome::Success
         && t == "ann@example.com"
-        && s == "roles admin → reporting"));
+        && s == "roles admin → reporting; approved: access review #1"));
     let deactivated = events(&org, AuditAction::Deactivate);
     assert!(deactivated.iter().any(|(_, _, t, s)| t == "rex@example.com" && s.contains(title)));
     assert_eq!(events(&org, AuditAction::CancelInvitation).len(), 1);

@@ -28,7 +28,7 @@ pub struct Entry {
 
 pub type Image = Vec<Entry>;
 
-pub const TREES: [&str; 11] = [
+pub const TREES: [&str; 12] = [
     "meta",
     "users",
     "emails",
@@ -40,6 +40,7 @@ pub const TREES: [&str; 11] = [
     "throttle",
     "outbox",
     "audit_actors",
+    "reviews",
 ];
 pub const META_KEYS: [&str; 4] = ["schema_version", "organization", "audit_head", "store_id"];
 
@@ -102,7 +103,8 @@ pub fn write_image(image: &Image, dir: &Path) -> sled::Result<()> {
 }
 
 /// Every record of a store that has seen most verbs: an Owner, an Active member, an invited
-/// user, a deactivated one, a custom role, a reset code, failed sign-ins, an audit log.
+/// user, a deactivated one, a custom role, a reset code, failed sign-ins, an audit log, an
+/// access review and an end date.
 pub fn real_store_image() -> Image {
     let org = Org::new().with_owner();
     let role = gatehouse_core::RoleInput {
@@ -118,6 +120,16 @@ pub fn real_store_image() -> Image {
     org.dir.deactivate_user(org.owner(), gone.id, None).expect("deactivate");
     org.dir.issue_password_reset(org.owner(), member.id).expect("a reset code");
     let _ = org.dir.sign_in("mia@example.com", "not the password");
+    // An access review with a decision, and one user with an end date.
+    let review = org.dir.start_review(org.owner()).expect("a review");
+    let decision = gatehouse_core::model::DecisionInput {
+        user: member.id,
+        decision: gatehouse_core::model::Decision::Keep,
+        note: Some("still answers customers".into()),
+    };
+    org.dir.decide_review(org.owner(), review.header.id, decision).expect("a decision");
+    let until = org.clock_now().date_naive() + chrono::Duration::days(30);
+    org.dir.set_access_until(org.owner(), member.id, Some(until)).expect("an end date");
     let Org { dir, tmp, .. } = org;
     drop(dir);
     read_image(tmp.path())
