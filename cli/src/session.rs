@@ -179,6 +179,13 @@ pub fn notes(info: &SessionInfo, email: &str, new_codes_coming: bool) {
             notice.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
     }
+    if let Some(days) = info.kept_though_dormant {
+        eprintln!(
+            "note: you had not signed in for {days} days. As the only Active Owner you were not \
+             deactivated as dormant: make a second person Owner so that the organization never \
+             hangs on one account."
+        );
+    }
     if new_codes_coming {
         return;
     }
