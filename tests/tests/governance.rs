@@ -245,6 +245,7 @@ async fn end_dates_approvals_and_who_can() {
 
     // The Owner requires an approval reference for Admin.
     app.click("nav-settings").await;
+    app.get("access-governance").await;
     app.js("document.querySelector(\"[data-testid='access-governance']\").scrollIntoView();").await;
     app.click("approval-role-admin").await;
     app.js("document.querySelector(\"[data-testid='access-governance']\").scrollIntoView();").await;
