@@ -1,6 +1,7 @@
 //! Gatehouse's desktop shell: opens the directory, keeps the session handle, and exposes
 //! core's verbs as typed commands. No rule lives here.
 
+mod access;
 mod commands;
 mod courier;
 mod instance;
@@ -47,6 +48,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::users::deactivate_user,
             commands::users::reactivate_user,
             commands::users::change_roles,
+            commands::governance::set_access_until,
             commands::users::issue_password_reset,
             commands::users::unlock_user,
             commands::account::change_own_name,
@@ -60,7 +62,10 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::organization::audit_log,
             commands::organization::verify_integrity,
             commands::organization::save_audit_csv,
+            commands::governance::who_can,
+            commands::governance::save_who_can_csv,
             commands::users::import_preview,
+            commands::users::import_check,
             commands::users::import_run,
             commands::users::export_users,
             commands::backups::backup_status,
@@ -127,6 +132,7 @@ pub fn run_app() {
             app.manage(state);
             commands::backups::automatic_backup(app.handle());
             courier::start(app.handle().clone());
+            access::start(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!());

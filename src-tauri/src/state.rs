@@ -99,6 +99,11 @@ impl AppState {
         self.pending_import.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 
+    /// The file chosen for import, kept for the import itself.
+    pub fn peek_import(&self) -> Option<Vec<u8>> {
+        self.pending_import.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     pub fn keep_import(&self, bytes: Vec<u8>) {
         *self.pending_import.lock().unwrap_or_else(|p| p.into_inner()) = Some(bytes);
     }

@@ -30,7 +30,8 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     assert_eq!(rows.len(), 3, "setup, the Owner's recovery kit and the settings change");
     assert!(app.text("audit-table").await.contains("Update settings"));
     app.click("audit-verify").await;
-    assert!(app.text("audit-integrity").await.starts_with("Intact: 3 events"));
+    // The fourth: reading the log is itself recorded (PCI DSS v4 10.2.1.3).
+    assert!(app.text("audit-integrity").await.starts_with("Intact: 4 events"));
     app.screenshot("03-audit-log").await;
 
     let out = tempfile::tempdir().unwrap();
@@ -39,13 +40,14 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     app.save_in_native_dialog(&file).await;
     app.wait_for_text("audit-saved", "Saved audit.csv.").await;
     let csv = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(csv.lines().count(), 5, "header, three events and the export itself: {csv}");
+    assert_eq!(csv.lines().count(), 6, "header, four events and the export itself: {csv}");
     assert!(csv.lines().nth(2).unwrap().contains(",new_recovery_codes,"), "{csv}");
     assert!(csv.lines().nth(3).unwrap().contains(",update_settings,organization,"), "{csv}");
     // The last row is the export's own event: the chain's head when the file was written.
-    let last = csv.lines().nth(4).unwrap();
-    assert!(last.starts_with("4,") && last.contains(",export_audit,"), "{csv}");
-    assert!(last.contains("audit chain head #3 "), "{csv}");
+    assert!(csv.lines().nth(4).unwrap().contains(",read_audit,"), "{csv}");
+    let last = csv.lines().nth(5).unwrap();
+    assert!(last.starts_with("5,") && last.contains(",export_audit,"), "{csv}");
+    assert!(last.contains("audit chain head #4 "), "{csv}");
 
     app.close().await;
 }

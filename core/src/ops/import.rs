@@ -41,6 +41,8 @@ pub struct ImportRow {
     pub outcome: ImportOutcome,
     /// Why a row is not invited; empty for invited rows.
     pub message: String,
+    /// The stable code of that reason (e.g. `approval_required`), for the UI to place it.
+    pub code: Option<crate::error::ErrorCode>,
     /// The code of an invited row (real runs only), shown once.
     pub issued: Option<IssuedCode>,
 }
@@ -137,6 +139,7 @@ impl Directory {
                         email: raw_email,
                         outcome,
                         message: e.to_string(),
+                        code: Some(e.code()),
                         issued: None,
                     }
                 }
@@ -147,6 +150,7 @@ impl Directory {
                             email: issued.email.clone(),
                             outcome: ImportOutcome::Invite,
                             message: String::new(),
+                            code: None,
                             issued: Some(issued),
                         },
                         Err(e) => ImportRow {
@@ -154,6 +158,7 @@ impl Directory {
                             email: raw_email,
                             outcome: outcome_of(&e.to_body()),
                             message: e.to_string(),
+                            code: Some(e.code()),
                             issued: None,
                         },
                     }
@@ -163,6 +168,7 @@ impl Directory {
                     email: invitee.email,
                     outcome: ImportOutcome::Invite,
                     message: String::new(),
+                    code: None,
                     issued: None,
                 },
             };

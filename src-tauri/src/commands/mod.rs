@@ -3,6 +3,7 @@
 pub mod account;
 pub mod backups;
 pub mod files;
+pub mod governance;
 pub mod mail;
 pub mod organization;
 pub mod roles;

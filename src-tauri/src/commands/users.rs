@@ -63,14 +63,17 @@ pub async fn reactivate_user(
     signed_in(state, move |dir, s| dir.reactivate_user(s, user)).await
 }
 
+/// Gives `user` exactly `roles`; `approval` says who approved a grant (required for the roles
+/// Settings name).
 #[tauri::command]
 #[specta::specta]
 pub async fn change_roles(
     state: State<'_, AppState>,
     user: UserId,
     roles: Vec<RoleKey>,
+    approval: Option<String>,
 ) -> Result<UserView, ErrorBody> {
-    signed_in(state, move |dir, s| dir.change_roles(s, user, roles)).await
+    signed_in(state, move |dir, s| dir.change_roles_approved(s, user, roles, approval)).await
 }
 
 #[tauri::command]
@@ -146,19 +149,35 @@ pub struct ImportProgress {
     pub total: u32,
 }
 
-/// Invites the valid rows of the previewed file, sending `import-progress` events.
+/// Judges the previewed file again, row by row, with the approval reference typed since
+/// (nothing changes).
+#[tauri::command]
+#[specta::specta]
+pub async fn import_check(
+    state: State<'_, AppState>,
+    approval: Option<String>,
+) -> Result<ImportReport, ErrorBody> {
+    let bytes = state.peek_import().ok_or_else(|| {
+        gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
+    })?;
+    signed_in(state, move |dir, s| dir.import_users_csv(s, &bytes, true, approval, |_, _| {})).await
+}
+
+/// Invites the valid rows of the previewed file, each grant carrying `approval`, sending
+/// `import-progress` events.
 #[tauri::command]
 #[specta::specta]
 pub async fn import_run(
     app: tauri::AppHandle,
     state: State<'_, AppState>,
+    approval: Option<String>,
 ) -> Result<ImportReport, ErrorBody> {
     use tauri::Emitter;
     let bytes = state.take_import().ok_or_else(|| {
         gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
     })?;
     let out = signed_in(state.clone(), move |dir, s| {
-        dir.import_users_csv(s, &bytes, false, None, |done, total| {
+        dir.import_users_csv(s, &bytes, false, approval, |done, total| {
             let _ = app.emit("import-progress", ImportProgress { done, total });
         })
     })

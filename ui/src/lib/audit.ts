@@ -39,6 +39,13 @@ const LABELS: Record<AuditAction, string> = {
   new_recovery_codes: "New recovery codes",
   recover_account: "Recovered with a recovery code",
   export_audit: "Export audit log",
+  set_access_until: "Set end date",
+  read_audit: "Read audit log",
+  who_can: "Export who-can list",
+  start_review: "Start access review",
+  decide_review: "Review decision",
+  apply_review: "Apply access review",
+  sign_off_review: "Sign off access review",
 };
 
 /** Every audit action with its label, in the order the filter lists them. */

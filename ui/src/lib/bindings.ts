@@ -56,7 +56,13 @@ export const commands = {
 	cancelInvitation: (user: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("cancel_invitation", { user })),
 	deactivateUser: (user: string, reason: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("deactivate_user", { user, reason })),
 	reactivateUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("reactivate_user", { user })),
-	changeRoles: (user: string, roles: string[]) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_roles", { user, roles })),
+	/**
+	 *  Gives `user` exactly `roles`; `approval` says who approved a grant (required for the roles
+	 *  Settings name).
+	 */
+	changeRoles: (user: string, roles: string[], approval: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_roles", { user, roles, approval })),
+	/**  Sets (or, with null, removes) the date on which `user`'s access ends. */
+	setAccessUntil: (user: string, until: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("set_access_until", { user, until })),
 	issuePasswordReset: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("issue_password_reset", { user })),
 	unlockUser: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("unlock_user", { user })),
 	changeOwnName: (name: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_own_name", { name })),
@@ -75,14 +81,29 @@ export const commands = {
 	 *  when the person cancelled.
 	 */
 	saveAuditCsv: (query: AuditQuery) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_audit_csv", { query })),
+	/**  Everyone who may do `action` on `module`, with the roles granting it. */
+	whoCan: (module: Module, action: Action) => typedError<WhoCan, ErrorBody>(__TAURI_INVOKE("who_can", { module, action })),
+	/**
+	 *  "Export CSV…" of a who-can answer (an audited export), to a file chosen in the native save
+	 *  dialog. Returns the file's name, or null when cancelled.
+	 */
+	saveWhoCanCsv: (module: Module, action: Action) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_who_can_csv", { module, action })),
 	/**
 	 *  "Import CSV…": the person picks a file in the native dialog; it is kept in the app (the
 	 *  window never names a path) and judged row by row without changing anything. Null when
 	 *  cancelled.
 	 */
 	importPreview: () => typedError<ImportReport | null, ErrorBody>(__TAURI_INVOKE("import_preview")),
-	/**  Invites the valid rows of the previewed file, sending `import-progress` events. */
-	importRun: () => typedError<ImportReport, ErrorBody>(__TAURI_INVOKE("import_run")),
+	/**
+	 *  Judges the previewed file again, row by row, with the approval reference typed since
+	 *  (nothing changes).
+	 */
+	importCheck: (approval: string | null) => typedError<ImportReport, ErrorBody>(__TAURI_INVOKE("import_check", { approval })),
+	/**
+	 *  Invites the valid rows of the previewed file, each grant carrying `approval`, sending
+	 *  `import-progress` events.
+	 */
+	importRun: (approval: string | null) => typedError<ImportReport, ErrorBody>(__TAURI_INVOKE("import_run", { approval })),
 	/**
 	 *  "Export CSV": every user, to a file chosen in the native save dialog. Returns the file's
 	 *  name, or null when cancelled.
@@ -154,7 +175,9 @@ export type Act = "resend_invitation" | "cancel_invitation" | "change_roles" | "
 /**  Read, save, retry or discard an Outbox message that carries the person's code (rule 7). */
 "handle_message" | 
 /**  Remove the person's second factor (they enrol again when their role requires it). */
-"remove_second_factor";
+"remove_second_factor" | 
+/**  Set or clear the date on which the person's access ends (PCI DSS v4 8.2.7). */
+"set_access_until";
 
 /**  One action a front end may offer on a user: allowed, or refused with the reason. */
 export type ActOption = {
@@ -197,7 +220,21 @@ export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied"
 /**  A new set of recovery codes (the old set voided). */
 "new_recovery_codes" | 
 /**  An Owner's way back in: a new password set with their recovery kit. */
-"recover_account";
+"recover_account" | 
+/**  The date a user's access ends set or cleared (PCI DSS v4 8.2.7). */
+"set_access_until" | 
+/**  The audit log read or searched (PCI DSS v4 10.2.1.3). */
+"read_audit" | 
+/**  "Who can do X" asked. */
+"who_can" | 
+/**  An access review started (a snapshot taken), PCI DSS v4 7.2.4. */
+"start_review" | 
+/**  A reviewer's decision on one user of a review. */
+"decide_review" | 
+/**  A review's decisions carried out (each change also has its own event). */
+"apply_review" | 
+/**  A review signed off: read-only from then on. */
+"sign_off_review";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -306,7 +343,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid" | "approval_required" | "invalid_date" | "review_not_found" | "review_signed_off" | "review_in_progress" | "review_incomplete" | "not_in_review";
 
 /**
  *  A step of signing in still to take. A session at a gate is refused by every command but
@@ -362,6 +399,8 @@ export type ImportRow = {
 	outcome: ImportOutcome,
 	/**  Why a row is not invited; empty for invited rows. */
 	message: string,
+	/**  The stable code of that reason (e.g. `approval_required`), for the UI to place it. */
+	code: ErrorCode | null,
 	/**  The code of an invited row (real runs only), shown once. */
 	issued: IssuedCode | null,
 };
@@ -386,6 +425,13 @@ export type InviteOutcome = { outcome: "invited"; email: string; issued: IssuedC
 export type InviteRequest = {
 	invitees: Invitee[],
 	roles: string[],
+	/**
+	 *  Who approved the grant and where it is recorded (PCI DSS v4 8.2.4); required for the
+	 *  roles the settings name.
+	 */
+	approval?: string | null,
+	/**  The date on which the invitees' access ends, if it should (8.2.7). */
+	access_until?: string | null,
 };
 
 export type Invitee = {
@@ -641,6 +687,12 @@ export type SessionInfo = {
 	password_expires_at: string | null,
 	/**  Recovery codes used since their last sign-in (shown to Owners once, at sign-in). */
 	recovery_notices: RecoveryNotice[],
+	/**
+	 *  Set at sign-in for the last Active Owner when they had not signed in for longer than
+	 *  the dormant-account setting: the days it had been. They are not deactivated (someone
+	 *  must hold the keys); they are told to add a second Owner.
+	 */
+	kept_though_dormant: number | null,
 };
 
 export type Settings = {
@@ -655,6 +707,15 @@ export type Settings = {
 	 *  or `None` (off).
 	 */
 	password_max_age_days?: number | null,
+	/**
+	 *  Days without a sign-in after which the system deactivates an Active user (30 to 365,
+	 *  PCI DSS v4 8.2.6), or `None` (off). New organizations start at 90.
+	 */
+	dormant_days?: number | null,
+	/**  Months between access reviews (1 to 12; 6 by default, PCI DSS v4 7.2.4). */
+	review_months?: number,
+	/**  The roles whose grant needs an approval reference (PCI DSS v4 8.2.4). */
+	approval_required_roles?: string[],
 };
 
 export type SettingsInput = {
@@ -728,6 +789,12 @@ export type UserQuery = {
 	search: string | null,
 	/**  Only users without a second factor (who would be affected by requiring one). */
 	no_second_factor: boolean | null,
+	/**  Only Active users the dormant-account rule deactivates within 14 days. */
+	dormant_soon?: boolean | null,
+	/**  Only users whose access ends within 30 days. */
+	ending_soon?: boolean | null,
+	/**  Only users with no sign-in since this instant (never signed in included). */
+	no_sign_in_since?: string | null,
 	sort: UserSort | null,
 	/**  Reverse the order. */
 	descending: boolean | null,
@@ -758,11 +825,40 @@ export type UserView = {
 	locked_until: string | null,
 	/**  Whether they have an authenticator app enrolled. */
 	second_factor: boolean,
+	/**  The date on which the system deactivates them, if any. */
+	access_until: string | null,
+	/**  Whole days since their last sign-in; `None` if they never signed in. */
+	days_since_sign_in: number | null,
+	/**  An Active user the dormant-account rule will deactivate within 14 days. */
+	dormant_soon: boolean,
 	/**
 	 *  What the person who asked may do to this user, and why not (core's answer: the UI
 	 *  shows exactly these and decides nothing itself).
 	 */
 	actions: ActOption[],
+};
+
+/**  The answer to "who can do X". */
+export type WhoCan = {
+	permission: Permission,
+	/**  Every role that grants it, built-in ones first. */
+	roles: string[],
+	/**
+	 *  Every user holding one of those roles, in name order, whatever their status: an
+	 *  Inactive or Invited holder gains it on reactivation or acceptance.
+	 */
+	users: WhoCanRow[],
+};
+
+/**  One person who may do what was asked, and through which of their roles. */
+export type WhoCanRow = {
+	id: string,
+	email: string,
+	name: string,
+	status: UserStatus,
+	/**  The roles of theirs that grant it (one is enough). */
+	roles_granting: string[],
+	last_sign_in_at: string | null,
 };
 
 /* Tauri Specta runtime */

@@ -14,7 +14,8 @@ export type UserAction =
   | "deactivate"
   | "reactivate"
   | "unlock"
-  | "second_factor";
+  | "second_factor"
+  | "end_date";
 
 const menu: Record<Act, [UserAction, string] | null> = {
   resend_invitation: ["resend", "Resend invitation"],
@@ -27,6 +28,7 @@ const menu: Record<Act, [UserAction, string] | null> = {
   // Outbox messages have their own screen.
   handle_message: null,
   remove_second_factor: ["second_factor", "Remove second factor"],
+  set_access_until: ["end_date", "Set end date…"],
 };
 
 /** The acts core allows on `user` for the signed-in person, in core's order, as menu items. */
