@@ -35,7 +35,6 @@ impl Run {
             PwPick::Wrong => (WRONG, b),
             PwPick::Old => (p.passwords.get(1).map_or(WRONG, |&i| PASSWORDS[i]), b),
         };
-        let good = current.is_some_and(|i| PASSWORDS[i] == password) && p.status == Status::Active;
         // With an authenticator, a right password only opens the gate: the count of failures
         // stands until the second factor is given, and nothing is audited yet.
         let factor = p.factor.is_some();
@@ -43,6 +42,23 @@ impl Run {
         let times = if matches!(pw, PwPick::Wrong) { times } else { 1 };
         for _ in 0..times {
             let now = self.now();
+            // An end date or dormancy reached since the system last looked ends the person's
+            // access first (one event by the system), unless they are the last Active Owner:
+            // then a sign-in without a second step tells them how long they were away.
+            let ended = match self.ends_now(b) {
+                Some(why) => {
+                    self.end_access(b, why);
+                    self.stats.count_gov("ended at sign-in");
+                    1
+                }
+                None => 0,
+            };
+            let kept = match (self.lapse(b), self.people[b].seen) {
+                (Some(_), Some(at)) if !factor => Some((now - at).num_days().max(0) as u32),
+                _ => None,
+            };
+            let good = current.is_some_and(|i| PASSWORDS[i] == password)
+                && self.people[b].status == Status::Active;
             // An address no user has: the window's tally decides whether the attempt is an
             // event of its own; a user's: always, but for refusals past the first few.
             let known = self.people[b].status != Status::Absent;
@@ -78,12 +94,15 @@ impl Run {
             if !known {
                 self.tally = Some(tally);
             }
+            for branch in &mut branches {
+                branch.1 += ended;
+            }
             let allowed = outcomes(&branches);
             let real = self
                 .org
                 .dir
                 .sign_in(&typed, password)
-                .map(|s| (s.session, s.info.gate))
+                .map(|s| (s.session, s.info.gate, s.info.kept_though_dormant))
                 .map_err(code_of);
             let what = match (holder == b, pw) {
                 (false, _) => format!("person {holder} signs in as person {b} ({typed:?})"),
@@ -92,12 +111,24 @@ impl Run {
             };
             let events = self.compare(&what, &real.map(|_| ()), &allowed)?;
             self.follow_throttle(b, &branches, &real.map(|_| ()), events)?;
-            if let Ok((session, gate)) = real {
+            if let Ok((session, gate, kept_for)) = real {
                 let expected = factor.then_some(Gate::SecondFactor);
                 if gate != expected {
                     return Err(self.fail(format!(
                         "the session waits at {gate:?}, the model expects {expected:?}"
                     )));
+                }
+                if kept_for != kept {
+                    return Err(self.fail(format!(
+                        "the sign-in says the person was kept though dormant for {kept_for:?} \
+                         days; the model expects {kept:?}"
+                    )));
+                }
+                if kept.is_some() {
+                    self.stats.count_gov("last owner kept at sign-in");
+                }
+                if !factor {
+                    self.people[b].seen = Some(now);
                 }
                 if factor {
                     self.stats.count("sign-in stops at the gate");

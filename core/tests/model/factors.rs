@@ -457,6 +457,7 @@ impl Run {
         match real {
             Ok(info) if at_gate => {
                 self.sessions[s].waiting = false;
+                self.people[b].seen = Some(now);
                 match judged {
                     Judged::Totp(step) => {
                         if let Some(f) = self.people[b].factor.as_mut() {

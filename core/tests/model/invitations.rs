@@ -87,6 +87,8 @@ impl Run {
         }
         self.people[b].id = Some(issued.user_id);
         self.people[b].status = Status::Invited;
+        // The invitation's terms replace any end date (this one sets none).
+        self.people[b].until = None;
         self.people[b].roles = keys;
         let code = self.issue(s, a, b, issued.code, issued.expires_at, issued.message_id, false)?;
         self.people[b].invitation = Some(code);
@@ -158,6 +160,7 @@ impl Run {
         p.stale_invitations
             .insert(0, Stale { text: code.text, errors: vec![ErrorCode::InvalidCode] });
         p.status = Status::Active;
+        p.seen = Some(now);
         p.passwords = vec![pw];
         p.password_known = [(by, snap.clone())].into();
         // The spec does not say whether accepting clears a count of failed sign-ins.
@@ -213,6 +216,7 @@ impl Run {
                 p.status = Status::Absent;
                 p.roles.clear();
                 p.displays.clear();
+                p.until = None;
             }
         }
         Ok(true)

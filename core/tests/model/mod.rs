@@ -18,6 +18,13 @@
 //! used recovery code; by the person or by someone who only knows their password), ask for new
 //! recovery codes, and remove someone's second factor. Codes are computed from the secret the
 //! enrolment showed, as an authenticator app does, on the test's clock.
+//! And access governance: set or clear someone's end date (days to weeks ahead, now and then
+//! today, earlier or past ten years), turn the dormant-account rule off or set its days (an
+//! Owner's to change), wait months, and run the system's check of dormant accounts and end
+//! dates (as when the store opens): exactly those predicted are deactivated, or lose their
+//! invitation, in name order, the last Active Owner never, each one event by the system with
+//! its reason; then someone reads the log (itself an event). A sign-in ends the access of the
+//! person signing in first when it has lapsed; the last Active Owner is told instead.
 //!
 //! After every call the real outcome must be one the spec allows (where the spec gives no order
 //! between refusals, any refusal that applies is accepted; where it leaves a behaviour open,
@@ -25,8 +32,8 @@
 //! by exactly what that outcome writes: one event for each refusal by the permission matrix or
 //! rules 1-7, none for other refusals, one for each refused code or sign-in. After every step
 //! `verify()` holds and the store and the model agree on every user (status, roles, stored
-//! address, lockout, invitation expiry, whether they have an authenticator app, `can()` for
-//! every module and action) and on every
+//! address, lockout, invitation expiry, whether they have an authenticator app, end date, days
+//! since the last sign-in, "dormant soon", `can()` for every module and action) and on every
 //! session handle (live or not, asked without counting as activity). And nobody has ever signed
 //! in as a user whose permissions they do not hold themselves, unless those permissions were
 //! granted to that user (by an Owner, or by a manager entitled to) after they learned the
@@ -43,6 +50,7 @@ mod accounts;
 mod codes;
 mod expect;
 mod factors;
+mod governance;
 mod invitations;
 mod ops;
 mod roles;
@@ -72,11 +80,17 @@ struct Stats {
     granted_later: u64,
     /// Second-factor outcomes by kind (the gate, each kind of code, enrolment, removal).
     factors: BTreeMap<String, u64>,
+    /// Access ended by the system, by reason and occasion.
+    governance: BTreeMap<String, u64>,
 }
 
 impl Stats {
     fn count(&mut self, what: &str) {
         *self.factors.entry(what.to_string()).or_default() += 1;
+    }
+
+    fn count_gov(&mut self, what: &str) {
+        *self.governance.entry(what.to_string()).or_default() += 1;
     }
 }
 
@@ -137,10 +151,12 @@ fn run_half(half: &str) {
         .collect();
     let refusals: Vec<String> = stats.refusals.iter().map(|(c, n)| format!("{c} {n}")).collect();
     let factors: Vec<String> = stats.factors.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    let governance: Vec<String> =
+        stats.governance.iter().map(|(c, n)| format!("{c} {n}")).collect();
     println!(
         "model: half {half}: {} cases, {} of {} steps run, {} calls; per command run/succeeded: \
          {}; refusals: {}; sign-ins as someone else: {} ({} holding permissions granted later); \
-         second factor: {}",
+         second factor: {}; governance: {}",
         stats.cases,
         stats.run,
         stats.generated,
@@ -149,7 +165,8 @@ fn run_half(half: &str) {
         refusals.join(", "),
         stats.sign_ins_as_others,
         stats.granted_later,
-        factors.join(", ")
+        factors.join(", "),
+        governance.join(", ")
     );
     assert!(stats.cases >= cases, "only {} of {cases} cases ran", stats.cases);
     assert!(

@@ -158,6 +158,8 @@ pub(super) enum Op {
         by: Pick,
         lifetime_hours: u32,
         idle_minutes: u32,
+        /// The dormant-account setting (off: `None`; now and then out of range).
+        dormant_days: Option<u32>,
     },
     OwnPassword {
         by: Pick,
@@ -204,6 +206,17 @@ pub(super) enum Op {
         by: Pick,
         who: usize,
     },
+    /// Sets the day someone's access ends, `days` after today (local), or clears it.
+    SetAccessUntil {
+        by: Pick,
+        who: usize,
+        days: Option<i64>,
+    },
+    /// The system's check of dormant accounts and end dates (as when the store opens, and
+    /// hourly), then someone reads the audit log.
+    Enforce {
+        by: Pick,
+    },
 }
 
 impl Op {
@@ -235,12 +248,14 @@ impl Op {
             Op::SecondFactor { .. } => "second_factor",
             Op::NewRecoveryCodes { .. } => "new_recovery_codes",
             Op::RemoveSecondFactor { .. } => "remove_second_factor",
+            Op::SetAccessUntil { .. } => "set_access_until",
+            Op::Enforce { .. } => "enforce_access",
         }
     }
 }
 
 /// Every command name, for the counts.
-pub(super) const OP_NAMES: [&str; 26] = [
+pub(super) const OP_NAMES: [&str; 28] = [
     "invite",
     "accept",
     "resend",
@@ -267,6 +282,8 @@ pub(super) const OP_NAMES: [&str; 26] = [
     "second_factor",
     "new_recovery_codes",
     "remove_second_factor",
+    "set_access_until",
+    "enforce_access",
 ];
 
 fn pick() -> impl Strategy<Value = Pick> {
@@ -313,12 +330,37 @@ fn perm_pick() -> impl Strategy<Value = PermPick> {
         .prop_map(|(template, extra)| PermPick { template, extra })
 }
 
+/// The dormant-account setting: mostly as a new organization has it, or the shortest (so that
+/// weeks of waiting make people dormant), now and then off or out of range.
+fn dormant_days() -> impl Strategy<Value = Option<u32>> {
+    prop_oneof![
+        2 => Just(Some(90u32)),
+        5 => Just(Some(30)),
+        1 => Just(Some(365)),
+        2 => Just(None),
+        1 => prop::sample::select(vec![Some(29), Some(366)]),
+    ]
+}
+
+/// An end date, in days after today: mostly days to weeks ahead; now and then cleared, today
+/// or earlier, or past the ten years allowed.
+fn end_date() -> impl Strategy<Value = Option<i64>> {
+    prop_oneof![
+        2 => Just(None),
+        8 => (1..=40i64).prop_map(Some),
+        1 => (-2..=0i64).prop_map(Some),
+        1 => prop::sample::select(vec![Some(3660i64), Some(3661)]),
+    ]
+}
+
 pub(super) fn op() -> impl Strategy<Value = Op> {
     let wait = prop_oneof![
             6 => 1..=14i64,
             2 => 15..=61i64,
             1 => 62..=1500i64,
             1 => 1440..=50_000i64,
+            // A month to four: long enough for the dormant-account rule.
+            2 => 43_200..=187_200i64,
     ];
     prop_oneof![
         7 => (pick(), 1..PEOPLE, role_picks(), any::<u8>(), prop::bool::weighted(0.03))
@@ -347,8 +389,8 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
         2 => (pick(), 0..3usize, perm_pick()).prop_map(|(by, which, perms)| Op::CreateRole { by, which, perms }),
         2 => (pick(), 0..3usize, perm_pick()).prop_map(|(by, which, perms)| Op::UpdateRole { by, which, perms }),
         1 => (pick(), 0..3usize).prop_map(|(by, which)| Op::DeleteRole { by, which }),
-        1 => (pick(), prop::sample::select(vec![1u32, 2, 24, 168, 720]), prop::sample::select(vec![1u32, 5, 15, 30, 60]))
-            .prop_map(|(by, lifetime_hours, idle_minutes)| Op::Settings { by, lifetime_hours, idle_minutes }),
+        1 => (pick(), prop::sample::select(vec![1u32, 2, 24, 168, 720]), prop::sample::select(vec![1u32, 5, 15, 30, 60]), dormant_days())
+            .prop_map(|(by, lifetime_hours, idle_minutes, dormant_days)| Op::Settings { by, lifetime_hours, idle_minutes, dormant_days }),
         1 => (pick(), prop::bool::weighted(0.7), prop_oneof![3 => 0..WEAK, 1 => Just(WEAK)])
             .prop_map(|(by, right, pw)| Op::OwnPassword { by, right, pw }),
         3 => (
@@ -368,5 +410,7 @@ pub(super) fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(by, code, times)| Op::SecondFactor { by, code, times }),
         1 => pick().prop_map(|by| Op::NewRecoveryCodes { by }),
         2 => (pick(), target()).prop_map(|(by, who)| Op::RemoveSecondFactor { by, who }),
+        2 => (pick(), target(), end_date()).prop_map(|(by, who, days)| Op::SetAccessUntil { by, who, days }),
+        2 => pick().prop_map(|by| Op::Enforce { by }),
     ]
 }

@@ -1,10 +1,10 @@
 //! Custom roles (create, edit, delete) and the organization's settings (invitation lifetime,
-//! idle timeout); each checked against what the spec allows.
+//! idle timeout, dormant accounts); each checked against what the spec allows.
 
 use super::expect::Verdict;
 use super::ops::{PermPick, Pick};
 use super::run::code_of;
-use super::spec::{show_perms, Perms, CUSTOM};
+use super::spec::{show_perms, Perms, CUSTOM, DORMANT_DAYS};
 use super::state::{Run, Status};
 use gatehouse_core::model::{Action, Module, Settings};
 use gatehouse_core::{ErrorCode, RoleInput, SettingsInput};
@@ -12,11 +12,12 @@ use proptest::test_runner::TestCaseError;
 
 const ORGANIZATION: &str = "Acme Payments";
 
-#[allow(clippy::field_reassign_with_default)] // only the two fields the model knows
-fn settings(lifetime_hours: u32, idle_minutes: u32) -> Settings {
+#[allow(clippy::field_reassign_with_default)] // only the fields the model knows
+fn settings(lifetime_hours: u32, idle_minutes: u32, dormant_days: Option<u32>) -> Settings {
     let mut s = Settings::default();
     s.invitation_lifetime_hours = lifetime_hours;
     s.session_idle_minutes = idle_minutes;
+    s.dormant_days = dormant_days;
     s
 }
 
@@ -141,15 +142,32 @@ impl Run {
         by: Pick,
         lifetime: u32,
         idle: u32,
+        dormant: Option<u32>,
     ) -> Result<bool, TestCaseError> {
         let Some(s) = self.pick(by)? else { return Ok(false) };
-        let same = lifetime == self.lifetime_hours && idle == self.idle_minutes;
+        let same = lifetime == self.lifetime_hours
+            && idle == self.idle_minutes
+            && dormant == self.dormant_days;
         let mut v = Verdict::go(if same { &[0, 1][..] } else { &[1][..] });
-        let actor = self.begin(s, &mut v);
+        // A setting out of range is refused before anything else (the session is not looked
+        // at, so not kept alive either).
+        let invalid = dormant.is_some_and(|d| !DORMANT_DAYS.contains(&d));
+        let actor = if invalid {
+            v = Verdict::default();
+            v.reject(true, ErrorCode::InvalidSetting);
+            None
+        } else {
+            self.begin(s, &mut v)
+        };
         if let Some(a) = actor {
             v.deny(!self.can(a, Module::Settings, Action::Update), ErrorCode::PermissionDenied);
+            // The dormant-account rule guards access: an Owner's to change.
+            v.deny(dormant != self.dormant_days && !self.owner(a), ErrorCode::OwnerRequired);
         }
-        let input = SettingsInput { name: ORGANIZATION.into(), settings: settings(lifetime, idle) };
+        let input = SettingsInput {
+            name: ORGANIZATION.into(),
+            settings: settings(lifetime, idle, dormant),
+        };
         let real = self
             .org
             .dir
@@ -157,13 +175,15 @@ impl Run {
             .map(|_| ())
             .map_err(code_of);
         let what = format!(
-            "{} sets the invitation lifetime to {lifetime} h and the idle timeout to {idle} min",
+            "{} sets the invitation lifetime to {lifetime} h, the idle timeout to {idle} min and \
+             dormant accounts to {dormant:?} days",
             self.who(s)
         );
         self.compare_verdict(&what, &real, &v)?;
         if actor.is_some() && real.is_ok() {
             self.lifetime_hours = lifetime;
             self.idle_minutes = idle;
+            self.dormant_days = dormant;
         }
         Ok(true)
     }

@@ -46,8 +46,8 @@ impl Run {
             Op::CreateRole { by, which, perms } => self.create_role(*by, *which, perms)?,
             Op::UpdateRole { by, which, perms } => self.update_role(*by, *which, perms)?,
             Op::DeleteRole { by, which } => self.delete_role(*by, *which)?,
-            Op::Settings { by, lifetime_hours, idle_minutes } => {
-                self.settings(*by, *lifetime_hours, *idle_minutes)?
+            Op::Settings { by, lifetime_hours, idle_minutes, dormant_days } => {
+                self.settings(*by, *lifetime_hours, *idle_minutes, *dormant_days)?
             }
             Op::OwnPassword { by, right, pw } => self.own_password(*by, *right, *pw)?,
             Op::Outbox { by, who, reset, older, act } => {
@@ -58,6 +58,8 @@ impl Run {
             Op::SecondFactor { by, code, times } => self.second_factor(*by, *code, *times)?,
             Op::NewRecoveryCodes { by } => self.new_recovery_codes(*by)?,
             Op::RemoveSecondFactor { by, who } => self.remove_second_factor(*by, *who)?,
+            Op::SetAccessUntil { by, who, days } => self.set_access_until(*by, *who, *days)?,
+            Op::Enforce { by } => self.enforce(*by)?,
             Op::Wait { minutes, nanos } => {
                 let by = Duration::minutes(*minutes) + Duration::nanoseconds(*nanos);
                 self.org.clock.advance(by);
@@ -236,6 +238,21 @@ impl Run {
                     )));
                 }
             }
+            if u.access_until != p.until {
+                return Err(self.fail(format!(
+                    "person {i}'s access ends on {:?} in the store, {:?} in the model",
+                    u.access_until, p.until
+                )));
+            }
+            let days = p.seen.map(|at| (now - at).num_days().max(0) as u32);
+            let soon = self.dormant_soon(i);
+            if u.days_since_sign_in != days || u.dormant_soon != soon {
+                return Err(self.fail(format!(
+                    "person {i} signed in {:?} days ago (dormant soon: {}) in the store, {days:?} \
+                     ({soon}) in the model",
+                    u.days_since_sign_in, u.dormant_soon
+                )));
+            }
             if u.second_factor != p.factor.is_some() {
                 return Err(self.fail(format!(
                     "person {i} {} an authenticator app in the store, {} in the model",
@@ -353,6 +370,9 @@ fn play(ops: &[Option<Op>], stats: &RefCell<Stats>) -> Result<(), (usize, TestCa
     }
     for (what, n) in run.stats.factors {
         *total.factors.entry(what).or_default() += n;
+    }
+    for (what, n) in run.stats.governance {
+        *total.governance.entry(what).or_default() += n;
     }
     result
 }

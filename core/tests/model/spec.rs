@@ -20,6 +20,13 @@ pub(super) const SESSION_MAX_HOURS: i64 = 12;
 pub(super) const DEFAULT_LIFETIME_HOURS: u32 = 7 * 24;
 pub(super) const DEFAULT_IDLE_MINUTES: u32 = 15;
 pub(super) const PASSWORD_HISTORY: usize = 4;
+/// Dormant accounts: "90 recommended", on in a new organization; the setting's range.
+pub(super) const DEFAULT_DORMANT_DAYS: u32 = 90;
+pub(super) const DORMANT_DAYS: std::ops::RangeInclusive<u32> = 30..=365;
+/// How long before the dormant-account rule applies the list warns ("Dormant soon").
+pub(super) const DORMANT_WARNING_DAYS: i64 = 14;
+/// The furthest end date accepted, in days after today (core's bound: domain.md names none).
+pub(super) const END_DATE_MAX_DAYS: i64 = 3660;
 
 fn spec_table() -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/spec/permissions.md");

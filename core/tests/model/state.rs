@@ -6,11 +6,12 @@ use super::expect::{locked, session_codes, Verdict};
 use super::factors::fresh_steps;
 use super::ops::{FactorPick, Pick, PwPick};
 use super::spec::{
-    built_in, Perms, DEFAULT_IDLE_MINUTES, DEFAULT_LIFETIME_HOURS, OWNER, SESSION_MAX_HOURS,
+    built_in, Perms, DEFAULT_DORMANT_DAYS, DEFAULT_IDLE_MINUTES, DEFAULT_LIFETIME_HOURS, OWNER,
+    SESSION_MAX_HOURS,
 };
 use super::Stats;
 use crate::support::{Org, MEMBER_PASSWORD, OWNER_EMAIL, OWNER_PASSWORD};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use gatehouse_core::model::UserId;
 use gatehouse_core::secrets::{Keys, OsVault, Vault, SERVICE};
 use gatehouse_core::{Clock, ErrorCode, SessionId};
@@ -142,6 +143,10 @@ pub(super) struct Person {
     pub(super) recovery: Option<Recovery>,
     /// Recovery codes used, or voided by a new set: newest first, a few.
     pub(super) used_recovery: Vec<String>,
+    /// What the dormant-account rule counts from: the last sign-in, or the activation.
+    pub(super) seen: Option<DateTime<Utc>>,
+    /// The day the person's access ends, if set.
+    pub(super) until: Option<NaiveDate>,
 }
 
 impl Person {
@@ -162,6 +167,8 @@ impl Person {
             enrolling: None,
             recovery: None,
             used_recovery: Vec::new(),
+            seen: None,
+            until: None,
         }
     }
 
@@ -277,6 +284,8 @@ pub(super) struct Run {
     pub(super) messages: Vec<Msg>,
     pub(super) lifetime_hours: u32,
     pub(super) idle_minutes: u32,
+    /// The dormant-account setting, in days (off: `None`).
+    pub(super) dormant_days: Option<u32>,
     /// Audit events in the store, as last counted.
     pub(super) events: u64,
     pub(super) trace: Vec<String>,
@@ -313,6 +322,7 @@ impl Run {
         p.displays = vec![OWNER_EMAIL.to_string()];
         p.passwords = vec![0];
         p.password_known.insert(0, me.clone());
+        p.seen = Some(now);
         let sessions = vec![Sess {
             id: org.owner(),
             user: 0,
@@ -333,6 +343,7 @@ impl Run {
             messages: Vec::new(),
             lifetime_hours: DEFAULT_LIFETIME_HOURS,
             idle_minutes: DEFAULT_IDLE_MINUTES,
+            dormant_days: Some(DEFAULT_DORMANT_DAYS),
             events,
             trace: Vec::new(),
             quiet: false,
@@ -371,21 +382,30 @@ impl Run {
         if p.live && live(self).is_empty() {
             let now = self.now();
             let last = self.sessions.last().map(|s| s.user);
-            let who = last.into_iter().chain(0..PEOPLE).find(|&i| {
-                let person = &self.people[i];
-                person.status == Status::Active
-                    && !person.passwords.is_empty()
-                    && person.throttle.iter().all(|t| locked(t, now) == [false])
-                    && person.factor.as_ref().is_none_or(|f| {
-                        f.holder == i && fresh_steps(&f.secret, f.last_step, now).next().is_some()
-                    })
-            });
-            if let Some(who) = who {
+            // Someone whose access has lapsed is refused (and their access ended) as they try:
+            // the next one tries then.
+            for _ in 0..PEOPLE {
+                let who = last.into_iter().chain(0..PEOPLE).find(|&i| {
+                    let person = &self.people[i];
+                    person.status == Status::Active
+                        && !person.passwords.is_empty()
+                        && person.throttle.iter().all(|t| locked(t, now) == [false])
+                        && person.factor.as_ref().is_none_or(|f| {
+                            f.holder == i
+                                && fresh_steps(&f.secret, f.last_step, now).next().is_some()
+                        })
+                });
+                let Some(who) = who else { break };
+                let lapsed = self.ends_now(who).is_some();
                 self.sign_in(who, PwPick::Right, 1, false, 0)?;
+                if lapsed {
+                    continue;
+                }
                 let s = self.sessions.len() - 1;
                 if self.last_ok && self.sessions[s].waiting && self.sessions[s].user == who {
                     self.second_step(s, FactorPick::Right(0))?;
                 }
+                break;
             }
         }
         let live = live(self);
