@@ -219,6 +219,7 @@ mod tests {
             reset_id: None,
             factors: Default::default(),
             access_until: None,
+            reactivated_at: None,
         }
     }
 

@@ -129,6 +129,7 @@ impl Directory {
                     reset_id: None,
                     factors: Default::default(),
                     access_until: None,
+                    reactivated_at: None,
                 };
                 people.push((user, invitation));
             }

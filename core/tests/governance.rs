@@ -485,3 +485,53 @@ mod who_can_property {
         }
     }
 }
+
+#[test]
+fn a_reactivated_dormant_user_gets_the_full_period_again() {
+    let org = Org::new().with_owner();
+    let member = org.member("back@example.com", &["reporting"]);
+    org.clock.advance(Duration::days(91));
+    assert_eq!(org.dir.enforce_access().unwrap(), vec![member.id]);
+    let owner = org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap().session;
+    org.dir.reactivate_user(owner, member.id).unwrap();
+    assert!(org.dir.enforce_access().unwrap().is_empty(), "counted from the reactivation");
+    let back = org.dir.sign_in("back@example.com", MEMBER_PASSWORD).unwrap();
+    assert_eq!(back.info.user.status, UserStatus::Active);
+}
+
+#[test]
+fn an_invitation_whose_end_date_came_cannot_be_accepted_even_before_the_hourly_check() {
+    let org = Org::new().with_owner();
+    let until = today(&org) + Duration::days(2);
+    let request = InviteRequest {
+        invitees: vec![Invitee { email: "late@example.com".into(), name: None }],
+        roles: vec!["reporting".into()],
+        access_until: Some(until),
+        ..Default::default()
+    };
+    let InviteOutcome::Invited { issued, .. } =
+        org.dir.invite_users(org.owner(), request).unwrap().remove(0)
+    else {
+        panic!("invited")
+    };
+    org.clock.advance(access_ends_at(until) - org.clock_now() + Duration::minutes(5));
+    let err = org
+        .dir
+        .accept_invitation(crate::support::accept_input("late@example.com", &issued.code))
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvitationCancelled);
+}
+
+#[test]
+fn the_last_owner_past_an_end_date_is_kept_but_not_called_dormant() {
+    let mut org = Org::new().with_owner();
+    let second = org.member("second@example.com", &["owner"]);
+    let owner_id = org.owner_id();
+    let until = today(&org) + Duration::days(5);
+    org.dir.set_access_until(second.session, owner_id, Some(until)).unwrap();
+    org.dir.deactivate_user(org.owner(), second.id, None).unwrap();
+    org.later(Duration::days(6));
+    assert!(org.dir.enforce_access().unwrap().is_empty(), "the last Active Owner stays");
+    let signed_in = org.dir.sign_in(OWNER_EMAIL, OWNER_PASSWORD).unwrap();
+    assert_eq!(signed_in.info.kept_though_dormant, None, "signed in six days ago");
+}

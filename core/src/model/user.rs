@@ -43,6 +43,9 @@ pub struct User {
     /// deactivates them (PCI DSS v4 8.2.7).
     #[serde(default)]
     pub access_until: Option<NaiveDate>,
+    /// The last reactivation: the dormant-account rule counts from it too.
+    #[serde(default)]
+    pub reactivated_at: Option<DateTime<Utc>>,
 }
 
 impl User {

@@ -42,6 +42,8 @@ impl Directory {
     }
 
     fn try_accept(&self, input: &AcceptInput) -> Result<User> {
+        // An end date come since the last hourly check ends the invitation first.
+        self.end_access_of(&input.email)?;
         let (invitation, user) = self.invitation_by_code(&input.email, &input.code)?;
         let name = clean_name(&input.name, "Your name")?;
         password::check_policy(&input.password, &[&name, user.email.as_str()])?;

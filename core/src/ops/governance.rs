@@ -42,9 +42,10 @@ pub fn access_ends_at(date: NaiveDate) -> DateTime<Utc> {
 }
 
 /// What the dormant-account rule counts from: the last sign-in, or the activation of someone
-/// who never signed in.
+/// who never signed in, or their reactivation, whichever came last (a reactivated person is
+/// given the full period again).
 pub fn last_seen(user: &User) -> Option<DateTime<Utc>> {
-    user.last_sign_in_at.or(user.activated_at)
+    [user.last_sign_in_at, user.activated_at, user.reactivated_at].into_iter().flatten().max()
 }
 
 /// When the dormant-account rule deactivates `user`, if it applies to them (Active, the rule
@@ -171,6 +172,16 @@ impl Directory {
             }
         }
         Ok(ended)
+    }
+
+    /// Runs the check for the person `email` names, before a sign-in, an acceptance or a
+    /// recovery uses their access (the hourly check may not have come yet).
+    pub(crate) fn end_access_of(&self, email: &str) -> Result<()> {
+        let key = crate::ops::session::throttle_key(email);
+        if let Some(found) = self.store.user_by_email(&key)? {
+            self.end_access(found.id)?;
+        }
+        Ok(())
     }
 
     /// Deactivates `id` if their access has lapsed, judged again under the writer lock.

@@ -169,6 +169,7 @@ impl Directory {
             reset_id: None,
             factors: Default::default(),
             access_until: None,
+            reactivated_at: None,
         });
         if !name.is_empty() {
             user.name = name;

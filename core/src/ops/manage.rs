@@ -60,6 +60,7 @@ impl Directory {
             }
             target.status = UserStatus::Active;
             target.deactivated_at = None;
+            target.reactivated_at = Some(change.now());
             target.updated_at = change.now();
             change.commit("Inactive → Active", |tx| tx.put_user(&target))?;
             change.view(&target)

@@ -293,6 +293,8 @@ impl Directory {
     /// `locked_out`, the password rules', `password_reused`.
     pub fn recover_account(&self, input: RecoverInput) -> Result<SignedIn> {
         password::check_policy(&input.password, &[input.email.trim()])?;
+        // A lapsed Owner (not the last) is deactivated before a recovery could revive them.
+        self.end_access_of(&input.email)?;
         let key = throttle_key(&input.email);
         let counted = format!("{RECOVERY_THROTTLE}{key}");
         let write = self.unattended();

@@ -145,9 +145,7 @@ impl Directory {
         let key = throttle_key(email);
         // An end date or dormancy reached since the last hourly check ends access before it
         // is used (PCI DSS v4 8.2.6, 8.2.7).
-        if let Some(found) = self.store.user_by_email(&key)? {
-            self.end_access(found.id)?;
-        }
+        self.end_access_of(email)?;
         let user = self.store.user_by_email(&key)?;
         let locked = self.store.throttle(&key)?.minutes_locked(self.clock.now()).is_some();
         // Hash before taking the lock: argon2 is slow on purpose.
@@ -195,8 +193,10 @@ impl Directory {
             return self.start_session(&signed_in, gate);
         }
         // The last Active Owner is never deactivated as dormant: told instead.
-        let dormant_for = crate::ops::governance::lapse(&signed_in, &org.settings, write.now)
-            .and(signed_in.last_sign_in_at.or(signed_in.activated_at))
+        let seen = crate::ops::governance::last_seen(&signed_in);
+        let dormant_for = crate::ops::governance::dormant_at(&signed_in, &org.settings)
+            .filter(|at| *at <= write.now)
+            .and(seen)
             .map(|at| crate::ops::governance::days_between(at, write.now));
         signed_in.last_sign_in_at = Some(write.now);
         write.commit(|tx| {

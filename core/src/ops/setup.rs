@@ -51,6 +51,7 @@ impl Directory {
             reset_id: None,
             factors: Default::default(),
             access_until: None,
+            reactivated_at: None,
         };
         let org = Organization {
             name: org_name,
