@@ -53,8 +53,9 @@ impl Run {
                 }
                 None => 0,
             };
-            let kept = match (self.lapse(b), self.people[b].seen) {
-                (Some(_), Some(at)) if !factor => Some((now - at).num_days().max(0) as u32),
+            // Told only of dormancy (an end date passed on the last Owner is not that).
+            let kept = match (self.dormant(b), self.counted_from(b)) {
+                (true, Some(at)) if !factor => Some((now - at).num_days().max(0) as u32),
                 _ => None,
             };
             let good = current.is_some_and(|i| PASSWORDS[i] == password)

@@ -60,6 +60,9 @@ impl Run {
             self.people[b].status = to;
             if deactivate {
                 self.end_sessions(b, None);
+            } else {
+                // The dormant-account rule counts from the reactivation.
+                self.people[b].reactivated = Some(self.now());
             }
         }
         Ok(true)

@@ -45,6 +45,16 @@ impl Verdict {
         }
     }
 
+    /// Every outcome writes `n` events more (the system ended someone's access first).
+    pub(super) fn plus(&mut self, n: u64) {
+        for (_, e) in self.refuse.iter_mut().chain(self.maybe.iter_mut()) {
+            *e += n;
+        }
+        for e in &mut self.ok {
+            *e += n;
+        }
+    }
+
     pub(super) fn allowed(&self) -> Vec<(Outcome, u64)> {
         let mut out: Vec<(Outcome, u64)> =
             self.refuse.iter().chain(&self.maybe).map(|&(c, e)| (Err(c), e)).collect();

@@ -59,9 +59,27 @@ impl Run {
             return Some(Ending::EndDate(date));
         }
         let days = self.dormant_days?;
-        let seen = p.seen?;
+        let seen = self.counted_from(i)?;
         (p.status == Status::Active && seen + Duration::days(i64::from(days)) <= now)
             .then_some(Ending::Dormant(days))
+    }
+
+    /// Whether person `i` is Active and has not signed in (nor been activated or reactivated)
+    /// for the setting's days, whatever their end date.
+    pub(super) fn dormant(&self, i: usize) -> bool {
+        let p = &self.people[i];
+        p.status == Status::Active
+            && self.dormant_days.is_some_and(|days| {
+                self.counted_from(i)
+                    .is_some_and(|at| at + Duration::days(i64::from(days)) <= self.now())
+            })
+    }
+
+    /// What the dormant-account rule counts from: the last sign-in (or activation), or the
+    /// last reactivation, whichever is later.
+    pub(super) fn counted_from(&self, i: usize) -> Option<DateTime<Utc>> {
+        let p = &self.people[i];
+        p.seen.into_iter().chain(p.reactivated).max()
     }
 
     /// Whether the last Active Owner is person `i`: never deactivated by the system.
@@ -93,6 +111,7 @@ impl Run {
             p.displays.clear();
             p.until = None;
             p.seen = None;
+            p.reactivated = None;
         } else {
             self.stats.count_gov(&format!("{what}: deactivated"));
             self.people[i].status = Status::Inactive;
@@ -107,7 +126,8 @@ impl Run {
         let warn_from = self.now() + Duration::days(DORMANT_WARNING_DAYS);
         p.status == Status::Active
             && self.dormant_days.is_some_and(|days| {
-                p.seen.is_some_and(|at| at + Duration::days(i64::from(days)) <= warn_from)
+                self.counted_from(i)
+                    .is_some_and(|at| at + Duration::days(i64::from(days)) <= warn_from)
             })
             && !self.last_active_owner(i)
     }

@@ -105,20 +105,43 @@ impl Run {
     ) -> Result<bool, TestCaseError> {
         let b = self.holder_of_code(b, pick, false);
         let now = self.now();
+        let before = self.people[b].invitation.clone();
+        let skip = match pick {
+            CodePick::Current | CodePick::OtherEmail => before.is_none(),
+            CodePick::Stale(_) => self.people[b].stale_invitations.is_empty(),
+        };
+        if skip {
+            return Ok(false);
+        }
+        // The address typed is the invitee's, or another person's: an end date (or dormancy)
+        // reached since the system last looked ends that person's access first.
+        let typed_person = if matches!(pick, CodePick::OtherEmail) { (b + 1) % PEOPLE } else { b };
+        let ended = match self.ends_now(typed_person) {
+            Some(why) => {
+                self.end_access(typed_person, why);
+                self.stats.count_gov("ended at acceptance");
+                1
+            }
+            None => 0,
+        };
         let mut v = Verdict::go(&[1]);
         let current = self.people[b].invitation.clone();
         let (text, email_of) = match pick {
-            CodePick::Current => {
-                let Some(c) = &current else { return Ok(false) };
-                v.deny(now > c.expires, ErrorCode::InvitationExpired);
-                v.maybe(now == c.expires, ErrorCode::InvitationExpired, 1);
-                (c.text.clone(), b)
-            }
+            CodePick::Current => match (&current, &before) {
+                (Some(c), _) => {
+                    v.deny(now > c.expires, ErrorCode::InvitationExpired);
+                    v.maybe(now == c.expires, ErrorCode::InvitationExpired, 1);
+                    (c.text.clone(), b)
+                }
+                // Ended just now by the system: the code is a cancelled invitation's.
+                (None, Some(was)) => {
+                    v.deny(true, ErrorCode::InvitationCancelled);
+                    (was.text.clone(), b)
+                }
+                (None, None) => return Ok(false),
+            },
             CodePick::Stale(k) => {
                 let stale = &self.people[b].stale_invitations;
-                if stale.is_empty() {
-                    return Ok(false);
-                }
                 let st = stale[k % stale.len()].clone();
                 for code in st.errors {
                     v.deny(true, code);
@@ -126,12 +149,13 @@ impl Run {
                 (st.text, b)
             }
             CodePick::OtherEmail => {
-                let Some(c) = &current else { return Ok(false) };
+                let Some(c) = before.as_ref() else { return Ok(false) };
                 v.deny(true, ErrorCode::InvalidCode);
                 (c.text.clone(), (b + 1) % PEOPLE)
             }
         };
         v.reject(pw == WEAK, ErrorCode::WeakPassword);
+        v.plus(ended);
         let by = match (&current, pick, by_other) {
             (Some(c), CodePick::Current, true) => {
                 c.seen.keys().copied().find(|&x| x != b).unwrap_or(b)

@@ -145,6 +145,8 @@ pub(super) struct Person {
     pub(super) used_recovery: Vec<String>,
     /// What the dormant-account rule counts from: the last sign-in, or the activation.
     pub(super) seen: Option<DateTime<Utc>>,
+    /// The last reactivation: the dormant-account rule counts from it too.
+    pub(super) reactivated: Option<DateTime<Utc>>,
     /// The day the person's access ends, if set.
     pub(super) until: Option<NaiveDate>,
 }
@@ -168,6 +170,7 @@ impl Person {
             recovery: None,
             used_recovery: Vec::new(),
             seen: None,
+            reactivated: None,
             until: None,
         }
     }
