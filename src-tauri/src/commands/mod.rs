@@ -5,6 +5,7 @@ pub mod backups;
 pub mod files;
 pub mod mail;
 pub mod organization;
+pub mod review;
 pub mod roles;
 pub mod session;
 pub mod users;

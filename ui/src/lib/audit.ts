@@ -39,6 +39,13 @@ const LABELS: Record<AuditAction, string> = {
   new_recovery_codes: "New recovery codes",
   recover_account: "Recovered with a recovery code",
   export_audit: "Export audit log",
+  set_access_until: "Set access end date",
+  read_audit: "Read audit log",
+  who_can: "Who can…",
+  start_review: "Start access review",
+  decide_review: "Decide in access review",
+  apply_review: "Apply access review",
+  sign_off_review: "Sign off access review",
 };
 
 /** Every audit action with its label, in the order the filter lists them. */

@@ -139,6 +139,30 @@ export const commands = {
 	 *  of the queue. `None` when cancelled.
 	 */
 	saveMessageEml: (message: string, to: string) => typedError<SaveAs | null, ErrorBody>(__TAURI_INVOKE("save_message_eml", { message, to })),
+	/**  Every review (newest first) and when the next one is due. */
+	reviews: () => typedError<ReviewList, ErrorBody>(__TAURI_INVOKE("reviews")),
+	/**  One review in full, with what the reader may decide on each user. */
+	review: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("review", { review })),
+	/**  Starts a review: a snapshot of every Active and Invited user. */
+	startReview: () => typedError<Review, ErrorBody>(__TAURI_INVOKE("start_review")),
+	/**  Records the decision on one user of an unsigned review. */
+	decideReview: (review: string, input: DecisionInput) => typedError<ReviewEntry, ErrorBody>(__TAURI_INVOKE("decide_review", { review, input })),
+	/**  Carries out the decisions through the ordinary operations; each entry's outcome says. */
+	applyReview: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("apply_review", { review })),
+	/**  Signs the review off: it becomes read-only and records the audit chain's head. */
+	signOffReview: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("sign_off_review", { review })),
+	/**  The printable report: a self-contained HTML page (no scripts, every text escaped). */
+	reviewReportHtml: (review: string) => typedError<string, ErrorBody>(__TAURI_INVOKE("review_report_html", { review })),
+	/**
+	 *  Asks where to save the review's CSV report and writes it. Returns the file's name, or
+	 *  `None` when cancelled.
+	 */
+	saveReviewCsv: (review: string) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_review_csv", { review })),
+	/**
+	 *  Asks where to save the review's HTML report and writes it. Returns the file's name, or
+	 *  `None` when cancelled.
+	 */
+	saveReviewHtml: (review: string) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_review_html", { review })),
 };
 
 /* Types */
@@ -154,7 +178,9 @@ export type Act = "resend_invitation" | "cancel_invitation" | "change_roles" | "
 /**  Read, save, retry or discard an Outbox message that carries the person's code (rule 7). */
 "handle_message" | 
 /**  Remove the person's second factor (they enrol again when their role requires it). */
-"remove_second_factor";
+"remove_second_factor" | 
+/**  Set or clear the date on which the person's access ends (PCI DSS v4 8.2.7). */
+"set_access_until";
 
 /**  One action a front end may offer on a user: allowed, or refused with the reason. */
 export type ActOption = {
@@ -197,7 +223,21 @@ export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied"
 /**  A new set of recovery codes (the old set voided). */
 "new_recovery_codes" | 
 /**  An Owner's way back in: a new password set with their recovery kit. */
-"recover_account";
+"recover_account" | 
+/**  The date a user's access ends set or cleared (PCI DSS v4 8.2.7). */
+"set_access_until" | 
+/**  The audit log read or searched (PCI DSS v4 10.2.1.3). */
+"read_audit" | 
+/**  "Who can do X" asked. */
+"who_can" | 
+/**  An access review started (a snapshot taken), PCI DSS v4 7.2.4. */
+"start_review" | 
+/**  A reviewer's decision on one user of a review. */
+"decide_review" | 
+/**  A review's decisions carried out (each change also has its own event). */
+"apply_review" | 
+/**  A review signed off: read-only from then on. */
+"sign_off_review";
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
@@ -276,10 +316,38 @@ export type BackupStatus = {
 	problem: string | null,
 };
 
+/**
+ *  The audit chain's head at a moment: the newest event's number and hash
+ *  ([`super::AuditEvent::hash`]).
+ */
+export type ChainHead = {
+	seq: number,
+	hash: string,
+};
+
 /**  A backup file the person chose, kept in Rust between the choice and its use. */
 export type ChosenBackup = {
 	/**  The file's name, to show. */
 	name: string,
+};
+
+/**  What the reviewer decides for one user. */
+export type Decision = 
+/**  The access stays as it is. Always allowed. */
+{ kind: "keep" } | 
+/**  Replace the user's roles with these role keys (judged like `change_roles`). */
+{ kind: "change_roles"; roles: string[] } | 
+/**
+ *  Take the access away: deactivate an Active user, cancel an Invited user's invitation
+ *  (judged like `deactivate_user` / `cancel_invitation`).
+ */
+{ kind: "deactivate" };
+
+/**  A reviewer's decision on one user, as a front end sends it. */
+export type DecisionInput = {
+	user: string,
+	decision: Decision,
+	note: string | null,
 };
 
 /**  A confirmed enrolment: the recovery codes to show once, and the session as it is now. */
@@ -299,6 +367,17 @@ export type Enrolment = {
 	qr_svg: string,
 };
 
+/**  What applying an entry's decision did. */
+export type EntryOutcome = 
+/**  The change was made (its own audit event records it). */
+{ kind: "applied" } | 
+/**  Nothing to change: Keep, the roles already were these, or the user already Inactive. */
+{ kind: "unchanged" } | 
+/**  The ordinary operation refused it; the entry wants a new decision or another apply. */
+{ kind: "refused"; error: ErrorBody } | 
+/**  The user is no longer in the directory (their invitation was cancelled). */
+{ kind: "no_longer_eligible" };
+
 /**  `{ code, message }`: what the UI receives for every refusal. */
 export type ErrorBody = {
 	code: ErrorCode,
@@ -306,7 +385,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid" | "approval_required" | "invalid_date" | "review_not_found" | "review_signed_off" | "review_in_progress" | "review_incomplete" | "not_in_review";
 
 /**
  *  A step of signing in still to take. A session at a gate is refused by every command but
@@ -386,6 +465,13 @@ export type InviteOutcome = { outcome: "invited"; email: string; issued: IssuedC
 export type InviteRequest = {
 	invitees: Invitee[],
 	roles: string[],
+	/**
+	 *  Who approved the grant and where it is recorded (PCI DSS v4 8.2.4); required for the
+	 *  roles the settings name.
+	 */
+	approval?: string | null,
+	/**  The date on which the invitees' access ends, if it should (8.2.7). */
+	access_until?: string | null,
 };
 
 export type Invitee = {
@@ -535,6 +621,92 @@ export type Restored = {
 	kept: string | null,
 };
 
+/**  A whole review: header and entries (sorted by name, then email). */
+export type Review = {
+	header: ReviewHeader,
+	entries: ReviewEntry[],
+};
+
+/**  One user of a review: the snapshot, the decision and what applying it did. */
+export type ReviewEntry = {
+	user: ReviewedUser,
+	decision: Decision | null,
+	/**  The reviewer's note: trimmed, control characters made spaces, at most 500 characters. */
+	note: string | null,
+	decided_by: Reviewer | null,
+	decided_at: string | null,
+	/**  Set by applying; cleared when the decision changes. */
+	outcome: EntryOutcome | null,
+	/**
+	 *  For the person reading, on an unsigned review: may they decide Change roles and
+	 *  Deactivate on this user now, and why not (Keep is always allowed). Recomputed at every
+	 *  read, never stored; empty on a signed review.
+	 */
+	options?: ActOption[],
+};
+
+/**  A review's header, as stored. */
+export type ReviewHeader = {
+	id: string,
+	/**  1, 2, 3, ...: how people name it ("access review #3"). */
+	number: number,
+	started_at: string,
+	started_by: Reviewer,
+	/**  The last time decisions were applied, and by whom. */
+	applied_at: string | null,
+	applied_by: Reviewer | null,
+	signed_off: SignOff | null,
+};
+
+/**  Every review (newest first) and when the next one is due. */
+export type ReviewList = {
+	reviews: ReviewSummary[],
+	/**  `review_months` after the last sign-off (or after the organization was created). */
+	next_due_at: string,
+	/**  Within 14 days before `next_due_at` (false once overdue). */
+	due_soon: boolean,
+	/**  `next_due_at` has passed. */
+	overdue: boolean,
+};
+
+/**  A review in the list. */
+export type ReviewSummary = {
+	id: string,
+	number: number,
+	started_at: string,
+	started_by: Reviewer,
+	users: number,
+	decided: number,
+	/**  Entries decided and carried out. */
+	done: number,
+	applied_at: string | null,
+	signed_off: SignOff | null,
+};
+
+/**  One user as they were when the review started. Never changes afterwards. */
+export type ReviewedUser = {
+	id: string,
+	email: string,
+	name: string,
+	status: UserStatus,
+	roles: string[],
+	/**  Their effective permissions (for an Invited user, what the invitation gives). */
+	permissions: Permission[],
+	last_sign_in_at: string | null,
+	access_until: string | null,
+	/**  Whole days from the last sign-in to the snapshot; `None` if they never signed in. */
+	days_since_sign_in: number | null,
+	/**  Holds any `*:delete` permission. */
+	holds_delete: boolean,
+};
+
+/**  A person as a review names them: who started, applied or signed it. */
+export type Reviewer = {
+	id: string,
+	name: string,
+	email: string,
+};
+
 export type Role = {
 	key: string,
 	name: string,
@@ -641,6 +813,12 @@ export type SessionInfo = {
 	password_expires_at: string | null,
 	/**  Recovery codes used since their last sign-in (shown to Owners once, at sign-in). */
 	recovery_notices: RecoveryNotice[],
+	/**
+	 *  Set at sign-in for the last Active Owner when they had not signed in for longer than
+	 *  the dormant-account setting: the days it had been. They are not deactivated (someone
+	 *  must hold the keys); they are told to add a second Owner.
+	 */
+	kept_though_dormant: number | null,
 };
 
 export type Settings = {
@@ -655,6 +833,15 @@ export type Settings = {
 	 *  or `None` (off).
 	 */
 	password_max_age_days?: number | null,
+	/**
+	 *  Days without a sign-in after which the system deactivates an Active user (30 to 365,
+	 *  PCI DSS v4 8.2.6), or `None` (off). New organizations start at 90.
+	 */
+	dormant_days?: number | null,
+	/**  Months between access reviews (1 to 12; 6 by default, PCI DSS v4 7.2.4). */
+	review_months?: number,
+	/**  The roles whose grant needs an approval reference (PCI DSS v4 8.2.4). */
+	approval_required_roles?: string[],
 };
 
 export type SettingsInput = {
@@ -667,6 +854,14 @@ export type SetupInput = {
 	name: string,
 	email: string,
 	password: string,
+};
+
+/**  The sign-off: after it the review never changes. */
+export type SignOff = {
+	by: Reviewer,
+	at: string,
+	/**  The newest audit event before the sign-off's own event. */
+	chain_head: ChainHead,
 };
 
 /**  One step of a test: what was tried and what happened. */
@@ -728,6 +923,12 @@ export type UserQuery = {
 	search: string | null,
 	/**  Only users without a second factor (who would be affected by requiring one). */
 	no_second_factor: boolean | null,
+	/**  Only Active users the dormant-account rule deactivates within 14 days. */
+	dormant_soon?: boolean | null,
+	/**  Only users whose access ends within 30 days. */
+	ending_soon?: boolean | null,
+	/**  Only users with no sign-in since this instant (never signed in included). */
+	no_sign_in_since?: string | null,
 	sort: UserSort | null,
 	/**  Reverse the order. */
 	descending: boolean | null,
@@ -758,6 +959,12 @@ export type UserView = {
 	locked_until: string | null,
 	/**  Whether they have an authenticator app enrolled. */
 	second_factor: boolean,
+	/**  The date on which the system deactivates them, if any. */
+	access_until: string | null,
+	/**  Whole days since their last sign-in; `None` if they never signed in. */
+	days_since_sign_in: number | null,
+	/**  An Active user the dormant-account rule will deactivate within 14 days. */
+	dormant_soon: boolean,
 	/**
 	 *  What the person who asked may do to this user, and why not (core's answer: the UI
 	 *  shows exactly these and decides nothing itself).

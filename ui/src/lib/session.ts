@@ -27,6 +27,8 @@ const menu: Record<Act, [UserAction, string] | null> = {
   // Outbox messages have their own screen.
   handle_message: null,
   remove_second_factor: ["second_factor", "Remove second factor"],
+  // Not offered from the row menu yet (another branch adds end dates).
+  set_access_until: null,
 };
 
 /** The acts core allows on `user` for the signed-in person, in core's order, as menu items. */
