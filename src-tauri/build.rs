@@ -63,6 +63,15 @@ const COMMANDS: &[&str] = &[
     "retry_message",
     "discard_message",
     "save_message_eml",
+    "reviews",
+    "review",
+    "start_review",
+    "decide_review",
+    "apply_review",
+    "sign_off_review",
+    "review_report_html",
+    "save_review_csv",
+    "save_review_html",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

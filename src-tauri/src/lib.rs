@@ -82,6 +82,15 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::mail::retry_message,
             commands::mail::discard_message,
             commands::mail::save_message_eml,
+            commands::review::reviews,
+            commands::review::review,
+            commands::review::start_review,
+            commands::review::decide_review,
+            commands::review::apply_review,
+            commands::review::sign_off_review,
+            commands::review::review_report_html,
+            commands::review::save_review_csv,
+            commands::review::save_review_html,
         ])
 }
 

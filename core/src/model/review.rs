@@ -128,8 +128,16 @@ pub struct ReviewEntry {
     /// For the person reading, on an unsigned review: may they decide Change roles and
     /// Deactivate on this user now, and why not (Keep is always allowed). Recomputed at every
     /// read, never stored; empty on a signed review.
-    #[serde(default, skip_deserializing)]
+    #[serde(default, deserialize_with = "never_read_back")]
+    #[specta(type = Vec<ActOption>)]
     pub options: Vec<ActOption>,
+}
+
+/// Reads `ReviewEntry::options` as empty whatever a record holds: they are recomputed at every
+/// read. (Not `skip_deserializing`: the bindings export one shape for both directions.)
+fn never_read_back<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ActOption>, D::Error> {
+    serde::de::IgnoredAny::deserialize(d)?;
+    Ok(Vec::new())
 }
 
 impl ReviewEntry {

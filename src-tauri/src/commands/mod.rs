@@ -6,6 +6,7 @@ pub mod files;
 pub mod governance;
 pub mod mail;
 pub mod organization;
+pub mod review;
 pub mod roles;
 pub mod session;
 pub mod users;

@@ -160,6 +160,30 @@ export const commands = {
 	 *  of the queue. `None` when cancelled.
 	 */
 	saveMessageEml: (message: string, to: string) => typedError<SaveAs | null, ErrorBody>(__TAURI_INVOKE("save_message_eml", { message, to })),
+	/**  Every review (newest first) and when the next one is due. */
+	reviews: () => typedError<ReviewList, ErrorBody>(__TAURI_INVOKE("reviews")),
+	/**  One review in full, with what the reader may decide on each user. */
+	review: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("review", { review })),
+	/**  Starts a review: a snapshot of every Active and Invited user. */
+	startReview: () => typedError<Review, ErrorBody>(__TAURI_INVOKE("start_review")),
+	/**  Records the decision on one user of an unsigned review. */
+	decideReview: (review: string, input: DecisionInput) => typedError<ReviewEntry, ErrorBody>(__TAURI_INVOKE("decide_review", { review, input })),
+	/**  Carries out the decisions through the ordinary operations; each entry's outcome says. */
+	applyReview: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("apply_review", { review })),
+	/**  Signs the review off: it becomes read-only and records the audit chain's head. */
+	signOffReview: (review: string) => typedError<Review, ErrorBody>(__TAURI_INVOKE("sign_off_review", { review })),
+	/**  The printable report: a self-contained HTML page (no scripts, every text escaped). */
+	reviewReportHtml: (review: string) => typedError<string, ErrorBody>(__TAURI_INVOKE("review_report_html", { review })),
+	/**
+	 *  Asks where to save the review's CSV report and writes it. Returns the file's name, or
+	 *  `None` when cancelled.
+	 */
+	saveReviewCsv: (review: string) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_review_csv", { review })),
+	/**
+	 *  Asks where to save the review's HTML report and writes it. Returns the file's name, or
+	 *  `None` when cancelled.
+	 */
+	saveReviewHtml: (review: string) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_review_html", { review })),
 };
 
 /* Types */
@@ -313,10 +337,38 @@ export type BackupStatus = {
 	problem: string | null,
 };
 
+/**
+ *  The audit chain's head at a moment: the newest event's number and hash
+ *  ([`super::AuditEvent::hash`]).
+ */
+export type ChainHead = {
+	seq: number,
+	hash: string,
+};
+
 /**  A backup file the person chose, kept in Rust between the choice and its use. */
 export type ChosenBackup = {
 	/**  The file's name, to show. */
 	name: string,
+};
+
+/**  What the reviewer decides for one user. */
+export type Decision = 
+/**  The access stays as it is. Always allowed. */
+{ kind: "keep" } | 
+/**  Replace the user's roles with these role keys (judged like `change_roles`). */
+{ kind: "change_roles"; roles: string[] } | 
+/**
+ *  Take the access away: deactivate an Active user, cancel an Invited user's invitation
+ *  (judged like `deactivate_user` / `cancel_invitation`).
+ */
+{ kind: "deactivate" };
+
+/**  A reviewer's decision on one user, as a front end sends it. */
+export type DecisionInput = {
+	user: string,
+	decision: Decision,
+	note: string | null,
 };
 
 /**  A confirmed enrolment: the recovery codes to show once, and the session as it is now. */
@@ -335,6 +387,17 @@ export type Enrolment = {
 	otpauth_uri: string,
 	qr_svg: string,
 };
+
+/**  What applying an entry's decision did. */
+export type EntryOutcome = 
+/**  The change was made (its own audit event records it). */
+{ kind: "applied" } | 
+/**  Nothing to change: Keep, the roles already were these, or the user already Inactive. */
+{ kind: "unchanged" } | 
+/**  The ordinary operation refused it; the entry wants a new decision or another apply. */
+{ kind: "refused"; error: ErrorBody } | 
+/**  The user is no longer in the directory (their invitation was cancelled). */
+{ kind: "no_longer_eligible" };
 
 /**  `{ code, message }`: what the UI receives for every refusal. */
 export type ErrorBody = {
@@ -581,6 +644,92 @@ export type Restored = {
 	kept: string | null,
 };
 
+/**  A whole review: header and entries (sorted by name, then email). */
+export type Review = {
+	header: ReviewHeader,
+	entries: ReviewEntry[],
+};
+
+/**  One user of a review: the snapshot, the decision and what applying it did. */
+export type ReviewEntry = {
+	user: ReviewedUser,
+	decision: Decision | null,
+	/**  The reviewer's note: trimmed, control characters made spaces, at most 500 characters. */
+	note: string | null,
+	decided_by: Reviewer | null,
+	decided_at: string | null,
+	/**  Set by applying; cleared when the decision changes. */
+	outcome: EntryOutcome | null,
+	/**
+	 *  For the person reading, on an unsigned review: may they decide Change roles and
+	 *  Deactivate on this user now, and why not (Keep is always allowed). Recomputed at every
+	 *  read, never stored; empty on a signed review.
+	 */
+	options?: ActOption[],
+};
+
+/**  A review's header, as stored. */
+export type ReviewHeader = {
+	id: string,
+	/**  1, 2, 3, ...: how people name it ("access review #3"). */
+	number: number,
+	started_at: string,
+	started_by: Reviewer,
+	/**  The last time decisions were applied, and by whom. */
+	applied_at: string | null,
+	applied_by: Reviewer | null,
+	signed_off: SignOff | null,
+};
+
+/**  Every review (newest first) and when the next one is due. */
+export type ReviewList = {
+	reviews: ReviewSummary[],
+	/**  `review_months` after the last sign-off (or after the organization was created). */
+	next_due_at: string,
+	/**  Within 14 days before `next_due_at` (false once overdue). */
+	due_soon: boolean,
+	/**  `next_due_at` has passed. */
+	overdue: boolean,
+};
+
+/**  A review in the list. */
+export type ReviewSummary = {
+	id: string,
+	number: number,
+	started_at: string,
+	started_by: Reviewer,
+	users: number,
+	decided: number,
+	/**  Entries decided and carried out. */
+	done: number,
+	applied_at: string | null,
+	signed_off: SignOff | null,
+};
+
+/**  One user as they were when the review started. Never changes afterwards. */
+export type ReviewedUser = {
+	id: string,
+	email: string,
+	name: string,
+	status: UserStatus,
+	roles: string[],
+	/**  Their effective permissions (for an Invited user, what the invitation gives). */
+	permissions: Permission[],
+	last_sign_in_at: string | null,
+	access_until: string | null,
+	/**  Whole days from the last sign-in to the snapshot; `None` if they never signed in. */
+	days_since_sign_in: number | null,
+	/**  Holds any `*:delete` permission. */
+	holds_delete: boolean,
+};
+
+/**  A person as a review names them: who started, applied or signed it. */
+export type Reviewer = {
+	id: string,
+	name: string,
+	email: string,
+};
+
 export type Role = {
 	key: string,
 	name: string,
@@ -728,6 +877,14 @@ export type SetupInput = {
 	name: string,
 	email: string,
 	password: string,
+};
+
+/**  The sign-off: after it the review never changes. */
+export type SignOff = {
+	by: Reviewer,
+	at: string,
+	/**  The newest audit event before the sign-off's own event. */
+	chain_head: ChainHead,
 };
 
 /**  One step of a test: what was tried and what happened. */
