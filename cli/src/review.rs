@@ -129,6 +129,7 @@ fn show_json(review: &Review) -> serde_json::Value {
                 "access_until": e.user.access_until,
                 "days_since_sign_in": e.user.days_since_sign_in,
                 "holds_delete": e.user.holds_delete,
+                "approval": e.user.approval,
                 "decision": e.decision.as_ref().map(decision_word),
                 "new_roles": match &e.decision { Some(Decision::ChangeRoles { roles }) => Some(roles), _ => None },
                 "note": e.note,

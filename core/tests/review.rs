@@ -279,7 +279,7 @@ fn the_csv_report_lists_every_user_and_decision_and_neutralises_formulas() {
     assert!(draft.contains("DRAFT — not signed off"));
     assert!(draft.contains("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""), "{draft}");
     assert!(!draft.contains(",=HYPERLINK"));
-    assert!(draft.contains("rex@example.com,Active,Reporting,"), "{draft}");
+    assert!(draft.contains("rex@example.com,Active,Reporting,,"), "{draft}");
     assert!(draft.contains("not decided"));
     decide(
         &org,
@@ -295,7 +295,8 @@ fn the_csv_report_lists_every_user_and_decision_and_neutralises_formulas() {
     assert!(csv.contains("Signed off by Olivia Owner <Olivia.Owner@Example.com> at"));
     assert!(!csv.contains("DRAFT"));
     assert!(csv.contains(
-        "Name,Email,Status,Roles,Last sign-in,Access until,Decision,Note,Decided by,Outcome\r\n"
+        "Name,Email,Status,Roles,Approved by,Last sign-in,Access until,Decision,Note,Decided by,\
+         Outcome\r\n"
     ));
     assert!(csv.contains("change roles → Payment Management"));
     assert!(csv.contains("Olivia.Owner@Example.com,Active,Owner,"));
@@ -355,4 +356,43 @@ fn the_snapshot_does_not_change_when_users_change_later() {
     decide(&org, &later, rex.id, Decision::Deactivate);
     let applied = org.dir.apply_review(org.owner(), review.header.id).unwrap();
     assert_eq!(entry(&applied, rex.id).outcome, Some(EntryOutcome::Unchanged));
+}
+
+#[test]
+fn the_review_shows_the_approval_of_each_users_latest_grant() {
+    let org = Org::new().with_owner();
+    let request = gatehouse_core::InviteRequest {
+        invitees: vec![gatehouse_core::Invitee { email: "ada@example.com".into(), name: None }],
+        roles: vec!["admin".into()],
+        approval: Some("CHG-7, approved by the CFO".into()),
+        ..Default::default()
+    };
+    org.dir.invite_users(org.owner(), request).unwrap();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir
+        .change_roles_approved(org.owner(), rex.id, vec!["admin".into()], Some("CHG-8".into()))
+        .unwrap();
+    let review = org.dir.start_review(org.owner()).unwrap();
+    let approval = |email: &str| {
+        review.entries.iter().find(|e| e.user.email == email).unwrap().user.approval.clone()
+    };
+    assert_eq!(approval("ada@example.com").as_deref(), Some("CHG-7, approved by the CFO"));
+    assert_eq!(approval("rex@example.com").as_deref(), Some("CHG-8"), "the latest grant's");
+    assert_eq!(approval("Olivia.Owner@Example.com"), None);
+    let csv = org.dir.review_report_csv(org.owner(), review.header.id).unwrap();
+    assert!(csv.contains("Approved by"), "{csv}");
+    assert!(csv.contains("\"CHG-7, approved by the CFO\""), "{csv}");
+}
+
+#[test]
+fn a_later_grant_without_a_reference_shows_none_rather_than_an_older_one() {
+    let org = Org::new().with_owner();
+    let rex = org.member("rex@example.com", &["reporting"]);
+    org.dir
+        .change_roles_approved(org.owner(), rex.id, vec!["admin".into()], Some("CHG-9".into()))
+        .unwrap();
+    org.dir.change_roles(org.owner(), rex.id, vec!["reporting".into()]).unwrap();
+    let review = org.dir.start_review(org.owner()).unwrap();
+    let rex_entry = review.entries.iter().find(|e| e.user.id == rex.id).unwrap();
+    assert_eq!(rex_entry.user.approval, None);
 }

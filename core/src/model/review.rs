@@ -112,6 +112,10 @@ pub struct ReviewedUser {
     pub days_since_sign_in: Option<u32>,
     /// Holds any `*:delete` permission.
     pub holds_delete: bool,
+    /// The approval reference of the latest grant of their roles (invitation or role change),
+    /// as the audit log holds it (PCI DSS v4 8.2.4); `None` when none was given.
+    #[serde(default)]
+    pub approval: Option<String>,
 }
 
 /// One user of a review: the snapshot, the decision and what applying it did.

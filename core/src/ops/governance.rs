@@ -137,6 +137,7 @@ pub(crate) fn approval_for(
 /// The audit summary of a grant, with its approval reference.
 pub(crate) fn with_approval(summary: String, approval: Option<&str>) -> String {
     match approval {
+        // `ops::review` reads the reference back from this wording.
         Some(a) => format!("{summary}; approved: {a}"),
         None => summary,
     }

@@ -109,11 +109,14 @@ impl Directory {
                 applied_by: None,
                 signed_off: None,
             };
+            let approvals = self.latest_approvals()?;
             let mut entries = Vec::new();
             for user in self.store.users()? {
                 if matches!(user.status, UserStatus::Active | UserStatus::Invited) {
+                    let mut snapshot = self.snapshot(&user, now)?;
+                    snapshot.approval = approvals.get(&user.email.key().to_string()).cloned();
                     entries.push(ReviewEntry {
-                        user: self.snapshot(&user, now)?,
+                        user: snapshot,
                         decision: None,
                         note: None,
                         decided_by: None,
@@ -399,7 +402,36 @@ impl Directory {
             days_since_sign_in: user
                 .last_sign_in_at
                 .map(|at| u32::try_from((now - at).num_days().max(0)).unwrap_or(u32::MAX)),
+            approval: None,
         })
+    }
+
+    /// For each email (normalized), the approval reference of the newest successful grant
+    /// event (an invitation or a role change), if that grant carried one: one pass over the
+    /// log, newest first.
+    fn latest_approvals(&self) -> Result<std::collections::HashMap<String, String>> {
+        let mut newest: std::collections::HashMap<String, Option<String>> =
+            std::collections::HashMap::new();
+        for event in self.store.audit_events_rev(u64::MAX) {
+            let event = event?;
+            let grant = matches!(event.action, AuditAction::Invite | AuditAction::ChangeRoles);
+            if !grant || event.outcome != crate::model::Outcome::Success {
+                continue;
+            }
+            let Some(key) = event
+                .target
+                .as_deref()
+                .and_then(|t| crate::model::Email::parse(t).ok())
+                .map(|e| e.key().to_string())
+            else {
+                continue;
+            };
+            newest.entry(key).or_insert_with(|| {
+                let at = event.summary.find(APPROVED)?;
+                Some(event.summary[at + APPROVED.len()..].to_string())
+            });
+        }
+        Ok(newest.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
     }
 
     /// The review as `reader` sees it: entries by name then email, with options while unsigned.
@@ -505,6 +537,10 @@ impl Directory {
         self.change_roles_approved(session, user, roles, Some(title.to_string())).map(|_| ())
     }
 }
+
+/// How a grant's audit summary introduces its approval reference
+/// (see [`crate::ops::governance::with_approval`]).
+const APPROVED: &str = "; approved: ";
 
 /// `months` (clamped to 1..=12) after `from`.
 pub(crate) fn next_due(from: DateTime<Utc>, months: u32) -> DateTime<Utc> {

@@ -28,6 +28,8 @@ struct Row {
     email: String,
     status: &'static str,
     roles: String,
+    /// The approval reference of the latest grant (8.2.4).
+    approval: String,
     last_sign_in: String,
     access_until: String,
     decision: String,
@@ -102,11 +104,12 @@ impl Report {
     }
 }
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "Name",
     "Email",
     "Status",
     "Roles",
+    "Approved by",
     "Last sign-in",
     "Access until",
     "Decision",
@@ -116,12 +119,13 @@ const COLUMNS: [&str; 10] = [
 ];
 
 impl Row {
-    fn cells(&self) -> [&str; 10] {
+    fn cells(&self) -> [&str; 11] {
         [
             &self.name,
             &self.email,
             self.status,
             &self.roles,
+            &self.approval,
             &self.last_sign_in,
             &self.access_until,
             &self.decision,
@@ -137,8 +141,9 @@ impl Directory {
     /// that a spreadsheet would run as a formula prefixed with `'`): first `key,value` rows
     /// (report, organization, status, review id, started/applied/signed at and by, the audit
     /// chain head, users), one empty row, then a table with one header row and one row per
-    /// user: name, email, status, roles, last sign-in, access until (as snapshotted), the
-    /// decision, note, who decided and when, and the outcome. Times are RFC 3339 UTC.
+    /// user: name, email, status, roles, the approval of their latest grant, last sign-in,
+    /// access until (as snapshotted), the decision, note, who decided and when, and the
+    /// outcome. Times are RFC 3339 UTC.
     /// Needs `users:read` and `audit:read`. Errors: `permission_denied`, `review_not_found`.
     pub fn review_report_csv(&self, session: SessionId, review: ReviewId) -> Result<String> {
         let report = self.report(session, review)?;
@@ -230,6 +235,7 @@ impl Directory {
                 email: e.user.email.clone(),
                 status: status(e.user.status),
                 roles: self.role_names(&e.user.roles)?.join(", "),
+                approval: e.user.approval.clone().unwrap_or_default(),
                 last_sign_in: match e.user.last_sign_in_at {
                     Some(at) => time(Some(at)),
                     None => "never".to_string(),

@@ -721,6 +721,11 @@ export type ReviewedUser = {
 	days_since_sign_in: number | null,
 	/**  Holds any `*:delete` permission. */
 	holds_delete: boolean,
+	/**
+	 *  The approval reference of the latest grant of their roles (invitation or role change),
+	 *  as the audit log holds it (PCI DSS v4 8.2.4); `None` when none was given.
+	 */
+	approval?: string | null,
 };
 
 /**  A person as a review names them: who started, applied or signed it. */
