@@ -114,7 +114,7 @@ impl Directory {
             for user in self.store.users()? {
                 if matches!(user.status, UserStatus::Active | UserStatus::Invited) {
                     let mut snapshot = self.snapshot(&user, now)?;
-                    snapshot.approval = approvals.get(&user.email.key().to_string()).cloned();
+                    snapshot.approval = approvals.get(user.email.key()).cloned();
                     entries.push(ReviewEntry {
                         user: snapshot,
                         decision: None,
