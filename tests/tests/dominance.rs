@@ -55,7 +55,10 @@ async fn a_helpdesk_user_may_reset_a_fellow_helpdesk_user_but_nothing_on_an_admi
     app.screenshot("01-no-menu-on-the-admin").await;
 
     // Hana holds exactly Hal's permissions: he may act on her, a reset code included.
-    assert_eq!(app.row_menu(HANA).await, ["action-roles", "action-reset", "action-deactivate"]);
+    assert_eq!(
+        app.row_menu(HANA).await,
+        ["action-roles", "action-reset", "action-deactivate", "action-end_date"]
+    );
     app.screenshot("02-menu-on-a-peer").await;
     app.click("action-reset").await;
     let code = app.text("issued-code").await;
