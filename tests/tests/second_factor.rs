@@ -262,6 +262,9 @@ fn store_made_100_days_ago(data: &Path) {
     let mut settings = org.settings;
     settings.mfa_required_roles = vec!["admin".into()];
     settings.password_max_age_days = Some(30);
+    // This story is password age and enrolment: with the dormant-account rule on (90 days
+    // from setup), Adam would be deactivated when the app opens (tests/governance.rs).
+    settings.dormant_days = None;
     dir.update_organization(owner, SettingsInput { name: org.name, settings }).unwrap();
 }
 
