@@ -206,7 +206,7 @@ fn a_version_1_store_gets_its_actor_index_when_opened() {
     let schema = |db: &sled::Db| db.open_tree("meta").unwrap().get("schema_version").unwrap();
     {
         // As version 1 wrote it: no actor index.
-        let db = sled::open(tmp.path()).unwrap();
+        let db = crate::support::open_sled(tmp.path());
         db.open_tree("audit_actors").unwrap().clear().unwrap();
         db.open_tree("meta").unwrap().insert("schema_version", &1u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
@@ -218,7 +218,7 @@ fn a_version_1_store_gets_its_actor_index_when_opened() {
     assert_eq!(all_pages_by(&org, &owner.to_string(), 2).len(), 6, "setup, 4 invites, sign-in");
     let Org { dir, tmp, .. } = org;
     drop(dir);
-    let db = sled::open(tmp.path()).unwrap();
+    let db = crate::support::open_sled(tmp.path());
     let current = gatehouse_core::store::SCHEMA_VERSION;
     assert_eq!(schema(&db).as_deref(), Some(&current.to_be_bytes()[..]));
 }

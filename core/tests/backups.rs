@@ -340,7 +340,7 @@ fn a_rewritten_audit_history_is_caught_against_an_older_backup() {
 /// the head, as an attacker who can write the files would.
 fn rewrite_event(dir: &Path, seq: u64) {
     use gatehouse_core::model::AuditEvent;
-    let db = sled::open(dir).unwrap();
+    let db = crate::support::open_sled(dir);
     let audit = db.open_tree("audit").unwrap();
     let mut prev = None::<String>;
     for entry in audit.iter() {

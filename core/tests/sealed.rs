@@ -57,7 +57,7 @@ fn message(org: &Org, issued: &IssuedCode) -> MessageView {
 fn stored_messages(org: Org) -> Vec<serde_json::Value> {
     let Org { dir, tmp, .. } = org;
     drop(dir);
-    let db = sled::open(tmp.path()).unwrap();
+    let db = crate::support::open_sled(tmp.path());
     let outbox = db.open_tree("outbox").unwrap();
     outbox.iter().values().map(|v| serde_json::from_slice(&v.unwrap()).unwrap()).collect()
 }
@@ -230,7 +230,7 @@ fn a_plain_letter_from_a_version_2_store_is_sealed_when_it_opens_and_still_sent(
     drop(dir);
     {
         // As version 2 wrote it: the letter in plain text.
-        let db = sled::open(tmp.path()).unwrap();
+        let db = crate::support::open_sled(tmp.path());
         let outbox = db.open_tree("outbox").unwrap();
         let key = ivy.message_id.as_bytes();
         let mut record: serde_json::Value =

@@ -24,7 +24,7 @@ fn every_change_and_failed_sign_in_is_chained_in_the_audit_log() {
 fn a_store_from_a_newer_version_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(tmp.path()).unwrap();
+        let db = crate::support::open_sled(tmp.path());
         db.open_tree("meta").unwrap().insert("schema_version", &99u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
     }
@@ -39,7 +39,7 @@ fn verify_detects_an_edited_audit_event() {
     let Org { dir, tmp, .. } = org;
     drop(dir);
     {
-        let db = sled::open(tmp.path()).unwrap();
+        let db = crate::support::open_sled(tmp.path());
         let audit = db.open_tree("audit").unwrap();
         let first = audit.get(1u64.to_be_bytes()).unwrap().unwrap();
         let edited = String::from_utf8(first.to_vec()).unwrap().replace("Olivia Owner", "Mallory");
@@ -63,7 +63,7 @@ fn open_with_meta(key: &str, value: &[u8]) -> Result<Directory, gatehouse_core::
     let Org { dir, tmp, .. } = org;
     drop(dir);
     {
-        let db = sled::open(tmp.path()).unwrap();
+        let db = crate::support::open_sled(tmp.path());
         db.open_tree("meta").unwrap().insert(key, value).unwrap();
         db.flush().unwrap();
     }

@@ -189,3 +189,20 @@ pub fn setup_input() -> SetupInput {
         password: OWNER_PASSWORD.into(),
     }
 }
+
+/// The sled database at `path`, opened directly (to write a record as an older version did).
+/// sled lets go of its file lock from a background thread after the store is dropped, so a
+/// busy machine may still hold it for a moment: retried for up to ten seconds.
+pub fn open_sled(path: &std::path::Path) -> sled::Db {
+    let mut tries = 0;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if tries < 200 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot open the store's database: {e}"),
+        }
+    }
+}
