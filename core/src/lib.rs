@@ -132,10 +132,14 @@ impl Directory {
         view.days_since_sign_in =
             user.last_sign_in_at.map(|at| ops::governance::days_between(at, now));
         if let Some(org) = self.store.organization()? {
-            let warn_from = now + chrono::Duration::days(ops::governance::DORMANT_WARNING_DAYS);
-            view.dormant_soon = ops::governance::dormant_at(user, &org.settings)
-                .is_some_and(|at| at <= warn_from)
-                && !(user.is_active_owner() && self.active_owners_except(user.id)? == 0);
+            let last_owner = user.is_active_owner() && self.active_owners_except(user.id)? == 0;
+            view.dormant_soon = ops::governance::dormant_soon(
+                user.status,
+                ops::governance::last_seen(user),
+                &org.settings,
+                now,
+                last_owner,
+            );
         }
         Ok(view)
     }

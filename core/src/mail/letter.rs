@@ -126,7 +126,8 @@ fn page(title: &str, body: &str) -> String {
     )
 }
 
-fn esc(text: &str) -> String {
+/// Escapes text for HTML element content and attribute values.
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

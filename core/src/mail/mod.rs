@@ -6,7 +6,7 @@
 //! [`deliver_due`]. The SMTP password never enters the store: callers pass it in (the app keeps
 //! it in the operating system's credential store).
 
-mod letter;
+pub(crate) mod letter;
 pub(crate) mod outbox;
 mod seal;
 mod smtp;

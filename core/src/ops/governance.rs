@@ -69,16 +69,41 @@ pub fn dormant_deadline(
 
 /// Why the system ends `user`'s access at `now`, if it does: the end date comes first.
 pub fn lapse(user: &User, settings: &Settings, now: DateTime<Utc>) -> Option<String> {
-    if user.status == UserStatus::Inactive {
+    lapse_of(user.status, last_seen(user), user.access_until, settings, now)
+}
+
+/// [`lapse`] from a user's status, [`last_seen`] and end date (as the index holds them).
+pub fn lapse_of(
+    status: UserStatus,
+    last_seen: Option<DateTime<Utc>>,
+    access_until: Option<NaiveDate>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    if status == UserStatus::Inactive {
         return None;
     }
-    if let Some(date) = user.access_until.filter(|d| access_ends_at(*d) <= now) {
+    if let Some(date) = access_until.filter(|d| access_ends_at(*d) <= now) {
         return Some(format!("access ended on {date}"));
     }
     let days = settings.dormant_days?;
-    dormant_at(user, settings)
+    dormant_deadline(status, last_seen, settings)
         .filter(|at| *at <= now)
         .map(|_| format!("no sign-in for {days} days"))
+}
+
+/// Whether the list warns that the dormant-account rule deactivates this user within
+/// [`DORMANT_WARNING_DAYS`]: never the last Active Owner, whom it never deactivates.
+pub fn dormant_soon(
+    status: UserStatus,
+    last_seen: Option<DateTime<Utc>>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    last_active_owner: bool,
+) -> bool {
+    let warn_from = now + Duration::days(DORMANT_WARNING_DAYS);
+    !last_active_owner
+        && dormant_deadline(status, last_seen, settings).is_some_and(|at| at <= warn_from)
 }
 
 /// Whole days from `from` to `now` (0 for a future instant).
@@ -156,13 +181,8 @@ impl Directory {
             .store
             .index()
             .in_name_order()
-            .filter(|e| e.status != UserStatus::Inactive)
             .filter(|e| {
-                e.access_until.is_some_and(|d| access_ends_at(d) <= now)
-                    || (e.status == UserStatus::Active
-                        && org.settings.dormant_days.is_some_and(|days| {
-                            e.last_seen.is_none_or(|at| at + Duration::days(i64::from(days)) <= now)
-                        }))
+                lapse_of(e.status, e.last_seen, e.access_until, &org.settings, now).is_some()
             })
             .map(|e| e.id)
             .collect();

@@ -6,6 +6,7 @@ use super::review::describe;
 use crate::auth::session::SessionId;
 use crate::csv_io;
 use crate::error::{Error, Result};
+use crate::mail::letter::esc;
 use crate::model::review::{ChainHead, Decision, EntryOutcome, Review, ReviewId, Reviewer};
 use crate::model::UserStatus;
 use crate::Directory;
@@ -252,22 +253,6 @@ impl Directory {
         }
         Ok(Report { organization, review: full, chain_head, rows })
     }
-}
-
-/// Escapes text for HTML element content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 const STYLE: &str = "

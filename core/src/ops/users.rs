@@ -112,13 +112,11 @@ impl Directory {
         let lone_owner = index.active_owner_count() <= 1;
         let dormant_soon = query.dormant_soon.unwrap_or(false);
         let ending_soon = query.ending_soon.unwrap_or(false);
+        let ends_by = now + Duration::days(governance::ENDING_SOON_DAYS);
         let keep = |e: &UserEntry| {
-            let warn_from = now + Duration::days(governance::DORMANT_WARNING_DAYS);
-            let ends_by = now + Duration::days(governance::ENDING_SOON_DAYS);
+            let last_owner = lone_owner && e.active_owner();
             (!dormant_soon
-                || governance::dormant_deadline(e.status, e.last_seen, &settings)
-                    .is_some_and(|at| at <= warn_from)
-                    && !(lone_owner && e.active_owner()))
+                || governance::dormant_soon(e.status, e.last_seen, &settings, now, last_owner))
                 && (!ending_soon
                     || e.access_until.is_some_and(|d| governance::access_ends_at(d) <= ends_by))
                 && query
