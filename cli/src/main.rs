@@ -97,8 +97,12 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, Failure> {
 /// Opens the store in the data folder `dir`, which is made private first (created 0700, or
 /// tightened with everything in it).
 fn open(dir: &Path) -> Result<Directory, Failure> {
-    let store = gatehouse_core::files::prepare_data_folder(dir)
-        .map_err(|e| Failure::Unavailable(e.to_body()))?;
+    let store = gatehouse_core::files::prepare_data_folder(dir).map_err(|e| match e.code() {
+        ErrorCode::StoreBehind => {
+            Failure::Unavailable(ErrorBody { code: e.code(), message: with_backup(dir, &e) })
+        }
+        _ => Failure::Unavailable(e.to_body()),
+    })?;
     Directory::open(&store, Arc::new(SystemClock)).map_err(|e| match e.code() {
         ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody {
             code: ErrorCode::StoreLocked,
@@ -106,8 +110,25 @@ fn open(dir: &Path) -> Result<Directory, Failure> {
                       gatehouse command). Close it and try again."
                 .into(),
         }),
+        ErrorCode::StoreBehind | ErrorCode::StoreDamaged => {
+            Failure::Unavailable(ErrorBody { code: e.code(), message: with_backup(dir, &e) })
+        }
         _ => Failure::Unavailable(e.to_body()),
     })
+}
+
+/// A store that cannot be used: its sentence, then the newest good automatic backup in the data
+/// folder `data` and the command that restores it.
+fn with_backup(data: &Path, e: &Error) -> String {
+    let keys = Keys::system();
+    match backup::newest_good(&data.join("backups"), &Opening::new(data, &keys)) {
+        Some((file, info)) => format!(
+            "{e} The newest good backup was made {}: restore it with\n  gatehouse restore {}",
+            info.created_at.format("%Y-%m-%d %H:%M UTC"),
+            file.display()
+        ),
+        None => format!("{e} No automatic backup in {} can be restored.", data.display()),
+    }
 }
 
 fn run(cli: &Cli, out: &Out) -> Outcome {

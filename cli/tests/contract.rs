@@ -529,6 +529,12 @@ fn audit_verify_against_a_backup_finds_a_rewritten_history() {
     assert!(check["head_seq"].as_u64() > check["backup_head_seq"].as_u64(), "{check}");
     // Someone with the data folder rewrites event 2 and recomputes every hash after it.
     rewrite_event(&cli.store(), 2);
+    // The store no longer holds the history it recorded as saved: refused at once (exit 3).
+    let r = cli.owner(&["audit", "verify"]);
+    assert_eq!(r.code, 3, "{}", r.stdout);
+    assert!(r.stderr.starts_with("error[store_behind]"), "{}", r.stderr);
+    // One who can rewrite the store can remove that record too; the backup still tells.
+    std::fs::remove_file(cli.store().join("acknowledged")).unwrap();
     assert!(cli.owner_ok(&["audit", "verify"]).stdout.starts_with("Intact:"), "the chain holds");
     let r = cli.owner(&["audit", "verify", "--against", path]);
     assert_eq!(r.code, 1, "{}", r.stdout);

@@ -774,7 +774,7 @@ fn build_store(file: &Path, opening: &Opening<'_>, dir: &Path) -> Result<(Header
     let header = reader.header(sealing)?;
     let mut counts = (0u32, 0u32);
     {
-        let db = sled::Config::new().path(dir).cache_capacity(16 << 20).open()?;
+        let db = crate::store::open_sled(dir)?;
         let mut open: Option<(String, sled::Tree)> = None;
         reader.trees(&header, |name, k, v| {
             if open.as_ref().is_none_or(|(n, _)| n != name) {

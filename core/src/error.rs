@@ -81,6 +81,9 @@ pub enum ErrorCode {
     ReviewInProgress,
     ReviewIncomplete,
     NotInReview,
+    StoreBehind,
+    DiskFull,
+    StorageFailed,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -239,6 +242,48 @@ pub enum Error {
     ReviewIncomplete(String),
     #[error("{0} is not part of this access review.")]
     NotInReview(String),
+    /// The store opened holding less than it had acknowledged (see `store::saved`).
+    #[error("{}", behind(*saved, *found))]
+    StoreBehind { saved: u64, found: u64 },
+    /// The store opened on another history than the one it acknowledged.
+    #[error("The Gatehouse data does not hold the changes it had saved: its audit log's event #{0} is not the one it recorded. Nothing was changed: restore the newest backup.")]
+    StoreDiverged(u64),
+    /// The data folder held an organization (its backups, or a store a restore kept aside)
+    /// but its store folder is gone.
+    #[error("The Gatehouse data folder has backups but its store is missing, so Gatehouse will not set up a new organization over it. Restore the newest backup, or move the backups folder away to start anew.")]
+    StoreMissing,
+    #[error("The disk is full: nothing was changed. Free some space and try again.")]
+    DiskFull,
+    #[error("Gatehouse could not save to the disk (it reported an error), so this change may not have been saved. Gatehouse will not change anything more until it is started again; check the disk, then reopen Gatehouse.")]
+    StorageFailed,
+}
+
+/// The sentence for [`Error::StoreBehind`].
+fn behind(saved: u64, found: u64) -> String {
+    if found == 0 {
+        return "The Gatehouse data held an organization but now opens empty (after a power cut \
+                or a disk fault): Gatehouse will not set up a new one over it. Nothing was \
+                changed: restore the newest backup."
+            .to_string();
+    }
+    format!(
+        "The Gatehouse data opens holding less than it had saved (its audit log reaches event \
+         #{found}, but #{saved} had been saved), after a power cut or a disk fault. Nothing was \
+         changed: restore the newest backup."
+    )
+}
+
+/// A failure of the disk under the store, or of a file Gatehouse keeps beside it.
+pub(crate) fn storage(e: &std::io::Error) -> Error {
+    if is_no_space(e) {
+        return Error::DiskFull;
+    }
+    tracing::error!("storage: {e}");
+    Error::StorageFailed
+}
+
+fn is_no_space(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
 }
 
 impl Error {
@@ -316,6 +361,11 @@ impl Error {
             Error::ReviewInProgress => C::ReviewInProgress,
             Error::ReviewIncomplete(_) => C::ReviewIncomplete,
             Error::NotInReview(_) => C::NotInReview,
+            Error::StoreBehind { .. } | Error::StoreDiverged(_) | Error::StoreMissing => {
+                C::StoreBehind
+            }
+            Error::DiskFull => C::DiskFull,
+            Error::StorageFailed => C::StorageFailed,
         }
     }
 
@@ -345,6 +395,9 @@ impl Error {
 
     /// A file the person named could not be read or written.
     pub fn file(what: &str, path: &std::path::Path, cause: &std::io::Error) -> Self {
+        if is_no_space(cause) {
+            return Error::DiskFull;
+        }
         Error::FileError(format!("Cannot {what} {}: {}.", path.display(), io_reason(cause)))
     }
 
@@ -365,7 +418,10 @@ fn io_reason(e: &std::io::Error) -> String {
 
 impl From<sled::Error> for Error {
     fn from(e: sled::Error) -> Self {
-        Error::internal("storage", e)
+        match e {
+            sled::Error::Io(io) => storage(&io),
+            other => Error::internal("storage", other),
+        }
     }
 }
 

@@ -75,7 +75,8 @@ pub fn tighten(dir: &Path) -> Result<()> {
 /// ([`private_process`]), the folder created 0700 or, when it exists, tightened with all it
 /// holds ([`tighten`]). Returns the store's folder, `data/store` (automatic backups live in
 /// `data/backups`). The app and the command line both open their store through this.
-/// Error: `file_error`.
+/// Errors: `file_error`; `store_behind` when the store folder is missing from a data folder
+/// that held an organization (a new one is never made there, so setup never runs over it).
 pub fn prepare_data_folder(data: &Path) -> Result<PathBuf> {
     private_process();
     private_dir(data)?;
@@ -92,7 +93,26 @@ pub fn prepare_data_folder(data: &Path) -> Result<PathBuf> {
         }
     }
     tighten(data)?;
-    Ok(data.join("store"))
+    let store = data.join("store");
+    if !store.exists() && held_an_organization(data) {
+        return Err(Error::StoreMissing);
+    }
+    Ok(store)
+}
+
+/// Whether the data folder `data` shows that it held an organization: a backup in its
+/// `backups` folder, or a store a restore kept aside.
+fn held_an_organization(data: &Path) -> bool {
+    let names = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    names(&data.join("backups")).iter().any(|n| n.ends_with(".gatehouse-backup"))
+        || names(data).iter().any(|n| n.starts_with("store.replaced-"))
 }
 
 /// A private scratch folder inside `parent` (`<parent>/<prefix>-<uuid>`, 0700), removed with
@@ -160,6 +180,37 @@ pub fn write_atomically_with<T>(
             Err(Error::file("write", path, &e))
         }
     }
+}
+
+/// As [`write_atomically`], for a file Gatehouse keeps beside its store: every step's error is
+/// returned as it came (the folder's sync included), so that the caller can tell a full disk
+/// from a failing one.
+pub fn replace_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let result = (|| {
+        let _ = std::fs::remove_file(&tmp); // left by a cut-off write
+        let mut f = create_private(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        sync_folder(dir)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Makes the names in `dir` durable (fsync of the folder). Nothing on Windows, where a folder
+/// cannot be opened as a file and NTFS keeps its names in its own journal.
+pub fn sync_folder(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
 }
 
 /// A new file, refused if `path` exists, created 0600 whatever the umask.

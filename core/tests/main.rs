@@ -10,6 +10,7 @@ mod crash;
 mod detail;
 mod dominance;
 mod fuzz;
+mod going_back;
 mod governance;
 mod growth;
 mod invitations;

@@ -142,7 +142,15 @@ impl AppState {
 fn open_store(data: &std::path::Path) -> Result<Arc<Directory>, ErrorBody> {
     let path = gatehouse_core::files::prepare_data_folder(data).map_err(|e| {
         tracing::error!("preparing {}: {e}", data.display());
-        unavailable(format!("Gatehouse could not create its data folder {}.", data.display()))
+        match e.code() {
+            // The store folder is gone from a folder that held an organization: its sentence,
+            // and the screen offers the newest backup.
+            gatehouse_core::ErrorCode::StoreBehind => e.to_body(),
+            _ => unavailable(format!(
+                "Gatehouse could not create its data folder {}.",
+                data.display()
+            )),
+        }
     })?;
     tracing::info!("store: {}", path.display());
     // After a restore this process has just closed the store: wait for sled to let it go.

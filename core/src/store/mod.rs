@@ -1,8 +1,11 @@
 //! The sled store: one directory, opened once. Every change goes through [`Store::write`]:
 //! one multi-tree transaction holding the change, its index entries and its audit event,
-//! flushed to disk before it is reported done.
+//! made durable before it is reported done: sled's log flushed and fsync'd by Gatehouse (sled
+//! itself only asks for `sync_file_range`, which survives no power cut), then the audit head
+//! reached recorded outside sled ([`saved`]), so that a store which opens with less is refused.
 
 mod index;
+mod saved;
 mod tx;
 mod verify;
 
@@ -22,8 +25,10 @@ use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 use std::cell::RefCell;
-use std::path::Path;
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::Duration;
 use uuid::Uuid;
 
 /// The schema this build writes. Opening an older store migrates it; a newer one is refused.
@@ -39,6 +44,10 @@ const STORE_ID_KEY: &[u8] = b"store_id";
 const SIGN_IN_TALLY_KEY: &[u8] = b"sign_in_tally";
 
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How long a flush and fsync may take before the disk is judged to have failed: after a write
+/// error sled's flush can wait forever, and a change must be answered.
+const SYNC_PATIENCE: Duration = Duration::from_secs(30);
 
 /// The trees, in the order [`Store::write`] hands them to a transaction.
 pub(crate) const TREES: [&str; 12] = [
@@ -89,6 +98,15 @@ pub struct Store {
     index: RwLock<UserIndex>,
     /// The last throttle key the sweep looked at (empty: start from the first).
     sweep_cursor: Mutex<Vec<u8>>,
+    /// The store's folder.
+    dir: PathBuf,
+    /// sled's log file, fsync'd after every flush.
+    log: Arc<std::fs::File>,
+    /// What the record outside sled says was acknowledged, as last written or read.
+    saved: Mutex<Option<saved::Record>>,
+    /// Set when making a change durable failed: no further change is taken until the store is
+    /// opened again (what sled holds in memory may be ahead of the disk).
+    failed: AtomicBool,
 }
 
 impl Store {
@@ -96,24 +114,23 @@ impl Store {
     /// umask becomes 0o077 (sled creates snapshot files long after opening) and `dir` is
     /// tightened to 0700 folders and 0600 files ([`crate::files`]). Refused with
     /// `store_locked` while another process has it open, `store_damaged` when a record read at
-    /// open is damaged.
+    /// open is damaged, `store_behind` when it holds less than it had acknowledged (nothing is
+    /// written to it then).
     pub fn open(dir: &Path) -> Result<Self> {
         crate::files::private_process();
         crate::files::private_dir(dir)?;
         crate::files::tighten(dir)?;
-        // sled's page cache defaults to 1 GB; a desktop app keeps to 16 MB (the list is served
-        // from the in-memory index; sled holds about three times what it counts, and the
-        // backup at start reads every tree through it: 64 MB cost the app 70 MB more).
-        let db =
-            sled::Config::new().path(dir).cache_capacity(CACHE_BYTES).open().map_err(
-                |e| match e {
-                    sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                        Error::StoreLocked
-                    }
-                    sled::Error::Io(io) if io.to_string().contains("lock") => Error::StoreLocked,
-                    other => Error::internal("opening the store", other),
-                },
-            )?;
+        let db = open_sled(dir)?;
+        // sled has made its files: their names must survive a power cut too.
+        crate::files::sync_folder(dir).map_err(|e| crate::error::storage(&e))?;
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            crate::files::sync_folder(parent).map_err(|e| crate::error::storage(&e))?;
+        }
+        let log = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join("db"))
+            .map_err(|e| crate::error::storage(&e))?;
         let [meta, users, emails, audit, roles, invitations, resets, codes, throttle, outbox, audit_actors, reviews] =
             TREES.map(|name| db.open_tree(name));
         let store = Store {
@@ -131,9 +148,15 @@ impl Store {
             reviews: reviews?,
             index: RwLock::default(),
             sweep_cursor: Mutex::default(),
+            dir: dir.to_path_buf(),
+            log: Arc::new(log),
+            saved: Mutex::new(None),
+            failed: AtomicBool::new(false),
             db,
         };
+        store.holds_what_was_saved()?;
         store.migrate()?;
+        store.make_durable()?;
         let index = UserIndex::try_build(store.users.iter().values().map(|v| decode(&v?)))?;
         *store.index.write().unwrap_or_else(|p| p.into_inner()) = index;
         Ok(store)
@@ -155,6 +178,68 @@ impl Store {
         }
     }
 
+    /// Refuses a store that holds less than its record outside sled says was acknowledged
+    /// (see [`saved`]). A store ahead of its record (cut between sled's fsync and the record's)
+    /// or without one (made before the record existed) opens, and the record catches up.
+    fn holds_what_was_saved(&self) -> Result<()> {
+        let Some(record) = saved::Record::read(&self.dir)? else { return Ok(()) };
+        let (head, head_hash) =
+            self.audit_head().map_err(|_| Error::StoreDamaged("its audit log's head"))?;
+        // The head as recorded, or the event the record names when the store is past it.
+        let hash_there = match self.audit_event(record.seq) {
+            _ if head == record.seq => Some(head_hash),
+            Ok(event) => event.map(|e| e.hash()),
+            Err(_) => None,
+        };
+        record.held_by(head, hash_there.as_deref())?;
+        *self.saved.lock().unwrap_or_else(|p| p.into_inner()) = Some(record);
+        Ok(())
+    }
+
+    /// Makes everything written so far durable: sled's log flushed and fsync'd (on a thread,
+    /// given [`SYNC_PATIENCE`]), then the audit head recorded outside sled when it moved. A
+    /// failure marks the store failed: writes are refused until it is opened again.
+    /// Errors: `disk_full`, `storage_failed`.
+    fn make_durable(&self) -> Result<()> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::StorageFailed);
+        }
+        let result = self.sync().and_then(|()| {
+            let (seq, hash) = self.audit_head()?;
+            let record = saved::Record { seq, hash };
+            let mut saved = self.saved.lock().unwrap_or_else(|p| p.into_inner());
+            if saved.as_ref() != Some(&record) {
+                record.write(&self.dir)?;
+                *saved = Some(record);
+            }
+            Ok(())
+        });
+        if result.is_err() {
+            self.failed.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// sled's flush, then an fsync of its log file, within [`SYNC_PATIENCE`].
+    fn sync(&self) -> Result<()> {
+        let (db, log) = (self.db.clone(), Arc::clone(&self.log));
+        let (done, answer) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("gatehouse-sync".into())
+            .spawn(move || {
+                let result = db
+                    .flush()
+                    .map_err(Error::from)
+                    .and_then(|_| log.sync_all().map_err(|e| crate::error::storage(&e)));
+                let _ = done.send(result);
+            })
+            .map_err(|e| Error::internal("starting a sync", e))?;
+        answer.recv_timeout(SYNC_PATIENCE).unwrap_or_else(|_| {
+            tracing::error!("the store's flush did not finish within {SYNC_PATIENCE:?}");
+            Err(Error::StorageFailed)
+        })
+    }
+
     fn migrate(&self) -> Result<()> {
         if self.meta.get(STORE_ID_KEY)?.is_none() {
             self.meta.insert(STORE_ID_KEY, uuid::Uuid::new_v4().as_bytes())?;
@@ -167,7 +252,6 @@ impl Store {
         match self.schema_version()? {
             None => {
                 self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
             }
             Some(v) if v > SCHEMA_VERSION => return Err(Error::StoreTooNew { found: v }),
             Some(v) => {
@@ -182,7 +266,6 @@ impl Store {
                 }
                 if v < SCHEMA_VERSION {
                     self.meta.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                    self.db.flush()?;
                 }
             }
         }
@@ -393,14 +476,19 @@ impl Store {
             .collect()
     }
 
-    /// Runs `change` in one transaction over every tree, then flushes. sled may run the
-    /// closure more than once: compute clocks, ids and hashes before calling. The ticket proves
-    /// the writer lock is held; only `crate::change` makes one.
+    /// Runs `change` in one transaction over every tree, then makes it durable
+    /// ([`Store::make_durable`]) before it is reported done. sled may run the closure more than
+    /// once: compute clocks, ids and hashes before calling. The ticket proves the writer lock
+    /// is held; only `crate::change` makes one. Errors: `change`'s, `disk_full`,
+    /// `storage_failed` (also for every write after one failed, until the store is reopened).
     pub(crate) fn write<T>(
         &self,
         ticket: &Ticket<'_>,
         change: impl Fn(&mut Tx<'_>) -> TxResult<T>,
     ) -> Result<T> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(Error::StorageFailed);
+        }
         let trees = self.trees().map(|(_, tree)| tree);
         let touched = RefCell::new(Vec::new());
         let out = trees.as_slice().transaction(|t: &Vec<TransactionalTree>| {
@@ -409,7 +497,7 @@ impl Store {
                 other => other,
             })
         })?;
-        self.db.flush()?;
+        let durable = self.make_durable();
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
         let touched = touched.into_inner();
         if touched.len() > 64 {
@@ -423,7 +511,7 @@ impl Store {
                 Err(_) => {} // verify() reports the index out of step
             }
         }
-        Ok(out)
+        durable.map(|()| out)
     }
 
     /// The in-memory index of users, for reading lists.
@@ -455,6 +543,30 @@ impl Store {
     pub fn verify(&self) -> Result<Integrity> {
         verify::verify(self)
     }
+}
+
+/// Opens sled in `dir` without its flusher thread: its fsync ignores a failure (Linux then
+/// reports the lost pages clean to the next fsync), and [`Store::make_durable`] flushes and
+/// fsyncs after every change anyway. The page cache defaults to 1 GB; a desktop app keeps to
+/// 16 MB (the list is served from the in-memory index; sled holds about three times what it
+/// counts, and the backup at start reads every tree through it: 64 MB cost the app 70 MB more).
+/// Errors: `store_locked`, `disk_full`, `storage_failed`, `store_damaged` (its files).
+pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
+    sled::Config::new().path(dir).cache_capacity(CACHE_BYTES).flush_every_ms(None).open().map_err(
+        |e| match e {
+            sled::Error::Io(io)
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                Error::StoreLocked
+            }
+            sled::Error::Io(io) => crate::error::storage(&io),
+            other => {
+                tracing::error!("opening the store: {other}");
+                Error::StoreDamaged("its files")
+            }
+        },
+    )
 }
 
 fn get<T: DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>> {
