@@ -103,7 +103,9 @@ fn open(dir: &Path) -> Result<Directory, Failure> {
         }
         _ => Failure::Unavailable(e.to_body()),
     })?;
-    Directory::open(&store, Arc::new(SystemClock)).map_err(|e| match e.code() {
+    // Settled: a command run just as the app or another command closes the store waits a
+    // moment for sled to let go of its lock (a store another program holds is still refused).
+    Directory::open_settled(&store, Arc::new(SystemClock)).map_err(|e| match e.code() {
         ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody {
             code: ErrorCode::StoreLocked,
             message: "The Gatehouse store is open in another program (the app, or another \
