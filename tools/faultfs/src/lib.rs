@@ -4,7 +4,8 @@
 //! every later request with EIO at once.
 //!
 //! Mounting needs `/dev/fuse` and either root or `fusermount3`; no libfuse is linked. No wait
-//! here is without a deadline: a test using faultfs fails, it never hangs.
+//! here is without a deadline: a test using faultfs fails, it never hangs. Linux only.
+#![cfg(target_os = "linux")]
 
 mod durable;
 mod faults;

@@ -3,6 +3,7 @@
 //! (or, with GATEHOUSE_REQUIRE_FUSE=1, fails) where FUSE is unavailable, and every wait has a
 //! deadline.
 
+#![cfg(target_os = "linux")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
 use faultfs::{Fault, FaultFs};
