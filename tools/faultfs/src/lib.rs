@@ -11,16 +11,18 @@ mod durable;
 mod faults;
 mod fs;
 mod image;
+mod mount;
 mod tree;
 
 pub use faults::Fault;
 
-use fuser::{Config, MountOption, Session, SessionUnmounter};
+use fuser::SessionUnmounter;
+use mount::{detach, finish_within};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tree::{State, View};
 
 /// How long mounting may take before it is given up.
@@ -58,49 +60,18 @@ impl FaultFs {
                 return Err(e);
             }
         };
-        let server = fs::Server { state: state.clone() };
-        let mut config = Config::default();
-        config.mount_options = vec![
-            MountOption::FSName("faultfs".into()),
-            MountOption::Subtype("faultfs".into()),
-            MountOption::DefaultPermissions,
-            MountOption::NoAtime,
-        ];
-        // The mount and its handshake with the kernel happen on the request loop's thread,
-        // so that a mount that never answers is given up after a deadline.
-        let (tx, rx) = mpsc::sync_channel(1);
-        let at = mountpoint.clone();
-        let session = std::thread::Builder::new().name("faultfs".into()).spawn(move || {
-            let mut session = match Session::new(server, &at, &config) {
-                Ok(session) => session,
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return Ok(());
-                }
-            };
-            let _ = tx.send(Ok(session.unmount_callable()));
-            session.run()
-        })?;
-        match rx.recv_timeout(MOUNT_DEADLINE) {
-            Ok(Ok(unmounter)) => Ok(FaultFs {
+        mount::sweep_dead_mounts();
+        let started = mount::start(&state, &mountpoint);
+        match started {
+            Ok((unmounter, session)) => Ok(FaultFs {
                 state,
                 mountpoint,
                 unmounter: Some(unmounter),
                 session: Some(session),
             }),
-            Ok(Err(e)) => {
+            Err(e) => {
                 let _ = std::fs::remove_dir(&mountpoint);
                 Err(e)
-            }
-            Err(_) => {
-                detach(&mountpoint);
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!(
-                        "mounting faultfs at {} took over {MOUNT_DEADLINE:?}",
-                        mountpoint.display()
-                    ),
-                ))
             }
         }
     }
@@ -179,11 +150,13 @@ impl FaultFs {
         let (tx, rx) = mpsc::channel();
         let unmounting =
             std::thread::Builder::new().name("faultfs-unmount".into()).spawn(move || {
-                let clean = unmounter.unmount().is_ok();
-                if !clean {
-                    detach(&at); // busy: a program still has a file open
-                }
-                let _ = tx.send(clean);
+                // Root unmounts directly (refused while a program has a file open); then
+                // fuser lets go of its mount (and of fusermount3's auto_unmount); whatever is
+                // still mounted is detached lazily.
+                let clean = rustix::mount::unmount(&at, rustix::mount::UnmountFlags::empty());
+                let _ = unmounter.unmount();
+                detach(&at);
+                let _ = tx.send(clean.is_ok());
             });
         if unmounting.is_err() {
             detach(&self.mountpoint);
@@ -251,56 +224,4 @@ fn probe() -> Result<(), String> {
         Err(e) => return Err(format!("reading through the mount: {e}")),
     }
     fs.unmount(&scratch.path().join("out")).map_err(|e| format!("unmounting: {e}"))
-}
-
-/// Unmounts `at` lazily: it leaves the namespace at once, and its request loop ends once the
-/// last file open in it is closed. Root does it directly, others through `fusermount3 -uz`.
-fn detach(at: &Path) {
-    // Done, or not mounted (any more), unless only a setuid helper may unmount.
-    if let Err(rustix::io::Errno::PERM) =
-        rustix::mount::unmount(at, rustix::mount::UnmountFlags::DETACH)
-    {
-        for tool in ["fusermount3", "fusermount"] {
-            if run_within(tool, at, UNMOUNT_DEADLINE) {
-                return;
-            }
-        }
-    }
-}
-
-/// Runs `tool -u -z -- at`, killed after `deadline`. Whether it succeeded.
-fn run_within(tool: &str, at: &Path, deadline: Duration) -> bool {
-    let Ok(mut child) = std::process::Command::new(tool)
-        .args(["-u", "-z", "--"])
-        .arg(at)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if start.elapsed() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait(); // killed: returns at once
-                return false;
-            }
-        }
-    }
-}
-
-/// Joins `thread` if it ends within `deadline`; otherwise leaves it running, detached.
-fn finish_within<T>(thread: JoinHandle<T>, deadline: Duration) {
-    let start = Instant::now();
-    while !thread.is_finished() && start.elapsed() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    if thread.is_finished() {
-        let _ = thread.join();
-    }
 }

@@ -409,3 +409,40 @@ fn dropping_unmounts_even_with_a_file_open() {
     assert!(!mounted(&path));
     assert_eq!(file.read_at(&mut [0; 1], 0).unwrap_err().raw_os_error(), Some(EIO));
 }
+
+#[test]
+fn a_mount_left_by_a_killed_process_is_swept_by_the_next_mount() {
+    if !FaultFs::available_for_tests() {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_faultfs-hold"))
+        .arg(scratch.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = holder.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let at = PathBuf::from(lines.recv_timeout(DEADLINE).expect("faultfs-hold mounts"));
+    assert!(mounted(&at));
+    holder.kill().unwrap(); // SIGKILL: no chance to unmount
+    holder.wait().unwrap();
+    // Cut off by the kernel (or already swept by a test running beside this one).
+    let dead = fs::metadata(&at).unwrap_err().raw_os_error();
+    assert!(matches!(dead, Some(libc::ENOTCONN | libc::ENOENT)), "{dead:?}");
+    let (fs, _scratch) = mount_with(&[]).unwrap();
+    assert!(!mounted(&at), "swept");
+    // A sweep by a test running beside this one may still be removing the mount point.
+    let start = Instant::now();
+    while at.exists() && start.elapsed() < DEADLINE {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!at.exists(), "its mount point removed");
+    drop(fs);
+}
