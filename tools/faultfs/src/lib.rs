@@ -151,8 +151,7 @@ impl FaultFs {
         let unmounting =
             std::thread::Builder::new().name("faultfs-unmount".into()).spawn(move || {
                 // Root unmounts directly (refused while a program has a file open); then
-                // fuser lets go of its mount (and of fusermount3's auto_unmount); whatever is
-                // still mounted is detached lazily.
+                // fuser lets go of its mount; whatever is still mounted is detached lazily.
                 let clean = rustix::mount::unmount(&at, rustix::mount::UnmountFlags::empty());
                 let _ = unmounter.unmount();
                 detach(&at);
