@@ -7,17 +7,27 @@ use gatehouse_core::model::{UserStatus, UserView};
 use gatehouse_core::{Directory, SystemClock};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-const OWNER: &str = "crash.owner@example.com";
-const PASSWORD: &str = "correct horse battery staple 7";
+pub(crate) const OWNER: &str = "crash.owner@example.com";
+pub(crate) const PASSWORD: &str = "correct horse battery staple 7";
 
 /// What the reported changes say a user is now: status (None: gone) and roles.
-type Expected = BTreeMap<String, (Option<UserStatus>, Vec<String>)>;
+pub(crate) type Expected = BTreeMap<String, (Option<UserStatus>, Vec<String>)>;
 
-fn apply(expected: &mut Expected, op: &str) {
+/// A new store in `dir`, set up with [`OWNER`] and [`PASSWORD`], closed again.
+pub(crate) fn new_store(dir: &Path) {
+    let dir = Directory::open(dir, Arc::new(SystemClock)).unwrap();
+    let mut input = crate::support::setup_input();
+    input.email = OWNER.into();
+    input.password = PASSWORD.into();
+    dir.setup(input).unwrap();
+}
+
+pub(crate) fn apply(expected: &mut Expected, op: &str) {
     let words: Vec<&str> = op.split_whitespace().collect();
     let (verb, email) = (words[0], words[1].to_string());
     let entry = expected.entry(email).or_insert((None, vec![]));
@@ -31,16 +41,89 @@ fn apply(expected: &mut Expected, op: &str) {
     }
 }
 
-fn actual(users: &[UserView], email: &str) -> (Option<UserStatus>, Vec<String>) {
+pub(crate) fn actual(users: &[UserView], email: &str) -> (Option<UserStatus>, Vec<String>) {
     match users.iter().find(|u| u.email == email) {
         Some(u) => (Some(u.status), u.roles.clone()),
         None => (None, vec![]),
     }
 }
 
+/// The worker's reports: the changes it finished (`done`), in order, and the one it had begun
+/// and not finished, if any.
+pub(crate) fn reports(lines: &[String]) -> (Vec<String>, Option<String>) {
+    let (mut done, mut in_flight) = (Vec::new(), None);
+    for line in lines {
+        if let Some(op) = line.strip_prefix("begin ") {
+            in_flight = Some(op.to_string());
+        } else if let Some(op) = line.strip_prefix("done ") {
+            done.push(op.to_string());
+            in_flight = None;
+        }
+    }
+    (done, in_flight)
+}
+
+/// A user whose state is not what the worker reported.
+pub(crate) enum Difference {
+    /// A reported change is missing: the user is `got` where the reports say `want`.
+    Lost {
+        email: String,
+        got: (Option<UserStatus>, Vec<String>),
+        want: (Option<UserStatus>, Vec<String>),
+    },
+    /// A user no report mentions.
+    Unknown { email: String },
+}
+
+impl std::fmt::Display for Difference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Difference::Lost { email, got, want } => {
+                write!(f, "{email}: {got:?}, reported {want:?}")
+            }
+            Difference::Unknown { email } => write!(f, "{email}: a user nobody reported"),
+        }
+    }
+}
+
+/// Compares the store's `users` with `expected` (every reported change), where the change
+/// `in_flight` when the worker stopped may or may not have landed; if it landed it becomes
+/// part of `expected`. Returns what differs (nothing, for a store that kept its word).
+pub(crate) fn compare(
+    users: &[UserView],
+    expected: &mut Expected,
+    in_flight: Option<&str>,
+) -> Vec<Difference> {
+    let mut with_in_flight = expected.clone();
+    if let Some(op) = in_flight {
+        apply(&mut with_in_flight, op);
+    }
+    let mut differences = Vec::new();
+    for (email, want) in expected.iter() {
+        let got = actual(users, email);
+        let alternative = with_in_flight.get(email).cloned().unwrap_or_default();
+        if got != *want && got != alternative {
+            differences.push(Difference::Lost { email: email.clone(), got, want: want.clone() });
+        }
+    }
+    for user in users.iter().filter(|u| u.email != OWNER) {
+        if !with_in_flight.contains_key(&user.email) {
+            differences.push(Difference::Unknown { email: user.email.clone() });
+        }
+    }
+    // The in-flight change, if it landed, is now simply part of the state.
+    if let Some(op) = in_flight {
+        let email = op.split_whitespace().nth(1).unwrap_or_default().to_string();
+        if with_in_flight.get(&email) == Some(&actual(users, &email)) {
+            *expected = with_in_flight;
+        }
+    }
+    differences
+}
+
 /// Cheap, varied delays; no security role.
 #[allow(clippy::disallowed_methods)] // real time, to vary when the worker is killed
-fn jitter(n: u64) -> u64 {
+pub(crate) fn jitter(n: u64) -> u64 {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -53,13 +136,7 @@ fn reported_changes_survive_sigkill_and_the_store_stays_valid() {
     let kills: u64 =
         std::env::var("GATEHOUSE_CRASH_KILLS").ok().and_then(|s| s.parse().ok()).unwrap_or(50);
     let tmp = tempfile::tempdir().unwrap();
-    {
-        let dir = Directory::open(tmp.path(), Arc::new(SystemClock)).unwrap();
-        let mut input = crate::support::setup_input();
-        input.email = OWNER.into();
-        input.password = PASSWORD.into();
-        dir.setup(input).unwrap();
-    }
+    new_store(tmp.path());
     let mut expected = Expected::new();
     let mut reported = 0usize;
     for kill in 0..kills {
@@ -85,46 +162,19 @@ fn reported_changes_survive_sigkill_and_the_store_stays_valid() {
         reader.join().unwrap();
         let lines: Vec<String> = rx.try_iter().collect();
 
-        let mut in_flight = None;
-        for line in &lines {
-            if let Some(op) = line.strip_prefix("begin ") {
-                in_flight = Some(op.to_string());
-            } else if let Some(op) = line.strip_prefix("done ") {
-                apply(&mut expected, op);
-                reported += 1;
-                in_flight = None;
-            }
+        let (done, in_flight) = reports(&lines);
+        for op in &done {
+            apply(&mut expected, op);
         }
+        reported += done.len();
         let dir = Directory::open_settled(tmp.path(), Arc::new(SystemClock))
             .expect("the store opens after a kill");
         let integrity = dir.verify().unwrap();
         assert!(integrity.is_intact(), "after kill {kill}: {:?}", integrity.problems);
         let users = dir.users_unchecked().unwrap();
-        let mut with_in_flight = expected.clone();
-        if let Some(op) = &in_flight {
-            apply(&mut with_in_flight, op);
-        }
-        for (email, want) in &expected {
-            let got = actual(&users, email);
-            let alternative = with_in_flight.get(email).cloned().unwrap_or_default();
-            assert!(
-                got == *want || got == alternative,
-                "after kill {kill}, {email}: {got:?}, reported {want:?}"
-            );
-        }
-        let known = users
-            .iter()
-            .filter(|u| u.email != OWNER)
-            .all(|u| with_in_flight.contains_key(&u.email));
-        assert!(known, "after kill {kill}: a user nobody reported");
-        // The in-flight change, if it landed, is now simply part of the state.
-        if let Some(op) = in_flight {
-            let email = op.split_whitespace().nth(1).unwrap_or_default().to_string();
-            let got = actual(&users, &email);
-            if with_in_flight.get(&email) == Some(&got) {
-                expected = with_in_flight;
-            }
-        }
+        let differences = compare(&users, &mut expected, in_flight.as_deref());
+        let differences: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        assert!(differences.is_empty(), "after kill {kill}: {}", differences.join("; "));
     }
     println!("crash: {kills} kills, {reported} reported changes, all present");
     assert!(reported > 0, "the worker made changes between kills");

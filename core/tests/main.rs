@@ -20,6 +20,8 @@ mod mail_support;
 mod model;
 mod passwords;
 mod permissions_table;
+#[cfg(target_os = "linux")] // faultfs is FUSE on Linux
+mod powercut;
 mod private_files;
 mod review;
 mod roles;
