@@ -9,6 +9,8 @@ mod backups;
 mod crash;
 mod detail;
 mod dominance;
+#[cfg(target_os = "linux")]
+mod faults;
 mod fuzz;
 mod going_back;
 mod governance;

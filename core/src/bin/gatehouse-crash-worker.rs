@@ -67,11 +67,18 @@ fn main() {
                         roles: vec!["reporting".into()],
                         ..Default::default()
                     };
-                    if let Some(InviteOutcome::Invited { issued, .. }) =
-                        dir.invite_users(session, request)?.first()
-                    {
-                        say(&format!("done invite {email}"));
-                        codes.push((email, issued.code.clone()));
+                    // A refused invitation may still have reached the disk (a sync that
+                    // failed after the log's fsync): it stays in flight, and the worker stops.
+                    match dir.invite_users(session, request)?.first() {
+                        Some(InviteOutcome::Invited { issued, .. }) => {
+                            say(&format!("done invite {email}"));
+                            codes.push((email, issued.code.clone()));
+                        }
+                        Some(InviteOutcome::Refused { error, .. }) => {
+                            eprintln!("error[{:?}]: {}", error.code, error.message);
+                            std::process::exit(1);
+                        }
+                        None => {}
                     }
                 }
                 2 if rng.next() % 2 == 0 => {
