@@ -569,6 +569,19 @@ pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
     )
 }
 
+impl Drop for Store {
+    /// sled's own close fsyncs its log and panics (an `unwrap`) when that fails. Gatehouse
+    /// syncs first; on a disk that has failed (now, or earlier: see `failed`) sled is left
+    /// unclosed instead, its files closed by the OS when the process ends, and Gatehouse asks to
+    /// be started again before it changes anything.
+    fn drop(&mut self) {
+        if self.failed.load(Ordering::SeqCst) || self.sync().is_err() {
+            tracing::error!("the store at {} was not closed: its disk failed", self.dir.display());
+            std::mem::forget(self.db.clone());
+        }
+    }
+}
+
 fn get<T: DeserializeOwned>(tree: &Tree, key: &[u8]) -> Result<Option<T>> {
     tree.get(key)?.map(|v| decode(&v)).transpose()
 }

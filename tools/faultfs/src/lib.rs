@@ -39,6 +39,8 @@ pub struct FaultFs {
     mountpoint: PathBuf,
     unmounter: Option<SessionUnmounter>,
     session: Option<JoinHandle<io::Result<()>>>,
+    /// The kernel's number for this mount's connection, aborted when it closes.
+    connection: Option<u32>,
 }
 
 impl std::fmt::Debug for FaultFs {
@@ -64,6 +66,7 @@ impl FaultFs {
         let started = mount::start(&state, &mountpoint);
         match started {
             Ok((unmounter, session)) => Ok(FaultFs {
+                connection: mount::connection_of(&mountpoint).ok(),
                 state,
                 mountpoint,
                 unmounter: Some(unmounter),
@@ -145,6 +148,12 @@ impl FaultFs {
     /// lazily otherwise; each step has a deadline. Idempotent.
     fn close(&mut self) {
         self.state().closed = true;
+        // A file still open on the mount (a store left unclosed on a failed disk) would hang
+        // this process's exit: the connection is aborted, so that closing it fails at once.
+        // First, while the mount holds it: once unmounted its number may go to another mount.
+        if let Some(id) = self.connection.take() {
+            mount::abort(id);
+        }
         let Some(mut unmounter) = self.unmounter.take() else { return };
         let at = self.mountpoint.clone();
         let (tx, rx) = mpsc::channel();
@@ -215,6 +224,14 @@ fn probe() -> Result<(), String> {
     let scratch = tempfile::tempdir().map_err(|e| format!("no temporary folder: {e}"))?;
     let fs = FaultFs::mount(&scratch.path().join("missing"))
         .map_err(|e| format!("mounting failed: {e}"))?;
+    // Its connection must be abortable (see `mount::abort`): otherwise a test that leaves a
+    // file open on a cut-off mount would hang at exit instead of failing.
+    let id = mount::connection_of(fs.path()).map_err(|e| format!("finding its connection: {e}"))?;
+    let folder = mount::connection_folder(id)
+        .map_err(|e| format!("FUSE connections cannot be aborted (mounting fusectl: {e})"))?;
+    if !folder.join("abort").exists() {
+        return Err(format!("FUSE connections cannot be aborted: no {}", folder.display()));
+    }
     let file = fs.path().join("probe");
     std::fs::write(&file, b"faultfs").map_err(|e| format!("writing through the mount: {e}"))?;
     match std::fs::read(&file) {

@@ -143,3 +143,42 @@ pub(crate) fn finish_within<T>(thread: JoinHandle<T>, deadline: Duration) {
         let _ = thread.join();
     }
 }
+
+/// Where the kernel lists FUSE connections (the `fusectl` filesystem).
+const CONNECTIONS: &str = "/sys/fs/fuse/connections";
+
+/// The kernel's number for the FUSE connection mounted at `at` (the minor of its device).
+pub(crate) fn connection_of(at: &Path) -> io::Result<u32> {
+    Ok(rustix::fs::minor(rustix::fs::stat(at)?.st_dev))
+}
+
+/// The folder of FUSE connection `id`, with `fusectl` mounted first if it is not (root).
+pub(crate) fn connection_folder(id: u32) -> io::Result<PathBuf> {
+    let folder = Path::new(CONNECTIONS).join(id.to_string());
+    if !folder.exists() {
+        let mounted = std::fs::read_to_string("/proc/self/mountinfo")
+            .is_ok_and(|table| table.lines().any(|l| l.contains(" - fusectl ")));
+        if !mounted {
+            rustix::mount::mount(
+                "fusectl",
+                CONNECTIONS,
+                "fusectl",
+                rustix::mount::MountFlags::empty(),
+                None,
+            )?;
+        }
+    }
+    Ok(folder)
+}
+
+/// Aborts FUSE connection `id`: every request still waiting, and every later one, fails at
+/// once (ENOTCONN). Without it a file left open on a cut-off mount hangs its process's exit:
+/// closing the file sends a FLUSH that no request loop will ever answer (the loop's threads
+/// are gone by then). Nothing when the connection has already ended.
+pub(crate) fn abort(id: u32) {
+    if let Ok(folder) = connection_folder(id) {
+        if folder.exists() {
+            let _ = std::fs::write(folder.join("abort"), b"1");
+        }
+    }
+}
