@@ -790,7 +790,7 @@ fn build_store(file: &Path, opening: &Opening<'_>, dir: &Path) -> Result<(Header
             }
             Ok(())
         })?;
-        db.flush()?;
+        crate::store::close_sled(db, dir)?;
     }
     let store = Store::open_settled(dir)?;
     if let Some(id) = header.store_id {

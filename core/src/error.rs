@@ -252,7 +252,7 @@ pub enum Error {
     /// but its store folder is gone.
     #[error("The Gatehouse data folder has backups but its store is missing, so Gatehouse will not set up a new organization over it. Restore the newest backup, or move the backups folder away to start anew.")]
     StoreMissing,
-    #[error("The disk is full: nothing was changed. Free some space and try again.")]
+    #[error("The disk is full, so this was not saved. Free some space, then start Gatehouse again before making more changes.")]
     DiskFull,
     #[error("Gatehouse could not save to the disk (it reported an error), so this change may not have been saved. Gatehouse will not change anything more until it is started again; check the disk, then reopen Gatehouse.")]
     StorageFailed,

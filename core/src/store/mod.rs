@@ -107,6 +107,8 @@ pub struct Store {
     /// Set when making a change durable failed: no further change is taken until the store is
     /// opened again (what sled holds in memory may be ahead of the disk).
     failed: AtomicBool,
+    /// Dropped after every other field: the signal for the thread that closes sled.
+    closer: Option<std::sync::mpsc::Sender<()>>,
 }
 
 impl Store {
@@ -120,6 +122,11 @@ impl Store {
         crate::files::private_process();
         crate::files::private_dir(dir)?;
         crate::files::tighten(dir)?;
+        wait_for_close(dir)?;
+        if failed_here().contains(&folder_key(dir)) {
+            return Err(Error::StorageFailed);
+        }
+        remove_unfinished_snapshots(dir)?;
         let db = open_sled(dir)?;
         // sled has made its files: their names must survive a power cut too.
         crate::files::sync_folder(dir).map_err(|e| crate::error::storage(&e))?;
@@ -152,6 +159,7 @@ impl Store {
             log: Arc::new(log),
             saved: Mutex::new(None),
             failed: AtomicBool::new(false),
+            closer: None,
             db,
         };
         store.holds_what_was_saved()?;
@@ -216,6 +224,7 @@ impl Store {
         });
         if result.is_err() {
             self.failed.store(true, Ordering::SeqCst);
+            failed_here().push(folder_key(&self.dir));
         }
         result
     }
@@ -231,6 +240,8 @@ impl Store {
                     .flush()
                     .map_err(Error::from)
                     .and_then(|_| log.sync_all().map_err(|e| crate::error::storage(&e)));
+                // Let go before answering, so that sled is never closed on this thread.
+                drop((db, log));
                 let _ = done.send(result);
             })
             .map_err(|e| Error::internal("starting a sync", e))?;
@@ -545,6 +556,110 @@ impl Store {
     }
 }
 
+/// Removes the snapshots sled began and did not finish (`snap.<lsn>.generating`): sled writes
+/// one, fsyncs it and only then renames it, but when it opens it reads the newest `snap.*`
+/// file whatever its name, so one cut short by a failed write or a power cut would make it
+/// refuse the store as corrupt forever. The finished snapshot before it and the log are what
+/// sled recovers from. Errors: `disk_full`, `storage_failed`.
+fn remove_unfinished_snapshots(dir: &Path) -> Result<()> {
+    let mut removed = false;
+    for entry in std::fs::read_dir(dir).map_err(|e| crate::error::storage(&e))?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(entry.path()).map_err(|e| crate::error::storage(&e))?;
+            removed = true;
+        }
+    }
+    if removed {
+        crate::files::sync_folder(dir).map_err(|e| crate::error::storage(&e))?;
+    }
+    Ok(())
+}
+
+/// The threads closing sled databases this process opened, by folder (see [`close_on_a_thread`]).
+fn closing() -> std::sync::MutexGuard<'static, Vec<(PathBuf, std::thread::JoinHandle<()>)>> {
+    static CLOSING: Mutex<Vec<(PathBuf, std::thread::JoinHandle<()>)>> = Mutex::new(Vec::new());
+    CLOSING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The stores whose disk failed a sync in this process. After a failed fsync Linux drops the
+/// pages it did not write and calls them clean: what this process would read back is not what
+/// the disk holds, and a log written on after that hole would not open after a power cut. Such
+/// a store is not opened again until Gatehouse is started again (`storage_failed`).
+fn failed_here() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    static FAILED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    FAILED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `dir` as the closing threads are filed under: the same folder however it was named.
+fn folder_key(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// How long an open waits for this process's earlier close of the same store.
+const CLOSE_PATIENCE: Duration = Duration::from_secs(10);
+
+/// sled's own close fsyncs its log and panics (an `unwrap`) when that fails, and its flush can
+/// wait forever on a disk that failed a write. So a sled database is let go of on a thread of
+/// its own, once `last` has been dropped (it is dropped after every other handle): a failed
+/// close costs that thread, never the app. Opening the same folder again waits for it.
+fn close_on_a_thread(dir: &Path, db: sled::Db) -> std::sync::mpsc::Sender<()> {
+    let (last, dropped) = std::sync::mpsc::channel::<()>();
+    let closer = std::thread::Builder::new().name("gatehouse-close".into()).spawn(move || {
+        let _ = dropped.recv(); // Err once every other handle is gone
+        drop(db);
+    });
+    if let Ok(closer) = closer {
+        let mut closing = closing();
+        closing.retain(|(_, thread)| !thread.is_finished());
+        closing.push((folder_key(dir), closer));
+    }
+    last
+}
+
+/// Waits for this process's earlier closes of the store in `dir`. Error: `storage_failed` when
+/// one has not ended within [`CLOSE_PATIENCE`] (its disk failed: start Gatehouse again).
+fn wait_for_close(dir: &Path) -> Result<()> {
+    let waiting: Vec<_> = {
+        let mut closing = closing();
+        let key = folder_key(dir);
+        let (mine, others) = closing.drain(..).partition(|(d, _)| *d == key);
+        *closing = others;
+        mine
+    };
+    let start = std::time::Instant::now();
+    for (_, thread) in waiting {
+        while !thread.is_finished() {
+            if start.elapsed() > CLOSE_PATIENCE {
+                tracing::error!("the store at {} did not close: its disk failed", dir.display());
+                return Err(Error::StorageFailed);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = thread.join(); // a panic in sled's close stays on its thread
+    }
+    Ok(())
+}
+
+/// Closes a sled database Gatehouse opened with [`open_sled`] outside a [`Store`] (a restore's
+/// incoming store), as [`Store`]'s drop does: flushed and fsync'd first, then let go of on a
+/// thread of its own. Errors: `disk_full`, `storage_failed`.
+pub(crate) fn close_sled(db: sled::Db, dir: &Path) -> Result<()> {
+    let synced = db.flush().map_err(Error::from).and_then(|_| {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(dir.join("db"))
+            .and_then(|log| log.sync_all())
+            .map_err(|e| crate::error::storage(&e))
+    });
+    drop(close_on_a_thread(dir, db));
+    if synced.is_err() {
+        failed_here().push(folder_key(dir));
+    }
+    synced
+}
+
 /// Opens sled in `dir` without its flusher thread: its fsync ignores a failure (Linux then
 /// reports the lost pages clean to the next fsync), and [`Store::make_durable`] flushes and
 /// fsyncs after every change anyway. The page cache defaults to 1 GB; a desktop app keeps to
@@ -570,15 +685,14 @@ pub(crate) fn open_sled(dir: &Path) -> Result<sled::Db> {
 }
 
 impl Drop for Store {
-    /// sled's own close fsyncs its log and panics (an `unwrap`) when that fails. Gatehouse
-    /// syncs first; on a disk that has failed (now, or earlier: see `failed`) sled is left
-    /// unclosed instead, its files closed by the OS when the process ends, and Gatehouse asks to
-    /// be started again before it changes anything.
+    /// Syncs what is written (a failure was already answered for), then hands sled's close to
+    /// its own thread ([`close_on_a_thread`]); `closer`, the last field, lets it start.
     fn drop(&mut self) {
-        if self.failed.load(Ordering::SeqCst) || self.sync().is_err() {
-            tracing::error!("the store at {} was not closed: its disk failed", self.dir.display());
-            std::mem::forget(self.db.clone());
+        if let Err(e) = self.sync() {
+            tracing::error!("closing the store at {}: {e}", self.dir.display());
+            failed_here().push(folder_key(&self.dir));
         }
+        self.closer = Some(close_on_a_thread(&self.dir, self.db.clone()));
     }
 }
 
