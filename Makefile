@@ -21,7 +21,7 @@ help:
 	@echo "make run       start Gatehouse (installs what is missing first)"
 	@echo "make test      every check: formatting, lints, Rust tests, UI checks, bindings, end-to-end"
 	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
-	@echo "make soak      long runs: the model property test (100,000+ steps) and 1,000 crash kills"
+	@echo "make soak      long runs: the model property test (100,000+ steps), 1,000 crash kills and 1,000 power cuts"
 	@echo "make bench     figures against their budgets, written to BENCHMARKS.md"
 	@echo "make package   the .deb and .rpm, then install, start and remove the .deb"
 	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
@@ -109,16 +109,18 @@ e2e: deps tauri-driver ui/dist/index.html
 	  $(CARGO) test -p gatehouse-e2e --features e2e --test '*' -- --test-threads=1 2>&1 \
 	  || $(DEADLINE) ) | tee -a $(TEST_LOG)
 
-# The property test against the reference model and the SIGKILL crash test, at length
-# (optimised build; ~20 minutes on 2 cores), then the four fuzz targets for 10 minutes each
-# (two at a time: ~20 minutes). Figures are printed as `model:`, `crash:` and `fuzz:` lines;
-# a failing input is saved, shrunk, in core/tests/corpus/<target>/. The model enrols
-# authenticator apps, whose secrets are sealed with a key kept in the credential store: it runs
-# inside a throwaway gnome-keyring, as `rust-test` does.
+# The property test against the reference model, the SIGKILL crash test and 1,000 power cuts
+# on faultfs, at length (optimised build; ~30 minutes on 2 cores), then the four fuzz targets
+# for 10 minutes each (two at a time: ~20 minutes). Figures are printed as `model:`, `crash:`,
+# `powercut:` and `fuzz:` lines; a failing input is saved, shrunk, in
+# core/tests/corpus/<target>/. The model enrols authenticator apps, whose secrets are sealed
+# with a key kept in the credential store: it runs inside a throwaway gnome-keyring, as
+# `rust-test` does.
 soak:
-	GATEHOUSE_REQUIRE_KEYRING=1 GATEHOUSE_MODEL_CASES=800 GATEHOUSE_MODEL_STEPS=256 \
-	  GATEHOUSE_CRASH_KILLS=1000 scripts/with-keyring \
-	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash --nocapture
+	GATEHOUSE_REQUIRE_KEYRING=1 GATEHOUSE_REQUIRE_FUSE=1 GATEHOUSE_MODEL_CASES=800 \
+	  GATEHOUSE_MODEL_STEPS=256 GATEHOUSE_CRASH_KILLS=1000 GATEHOUSE_POWER_CUTS=1000 \
+	  scripts/with-keyring \
+	  $(CARGO) test --release -p gatehouse-core --test integration -- model crash powercut --nocapture
 	GATEHOUSE_FUZZ_SECONDS=600 \
 	  $(CARGO) test --release -p gatehouse-core --test integration -- fuzz:: --nocapture --test-threads=2
 

@@ -26,6 +26,15 @@ flood_dir="$out/flood"
 target/release/gatehouse-bench flood "$flood_dir/store" "$out/flood.md" || missed=1
 [ "$flood_dir" != "$out/flood" ] && rm -rf "$flood_dir"
 
+echo "== 200 power cuts and every fault of four operations, on faultfs"
+# The power-cut and disk-fault tests, optimised, with more cuts than `make test` runs: their
+# `powercut:` and `faults:` lines are the figures.
+GATEHOUSE_REQUIRE_KEYRING=1 GATEHOUSE_REQUIRE_FUSE=1 GATEHOUSE_POWER_CUTS=200 scripts/with-keyring \
+  cargo test -q --release -p gatehouse-core --test integration -- powercut faults:: --nocapture \
+  --test-threads=1 > "$out/powercut.log" 2>&1 || missed=1
+grep -E '^(powercut|faults):' "$out/powercut.log" | sed 's/^/    /' > "$out/powercut.md" || true
+cat "$out/powercut.md"
+
 echo "== app, side by side with a blank Tauri app"
 # Xvfb has no GPU: WebKit's GL compositing would run on Mesa's software rasterizer (llvmpipe),
 # which on 2 cores spends 30-90 ms on each frame that changes, whatever the page. Both apps
@@ -79,6 +88,18 @@ cat "$out/sizes.md"
   echo "attempt is an argon2id hash and an fsync'd write, and the figures do not depend on the disk."
   echo
   cat "$out/flood.md"
+  echo
+  echo "## Power cuts, full disks and failing disks"
+  echo
+  echo "The store runs on faultfs (\`tools/faultfs\`), a FUSE filesystem that keeps only what a"
+  echo "real disk would after a power cut: file data as of its last fsync, names as of their"
+  echo "folder's. The crash worker changes the store until the power is cut at a random moment;"
+  echo "the image left must open, verify and hold every change reported done. Then an invite, a"
+  echo "role change, a backup and a restore are failed with EIO on a write or a sync, or ENOSPC,"
+  echo "at every point, each followed by a cut. What each durable change costs is the row"
+  echo "\"a durable change's syncs\" above (its floor: sled's own flush, which survives no cut)."
+  echo
+  cat "$out/powercut.md"
   echo
   echo "## The app under Xvfb, against a blank Tauri 2 app built in the same run"
   echo
