@@ -1,19 +1,22 @@
-//! The harness for end-to-end tests: starts Xvfb and tauri-driver on free display and ports,
-//! launches the real app binary on a fresh data directory through WebDriver, and stops
-//! everything when dropped.
+//! The harness for end-to-end tests: starts Xvfb, a session bus with a keyring and
+//! tauri-driver (`services`), launches the real app binary on a fresh data directory through
+//! WebDriver, optionally on a clock the test moves (`clock`), and stops everything when
+//! dropped. Reading and waiting on the window is in `window`, a person's steps in `steps`;
+//! every wait has a deadline from `patience`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test harness: fail loudly
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use nix::sys::signal::{self, Signal};
-use nix::unistd::Pid;
-use std::net::TcpListener;
+mod clock;
+pub mod patience;
+mod services;
+mod steps;
+mod window;
+
+use clock::Clock;
+use fantoccini::{Client, ClientBuilder};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const WAIT: Duration = Duration::from_secs(20);
 
 pub const OWNER_EMAIL: &str = "olivia@acme.example";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple 7";
@@ -30,6 +33,10 @@ pub struct App {
     /// What the app was started with (data folder, config folder, display, session bus), for
     /// starting it a second time.
     env: Vec<(&'static str, String)>,
+    /// The app's wall clock, when the test moves it (`launch_with_clock`).
+    clock: Option<Clock>,
+    /// The processes under tauri-driver: WebKitWebDriver, the app and its WebKit processes.
+    tree: services::Tree,
 }
 
 fn workspace_root() -> PathBuf {
@@ -82,99 +89,6 @@ pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A private D-Bus session bus (the credential store talks over it, as on a desktop),
-/// listening on a socket in `dir`.
-fn start_session_bus(dir: &Path) -> (Child, String) {
-    let socket = dir.join("bus");
-    let _ = std::fs::remove_file(&socket);
-    let address = format!("unix:path={}", socket.display());
-    let child = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--nopidfile", "--address", &address])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dbus-daemon");
-    wait_until("the session bus", || socket.exists());
-    (child, address)
-}
-
-/// An unlocked gnome-keyring (Secret Service) on the session bus `bus`, keeping its files in
-/// `dir/keyring`: the app under test keeps its keys in a real credential store. `None` where
-/// gnome-keyring is not installed, unless `GATEHOUSE_REQUIRE_KEYRING=1` (then it panics).
-fn start_keyring(dir: &Path, bus: &str) -> Option<Child> {
-    let required = std::env::var("GATEHOUSE_REQUIRE_KEYRING").is_ok_and(|v| v == "1");
-    let (data, runtime) = (dir.join("keyring/data"), dir.join("keyring/run"));
-    for folder in [&data, &runtime] {
-        std::fs::create_dir_all(folder).expect("keyring folder");
-        std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .expect("keyring folder mode");
-    }
-    let started = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .env("DBUS_SESSION_BUS_ADDRESS", bus)
-        .env("XDG_DATA_HOME", &data)
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match started {
-        Ok(child) => child,
-        Err(e) if !required => {
-            eprintln!("no gnome-keyring ({e}): the app keeps its keys for one run only");
-            return None;
-        }
-        Err(e) => panic!("start gnome-keyring-daemon (apt install gnome-keyring): {e}"),
-    };
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("keyring stdin");
-        stdin.write_all(b"gatehouse-e2e").expect("unlock the keyring");
-    } // closed: the daemon reads the password to its end
-    wait_until("the keyring on the session bus", || {
-        Command::new("dbus-send")
-            .args(["--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
-            .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", bus)
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
-    });
-    Some(child)
-}
-
-fn start_xvfb() -> (Child, String) {
-    for n in 90..200 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb (install the xvfb package)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        wait_until("Xvfb", || Path::new(&socket).exists());
-        return (child, display);
-    }
-    panic!("no free X display between :90 and :199");
-}
-
 impl App {
     /// Starts the app on a fresh, empty data directory. `suite` names the screenshot folder.
     pub async fn launch(suite: &str) -> App {
@@ -183,7 +97,17 @@ impl App {
 
     /// Starts the app on `data`, for example a store filled by `seed_store`.
     pub async fn launch_on(suite: &str, data: tempfile::TempDir) -> App {
-        let mut app = App::launch_in(suite, data.path()).await;
+        let mut app = App::start(suite, data.path(), None).await;
+        app._data = Some(data);
+        app
+    }
+
+    /// Starts the app on a fresh, empty data directory with a wall clock the test moves
+    /// (`advance_clock`), so that idle timeouts and expiries pass without waiting for them.
+    pub async fn launch_with_clock(suite: &str) -> App {
+        let data = tempfile::tempdir().expect("data dir");
+        let clock = Clock::new(data.path());
+        let mut app = App::start(suite, data.path(), Some(clock)).await;
         app._data = Some(data);
         app
     }
@@ -193,63 +117,68 @@ impl App {
     /// folder is `data/config`, and it gets a D-Bus session bus of its own with an unlocked
     /// gnome-keyring on it (files in `data/keyring`), its credential store.
     pub async fn launch_in(suite: &str, data: &Path) -> App {
-        let (xvfb, display) = start_xvfb();
-        let (bus, bus_address) = start_session_bus(data);
-        let keyring = start_keyring(data, &bus_address);
+        App::start(suite, data, None).await
+    }
+
+    /// Moves the app's wall clock `by` forward (the app was started by `launch_with_clock`).
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock.as_mut().expect("an app started by App::launch_with_clock").advance(by);
+    }
+
+    async fn start(suite: &str, data: &Path, clock: Option<Clock>) -> App {
+        let (xvfb, display) = services::start_xvfb();
+        let (bus, bus_address) = services::start_session_bus(data);
+        let keyring = services::start_keyring(data, &bus_address);
         let env = vec![
             ("DISPLAY", display.clone()),
             ("GATEHOUSE_DATA_DIR", data.to_string_lossy().into_owned()),
             ("XDG_CONFIG_HOME", data.join("config").to_string_lossy().into_owned()),
             ("DBUS_SESSION_BUS_ADDRESS", bus_address),
         ];
-        let (port, native_port) = (free_port(), free_port());
-        let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver (cargo install tauri-driver --locked)");
-        // The keyring before its bus, so that it never outlives it.
+        let (driver, port) = services::start_driver(&env);
+        // tauri-driver first (the app is below it), the keyring before its bus.
         let mut children = vec![driver, xvfb];
         children.extend(keyring);
         children.push(bus);
-        wait_until("tauri-driver", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let shots = workspace_root().join("target/e2e-screenshots").join(suite);
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
 
+        let (application, args) = match &clock {
+            Some(clock) => clock.command(&app_binary()),
+            None => (app_binary(), Vec::new()),
+        };
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": app_binary().to_string_lossy() }),
+            serde_json::json!({ "application": application.to_string_lossy(), "args": args }),
         );
-        let client = match ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => client,
-            Err(e) => {
-                children.iter_mut().for_each(|c| drop(c.kill()));
-                panic!("WebDriver session did not start: {e}");
+        let within = patience::app_start();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut builder = ClientBuilder::native();
+        let connect = builder.capabilities(caps).connect(&url);
+        let started = tokio::time::timeout(within, connect).await;
+        let mut tree = services::Tree::default();
+        tree.note(children[0].id());
+        let client = match started {
+            Ok(Ok(client)) => client,
+            failed => {
+                stop_all(children, &tree);
+                let why = failed.map_or_else(
+                    |_| format!("no answer in {within:?}"),
+                    |e| e.err().map(|e| e.to_string()).unwrap_or_default(),
+                );
+                panic!("WebDriver session did not start: {why}");
             }
         };
-        let shots = workspace_root().join("target/e2e-screenshots").join(suite);
-        std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, display, shots, children, _data: None, env }
-    }
-
-    /// Waits for an element by its `data-testid`.
-    pub async fn get(&self, testid: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => self.fail(&format!("no element [data-testid='{testid}']: {e}")).await,
+        let mut clock = clock;
+        if let Some(clock) = &mut clock {
+            clock.started(tree.pids());
         }
+        let app = App { client, display, shots, children, _data: None, env, clock, tree };
+        // The first screen, whichever it is: the app is up once its page shows an element.
+        app.wait_for_css_within("[data-testid]", within).await;
+        app
     }
 
     /// Resident memory of the app and its WebKit processes (everything tauri-driver started
@@ -309,335 +238,11 @@ impl App {
             .args(["-display", &self.display, "-window", "root"])
             .arg(self.shots.join("FAILED-display.png"))
             .output();
-        let text = self.client.execute("return document.body.innerText;", vec![]).await;
-        let text = text.ok().and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
-        panic!("{message}\n--- the window shows ---\n{text}");
-    }
-
-    /// Every element with this `data-testid` now.
-    pub async fn all(&self, testid: &str) -> Vec<Element> {
-        self.client
-            .find_all(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-            .expect("find")
-    }
-
-    pub async fn type_into(&self, testid: &str, text: &str) {
-        let input = self.get(testid).await;
-        input.clear().await.expect("clear");
-        if !text.is_empty() {
-            input.send_keys(text).await.expect("type");
-        }
-    }
-
-    pub async fn click(&self, testid: &str) {
-        self.get(testid).await.click().await.expect("click");
-    }
-
-    /// The element's rendered text (`innerText`), trimmed.
-    pub async fn text(&self, testid: &str) -> String {
-        let element = self.get(testid).await;
-        let arg = serde_json::to_value(&element).expect("element reference");
-        let text = self
-            .client
-            .execute("return arguments[0].innerText;", vec![arg])
-            .await
-            .expect("read text");
-        text.as_str().unwrap_or_default().trim().to_string()
-    }
-
-    /// Completes first-run setup as Olivia, the Owner, keeps her recovery kit (shown right
-    /// after setup), and waits for the Users screen. Returns the kit's recovery codes.
-    pub async fn set_up_owner(&self) -> Vec<String> {
-        self.get("setup-form").await;
-        self.type_into("setup-org", "Acme Payments").await;
-        self.type_into("setup-name", "Olivia Owner").await;
-        self.type_into("setup-email", OWNER_EMAIL).await;
-        self.type_into("setup-password", OWNER_PASSWORD).await;
-        self.click("setup-submit").await;
-        self.get("recovery-kit").await;
-        let codes = self.recovery_codes().await;
-        self.confirm_codes_saved().await;
-        self.get("users-table").await;
-        codes
-    }
-
-    /// The recovery codes on screen now (the Owner's kit, or a new set), once they are shown.
-    pub async fn recovery_codes(&self) -> Vec<String> {
-        self.get("recovery-codes").await;
-        let mut codes = Vec::new();
-        for code in self.all("recovery-code").await {
-            codes.push(code.text().await.expect("a recovery code's text").trim().to_string());
-        }
-        assert_eq!(codes.len(), 10, "a set of recovery codes: {codes:?}");
-        codes
-    }
-
-    /// Says the recovery codes on screen are saved, and goes on.
-    pub async fn confirm_codes_saved(&self) {
-        self.click("recovery-saved").await;
-        self.click("recovery-done").await;
-    }
-
-    /// After signing in as an Owner who may hold no recovery kit yet (one set up by the
-    /// command line, or a seeded store): keeps the kit if its screen comes, then waits for the
-    /// element `then`.
-    pub async fn pass_recovery_kit(&self, then: &str) {
-        let which = "return document.querySelector(\"[data-testid='recovery-saved']\") ? 'kit' \
-            : document.querySelector(`[data-testid='${arguments[0]}']`) ? 'then' : null;";
-        let start = Instant::now();
-        loop {
-            let seen = self.client.execute(which, vec![then.into()]).await.ok();
-            match seen.as_ref().and_then(|v| v.as_str()) {
-                Some("kit") => {
-                    self.confirm_codes_saved().await;
-                    self.get(then).await;
-                    return;
-                }
-                Some(_) => return,
-                None if start.elapsed() > WAIT => {
-                    self.fail(&format!("neither the recovery kit nor [data-testid='{then}']")).await
-                }
-                None => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    /// Signs in from the sign-in screen (nobody signed in).
-    pub async fn sign_in(&self, email: &str, password: &str) {
-        self.type_into("signin-email", email).await;
-        self.type_into("signin-password", password).await;
-        self.click("signin-submit").await;
-    }
-
-    /// Runs `script` in the window and returns its result.
-    pub async fn js(&self, script: &str) -> serde_json::Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    /// Waits until `css` matches an element.
-    pub async fn wait_for_css(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
-    }
-
-    /// Signs out, then in again with `email` and `password`.
-    pub async fn sign_in_as(&self, email: &str, password: &str) {
-        self.click("sign-out").await;
-        self.type_into("signin-email", email).await;
-        self.type_into("signin-password", password).await;
-        self.click("signin-submit").await;
-    }
-
-    /// The row of the user with `email`, once it is listed.
-    pub async fn row(&self, email: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&format!("tr[data-email='{email}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no row for {email}: {e}"))
-    }
-
-    /// Opens the row menu of the user with `email` and picks `action` (e.g. `deactivate`).
-    pub async fn row_action(&self, email: &str, action: &str) {
-        let row = self.row(email).await;
-        let menu = row.find(Locator::Css("[data-testid='user-actions']")).await.expect("row menu");
-        menu.click().await.expect("open the row menu");
-        self.click(&format!("action-{action}")).await;
-    }
-
-    /// The items the row menu of the user with `email` offers (their `data-testid`s, in
-    /// order), leaving the menu open; empty when the row has no menu at all (core allows
-    /// nothing on that user). The row's menu comes with the row, in the same answer from core.
-    pub async fn row_menu(&self, email: &str) -> Vec<String> {
-        let row = self.row(email).await;
-        let menus = row.find_all(Locator::Css("[data-testid='user-actions']")).await.expect("find");
-        let Some(menu) = menus.first() else { return Vec::new() };
-        menu.click().await.expect("open the row menu");
-        self.wait_for_css("[role='menu'] [role='menuitem']").await;
-        let items = self
-            .client
-            .find_all(Locator::Css("[role='menu'] [role='menuitem']"))
-            .await
-            .expect("find the menu items");
-        let mut testids = Vec::new();
-        for item in items {
-            testids.push(item.attr("data-testid").await.expect("attr").unwrap_or_default());
-        }
-        testids
-    }
-
-    /// Opens the detail panel of the user with `email` from their row.
-    pub async fn open_detail(&self, email: &str) {
-        let row = self.row(email).await;
-        let open = row.find(Locator::Css("[data-testid='user-open']")).await.expect("name link");
-        open.click().await.expect("open the detail panel");
-        self.wait_for_text("detail-email", email).await;
-    }
-
-    /// From the sign-in screen: accepts the invitation for `email` with `code`, as `name` with
-    /// `password`, and waits until the new user is signed in.
-    pub async fn accept_invitation(&self, email: &str, code: &str, name: &str, password: &str) {
-        self.click("have-invitation").await;
-        self.type_into("invitation-email", email).await;
-        self.type_into("invitation-code", code).await;
-        self.type_into("invitation-name", name).await;
-        self.type_into("invitation-password", password).await;
-        self.click("invitation-submit").await;
-        self.get("sign-out").await;
-    }
-
-    /// Invites `email` with one role through the dialog and returns the code shown.
-    pub async fn invite(&self, email: &str, role: &str) -> String {
-        self.click("invite-open").await;
-        self.type_into("invite-emails", email).await;
-        self.click(&format!("invite-role-{role}")).await;
-        self.click("invite-submit").await;
-        let code = self.text("invite-code").await;
-        self.click("invite-done").await;
-        code
-    }
-
-    /// The rendered text of an element inside `within` found by `data-testid`.
-    pub async fn text_in(&self, within: &Element, testid: &str) -> String {
-        let element = within
-            .find(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no [data-testid='{testid}'] in the element: {e}"));
-        let arg = serde_json::to_value(&element).expect("element reference");
+        let text = self.client.execute("return document.body.innerText;", vec![]);
         let text =
-            self.client.execute("return arguments[0].innerText;", vec![arg]).await.expect("text");
-        text.as_str().unwrap_or_default().trim().to_string()
-    }
-
-    /// Waits until the element's text is `expected`.
-    pub async fn wait_for_text(&self, testid: &str, expected: &str) {
-        self.wait_for_text_where(testid, expected, |t| t == expected).await;
-    }
-
-    /// Waits until the element's text with digit group separators (which depend on the
-    /// locale) taken out is `expected`.
-    pub async fn wait_for_number_text(&self, testid: &str, expected: &str) {
-        let plain = |t: &str| t.replace([',', '.', '\u{a0}', '\u{202f}', '\''], "");
-        self.wait_for_text_where(testid, expected, |t| plain(t) == expected).await;
-    }
-
-    /// Waits until the element's text passes `ok` (`what` describes it for the failure).
-    pub async fn wait_for_text_where(&self, testid: &str, what: &str, ok: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        loop {
-            let text = self.text(testid).await;
-            if ok(&text) {
-                return;
-            }
-            if start.elapsed() > WAIT {
-                let message =
-                    format!("[data-testid='{testid}'] never read {what:?}; it reads {text:?}");
-                self.fail(&message).await;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits up to `within` until an element with this `data-testid` is present and its text
-    /// passes `ok` (`what` describes it for the failure): for states that come after a long,
-    /// known delay, such as the lock after the idle timeout.
-    pub async fn wait_long_for_text(
-        &self,
-        testid: &str,
-        what: &str,
-        within: Duration,
-        ok: impl Fn(&str) -> bool,
-    ) {
-        let start = Instant::now();
-        let read = "const e = document.querySelector(arguments[0]); \
-            return e ? e.innerText.trim() : null;";
-        let css = serde_json::Value::from(format!("[data-testid='{testid}']"));
-        loop {
-            // Absent (or replaced between finding and reading) reads as null: keep waiting.
-            let text = self.client.execute(read, vec![css.clone()]).await.ok();
-            let text = text.as_ref().and_then(|t| t.as_str());
-            if text.is_some_and(&ok) {
-                return;
-            }
-            if start.elapsed() > within {
-                let message = format!(
-                    "[data-testid='{testid}'] never read {what:?} within {within:?}; it reads {text:?}"
-                );
-                self.fail(&message).await;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// Waits until exactly `n` elements with this `data-testid` are present.
-    pub async fn wait_for_count(&self, testid: &str, n: usize) {
-        let start = Instant::now();
-        while self.all(testid).await.len() != n {
-            if start.elapsed() > WAIT {
-                self.fail(&format!("never {n} of [data-testid='{testid}']")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Saves through the native GTK save dialog once it is open: types `path` as the file
-    /// name and presses Enter (xdotool on the app's X display).
-    pub async fn save_in_native_dialog(&self, path: &Path) {
-        self.native_dialog("^Save File$", path, "ctrl+a").await;
-    }
-
-    /// Chooses `path` in the native (GTK) open-file dialog the app opened.
-    pub async fn open_in_native_dialog(&self, path: &Path) {
-        self.native_dialog("^Open File$", path, "ctrl+l").await;
-    }
-
-    /// Types `path` into the GTK file dialog titled `title` (after `select` selects the name
-    /// or opens the location field) and confirms; starts over while the dialog stays open.
-    async fn native_dialog(&self, title: &str, path: &Path, select: &str) {
-        let xdotool = |args: &[&str]| {
-            Command::new("xdotool")
-                .args(args)
-                .env("DISPLAY", &self.display)
-                .output()
-                .expect("run xdotool (install the xdotool package)")
-        };
-        // Only a mapped dialog can take the focus: GTK creates the window before showing it.
-        let shown = || {
-            let found = xdotool(&["search", "--onlyvisible", "--name", title]);
-            String::from_utf8_lossy(&found.stdout).lines().next().map(str::to_string)
-        };
-        let start = Instant::now();
-        loop {
-            let window = loop {
-                if let Some(id) = shown() {
-                    break id;
-                }
-                assert!(start.elapsed() < WAIT, "the native dialog {title} did not open");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            xdotool(&["windowfocus", "--sync", &window]);
-            xdotool(&["key", "--clearmodifiers", select]);
-            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
-            // The open dialog's location field may take the first Return for its completion:
-            // press it until the dialog is gone.
-            for _ in 0..5 {
-                if shown().is_none() {
-                    return;
-                }
-                xdotool(&["key", "--window", &window, "Return"]);
-                tokio::time::sleep(Duration::from_millis(400)).await;
-            }
-            assert!(start.elapsed() < WAIT, "the native dialog {title} did not take {path:?}");
-        }
+            tokio::time::timeout(Duration::from_secs(10), text).await.ok().and_then(Result::ok);
+        let text = text.and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+        panic!("{message}\n--- the window shows ---\n{text}");
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.
@@ -660,8 +265,8 @@ impl App {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the app again");
-        let start = Instant::now();
-        while start.elapsed() < WAIT {
+        let (start, within) = (Instant::now(), patience::app_start());
+        while start.elapsed() < within {
             if let Ok(Some(status)) = second.try_wait() {
                 return status.success();
             }
@@ -679,21 +284,23 @@ impl App {
     }
 
     fn stop(&mut self) {
-        for child in &mut self.children {
-            // SIGTERM first: tauri-driver then stops the WebKitWebDriver it started.
-            let pid = Pid::from_raw(child.id() as i32);
-            if signal::kill(pid, Signal::SIGTERM).is_ok() {
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(5)
-                    && matches!(child.try_wait(), Ok(None))
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(driver) = self.children.first() {
+            self.tree.note(driver.id());
         }
-        self.children.clear();
+        stop_all(std::mem::take(&mut self.children), &self.tree);
+    }
+}
+
+/// Stops tauri-driver (the first of `children`), then whatever of `tree` outlived it (the
+/// app, when its session did not end), then the other children in order.
+fn stop_all(children: Vec<Child>, tree: &services::Tree) {
+    let mut children = children.into_iter();
+    if let Some(mut driver) = children.next() {
+        services::stop_tree(&mut driver);
+        tree.kill_survivors();
+    }
+    for mut child in children {
+        services::stop_tree(&mut child);
     }
 }
 
