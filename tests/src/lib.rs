@@ -18,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub use window::answered;
+
 pub const OWNER_EMAIL: &str = "olivia@acme.example";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple 7";
 
@@ -157,18 +159,29 @@ impl App {
         let url = format!("http://127.0.0.1:{port}");
         let mut builder = ClientBuilder::native();
         let connect = builder.capabilities(caps).connect(&url);
-        let started = tokio::time::timeout(within, connect).await;
+        // Noting the processes below tauri-driver meanwhile: the app among them, or not.
         let mut tree = services::Tree::default();
+        let mut connect = std::pin::pin!(connect);
+        let started = Instant::now();
+        let answer = loop {
+            tree.note(children[0].id());
+            match tokio::time::timeout(Duration::from_millis(200), &mut connect).await {
+                Ok(answer) => break Some(answer),
+                Err(_) if started.elapsed() > within => break None,
+                Err(_) => {}
+            }
+        };
         tree.note(children[0].id());
-        let client = match started {
-            Ok(Ok(client)) => client,
+        let client = match answer {
+            Some(Ok(client)) => client,
             failed => {
+                let seen = tree.describe();
                 stop_all(children, &tree);
-                let why = failed.map_or_else(
-                    |_| format!("no answer in {within:?}"),
-                    |e| e.err().map(|e| e.to_string()).unwrap_or_default(),
-                );
-                panic!("WebDriver session did not start: {why}");
+                let why = match failed {
+                    Some(Err(e)) => e.to_string(),
+                    _ => format!("no answer in {within:?}"),
+                };
+                panic!("WebDriver session did not start: {why}; processes seen: {seen}");
             }
         };
         let mut clock = clock;
@@ -232,54 +245,68 @@ impl App {
     /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then
     /// panics with `message`: what the window showed when a test gave up.
     pub async fn fail(&self, message: &str) -> ! {
-        self.screenshot("FAILED").await;
+        // What can be had: a window that does not answer has no screenshot and no text.
+        let shot = self.save_screenshot("FAILED").await.err().unwrap_or_default();
         // The whole display too (native dialogs included), when ImageMagick is at hand.
-        let _ = Command::new("import")
-            .args(["-display", &self.display, "-window", "root"])
+        let _ = Command::new("timeout")
+            .args(["10s", "import", "-display", &self.display, "-window", "root"])
             .arg(self.shots.join("FAILED-display.png"))
             .output();
-        let text = self.client.execute("return document.body.innerText;", vec![]);
-        let text =
-            tokio::time::timeout(Duration::from_secs(10), text).await.ok().and_then(Result::ok);
-        let text = text.and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+        let text = answered(self.client.execute("return document.body.innerText;", vec![]));
+        let text = text.await.map(|t| t.as_str().map(str::to_string).unwrap_or_default());
+        let text = text.unwrap_or_else(|e| format!("(unread: {e}; {shot})"));
         panic!("{message}\n--- the window shows ---\n{text}");
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
+        if let Err(e) = self.save_screenshot(name).await {
+            self.fail(&e).await;
+        }
+    }
+
+    async fn save_screenshot(&self, name: &str) -> Result<(), String> {
         // WebKit snapshots the last painted frame: let the latest DOM changes paint first.
         let painted = "const done = arguments[0]; \
             requestAnimationFrame(() => requestAnimationFrame(() => done(true))); \
             setTimeout(() => done(false), 1000);";
-        let _ = self.client.execute_async(painted, vec![]).await;
-        let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+        let _ = answered(self.client.execute_async(painted, vec![])).await;
+        let png =
+            answered(self.client.screenshot()).await.map_err(|e| format!("no screenshot: {e}"))?;
+        std::fs::write(self.shots.join(format!("{name}.png")), png).map_err(|e| e.to_string())
     }
 
     /// Starts the app binary a second time, as a person launching it again would, and waits
-    /// for that process to end; returns whether it ended by itself, successfully, in time.
-    pub fn launch_again(&self) -> bool {
+    /// for that process to end: `Ok` when it ended by itself, successfully, in time; else what
+    /// it did and printed.
+    pub fn launch_again(&self) -> Result<(), String> {
+        let mut log = tempfile::tempfile().expect("a file for the second launch's messages");
         let mut second = Command::new(app_binary())
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.try_clone().expect("the second launch's log"))
             .spawn()
             .expect("start the app again");
         let (start, within) = (Instant::now(), patience::app_start());
-        while start.elapsed() < within {
-            if let Ok(Some(status)) = second.try_wait() {
-                return status.success();
+        let ended = loop {
+            match second.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => break format!("it ended with {status}"),
+                _ if start.elapsed() > within => break format!("it still ran after {within:?}"),
+                _ => std::thread::sleep(Duration::from_millis(50)),
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         let _ = second.kill();
         let _ = second.wait();
-        false
+        let mut said = String::new();
+        use std::io::{Read, Seek};
+        let _ = log.rewind().and_then(|()| log.read_to_string(&mut said));
+        Err(format!("{ended}; it said:\n{said}"))
     }
 
     /// Ends the WebDriver session (which closes the app) and stops Xvfb and tauri-driver.
     pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
+        let _ = answered(self.client.clone().close()).await;
         self.stop();
     }
 

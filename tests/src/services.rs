@@ -267,9 +267,9 @@ fn sockets_of(pids: &[u32]) -> HashSet<u64> {
 }
 
 /// The processes seen below a child (pid and start time, so that a pid used again by
-/// another process is never taken for one of them).
+/// another process is never taken for one of them), with their names.
 #[derive(Default)]
-pub(crate) struct Tree(Vec<(u32, String)>);
+pub(crate) struct Tree(Vec<(u32, String)>, Vec<String>);
 
 impl Tree {
     /// Notes the processes below `root` now.
@@ -278,9 +278,20 @@ impl Tree {
             if let Some(started) = start_time(pid) {
                 if !self.0.contains(&(pid, started.clone())) {
                     self.0.push((pid, started));
+                    let name = std::fs::read_to_string(format!("/proc/{pid}/comm"));
+                    self.1.push(name.unwrap_or_default().trim().to_string());
                 }
             }
         }
+    }
+
+    /// The processes noted, by name and pid, and whether each still runs: for a failure.
+    pub(crate) fn describe(&self) -> String {
+        let seen = self.0.iter().zip(&self.1).map(|((pid, started), name)| {
+            let state = if running(*pid, started) { "running" } else { "ended" };
+            format!("{name} {pid} ({state})")
+        });
+        seen.collect::<Vec<_>>().join(", ")
     }
 
     /// The pids noted.
@@ -290,14 +301,36 @@ impl Tree {
 
     /// SIGKILLs the processes noted that still run (left behind when their parent ended:
     /// WebKitWebDriver when tauri-driver could not bind its port, the app when its session
-    /// was not ended).
+    /// ended but the app had not yet), and waits until they are gone: an app still running
+    /// would take the next launch on its data folder for a second instance, which hands over
+    /// to it and exits.
     pub(crate) fn kill_survivors(&self) {
-        for (pid, started) in &self.0 {
-            if start_time(*pid).as_ref() == Some(started) {
-                let _ = signal::kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
-            }
+        let alive = |(pid, started): &&(u32, String)| running(*pid, started);
+        for (pid, _) in self.0.iter().filter(alive) {
+            let _ = signal::kill(Pid::from_raw(*pid as i32), Signal::SIGKILL);
+        }
+        // No panic here (this runs in `Drop`): a process that outlives SIGKILL is beyond help.
+        let (start, within) = (Instant::now(), patience::service());
+        while self.0.iter().any(|p| alive(&p)) && start.elapsed() < within {
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether the process `pid` that started at `started` still runs: any of its threads has not
+/// ended. A killed app's main thread is a zombie while its other threads still exit, holding
+/// its files (its instance socket still listening, and answering a new launch): the process
+/// is gone only when every thread is.
+fn running(pid: u32, started: &String) -> bool {
+    if start_time(pid).as_ref() != Some(started) {
+        return false;
+    }
+    let threads = std::fs::read_dir(format!("/proc/{pid}/task"));
+    threads.into_iter().flatten().flatten().any(|thread| {
+        let stat = std::fs::read_to_string(thread.path().join("stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+        !matches!(state, Some("Z" | "X") | None)
+    })
 }
 
 /// A process's start time (field 22 of /proc/PID/stat), which tells it from a later process

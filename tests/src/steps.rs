@@ -1,7 +1,7 @@
 //! What a person does in the window, step by step: set up, sign in, invite, use a row's menu,
 //! answer a native file dialog.
 
-use crate::window::{in_row, testid};
+use crate::window::{answered, in_row, testid};
 use crate::{patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use fantoccini::elements::Element;
 use std::path::Path;
@@ -46,7 +46,7 @@ impl App {
             : document.querySelector(`[data-testid='${arguments[0]}']`) ? 'then' : null;";
         let (start, within) = (Instant::now(), patience::step());
         loop {
-            let seen = self.client.execute(which, vec![then.into()]).await.ok();
+            let seen = answered(self.client.execute(which, vec![then.into()])).await.ok();
             match seen.as_ref().and_then(|v| v.as_str()) {
                 Some("kit") => {
                     self.confirm_codes_saved().await;
@@ -71,7 +71,9 @@ impl App {
 
     /// Runs `script` in the window and returns its result.
     pub async fn js(&self, script: &str) -> serde_json::Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
+        answered(self.client.execute(script, vec![]))
+            .await
+            .unwrap_or_else(|e| panic!("{script}: {e}"))
     }
 
     /// Signs out, then in again with `email` and `password`.

@@ -13,6 +13,19 @@ use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(50);
 
+/// The answer to one WebDriver request, or an error when it does not come within a step: a
+/// request WebKitWebDriver never answers (the app stuck, or the session queued behind such a
+/// request) fails the test instead of hanging it.
+pub async fn answered<T, E: std::fmt::Display>(
+    request: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    let within = patience::step();
+    match tokio::time::timeout(within, request).await {
+        Ok(answer) => answer.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("WebDriver did not answer within {within:?}")),
+    }
+}
+
 /// The CSS selector of the elements with this `data-testid`.
 pub fn testid(testid: &str) -> String {
     format!("[data-testid='{testid}']")
@@ -26,7 +39,7 @@ pub fn in_row(email: &str, testid: &str) -> String {
 impl App {
     /// Runs `script` with `args`; `None` when WebDriver answers with an error.
     async fn probe(&self, script: &str, args: Vec<Value>) -> Option<Value> {
-        self.client.execute(script, args).await.ok()
+        answered(self.client.execute(script, args)).await.ok()
     }
 
     /// The text (`innerText`, trimmed) of the first element matching `css` now, if any.
@@ -191,7 +204,7 @@ impl App {
     pub async fn wait_for_css_within(&self, css: &str, within: Duration) -> Element {
         let start = Instant::now();
         loop {
-            let found = self.client.find(Locator::Css(css)).await;
+            let found = answered(self.client.find(Locator::Css(css))).await;
             match found {
                 Ok(element) => return element,
                 Err(e) if start.elapsed() > within => {
@@ -262,7 +275,7 @@ impl App {
         loop {
             let element =
                 self.wait_for_css_within(css, within.saturating_sub(start.elapsed())).await;
-            match act(element).await {
+            match answered(act(element)).await {
                 Ok(()) => return,
                 Err(e) if start.elapsed() > within => {
                     self.fail(&format!("could not {what} {css} within {within:?}: {e}")).await

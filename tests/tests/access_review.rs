@@ -12,7 +12,7 @@ use gatehouse_core::{
     AcceptInput, Directory, InviteOutcome, InviteRequest, Invitee, ManualClock, RoleInput,
     SettingsInput, SetupInput,
 };
-use gatehouse_e2e::{patience, App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{answered, patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -131,7 +131,7 @@ async fn wait_focused(app: &App, email: &str) {
     let (start, within) = (Instant::now(), patience::step());
     let focused = "return document.activeElement?.dataset?.email ?? '';";
     loop {
-        let now = app.client.execute(focused, vec![]).await.ok();
+        let now = answered(app.client.execute(focused, vec![])).await.ok();
         if now.as_ref().and_then(|e| e.as_str()) == Some(email) {
             return;
         }
@@ -147,8 +147,8 @@ async fn wait_focused(app: &App, email: &str) {
 async fn press(app: &App, keys: &str) {
     let (start, within) = (Instant::now(), patience::step());
     loop {
-        let sent = match app.client.active_element().await {
-            Ok(active) => active.send_keys(keys).await,
+        let sent = match answered(app.client.active_element()).await {
+            Ok(active) => answered(active.send_keys(keys)).await,
             Err(e) => Err(e),
         };
         match sent {

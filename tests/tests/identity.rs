@@ -3,7 +3,7 @@
 #![cfg(feature = "e2e")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use gatehouse_e2e::{patience, App};
+use gatehouse_e2e::{answered, patience, App};
 
 #[tokio::test]
 async fn a_second_launch_hands_over_to_the_first_and_the_window_keeps_its_size() {
@@ -13,11 +13,12 @@ async fn a_second_launch_hands_over_to_the_first_and_the_window_keeps_its_size()
     let app = App::launch_in("identity", data.path()).await;
     app.set_up_owner().await;
 
-    assert!(app.launch_again(), "the second launch exits by itself");
+    // The second launch exits by itself.
+    app.launch_again().unwrap_or_else(|e| panic!("the second launch: {e}"));
     app.wait_for_text("toast-text", "Gatehouse is already open: here it is.").await;
     app.screenshot("01-already-open").await;
 
-    app.client.set_window_rect(40, 30, 1000, 640).await.unwrap();
+    answered(app.client.set_window_rect(40, 30, 1000, 640)).await.unwrap();
     let saved = data.path().join("config/app.gatehouse.desktop/.window-state.json");
     let (start, within) = (std::time::Instant::now(), patience::step());
     let width = || -> Option<u64> {
@@ -35,7 +36,7 @@ async fn a_second_launch_hands_over_to_the_first_and_the_window_keeps_its_size()
     again.get("signin-form").await;
     let (start, within) = (std::time::Instant::now(), patience::step());
     loop {
-        let size = again.client.get_window_rect().await.map(|(_, _, w, h)| (w, h));
+        let size = answered(again.client.get_window_rect()).await.map(|(_, _, w, h)| (w, h));
         if matches!(size, Ok((1000, 640))) {
             break;
         }

@@ -11,7 +11,7 @@ use gatehouse_core::{
     AcceptInput, Directory, InviteOutcome, InviteRequest, Invitee, ManualClock, SettingsInput,
     SetupInput,
 };
-use gatehouse_e2e::{patience, App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{answered, patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -196,7 +196,7 @@ async fn wait_for_failed_sign_in(app: &App) {
     let (start, within) = (Instant::now(), patience::step());
     let value = "return document.querySelector(\"[data-testid='signin-password']\")?.value;";
     loop {
-        let value = app.client.execute(value, vec![]).await.ok();
+        let value = answered(app.client.execute(value, vec![])).await.ok();
         if value.as_ref().and_then(|v| v.as_str()) == Some("") {
             app.get("signin-error").await;
             return;
