@@ -62,6 +62,18 @@ impl App {
         }
     }
 
+    /// Opens Settings and waits until each of its sections has read what it shows. Sections
+    /// that load push the ones below them down the page: a click on a button down there
+    /// before they are done lands where the button was (it missed Restore under load).
+    pub async fn open_settings(&self) {
+        self.click("nav-settings").await;
+        self.get("sign-in-rules").await;
+        self.get("access-governance").await;
+        let read = |t: &str| !t.starts_with("Reading");
+        self.wait_for_text_where("email-state", "the email settings read", read).await;
+        self.wait_for_text_where("backup-status", "the backups folder read", read).await;
+    }
+
     /// Signs in from the sign-in screen (nobody signed in).
     pub async fn sign_in(&self, email: &str, password: &str) {
         self.type_into("signin-email", email).await;

@@ -22,7 +22,7 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
     let app = App::launch("email").await;
     app.set_up_owner().await;
 
-    app.click("nav-settings").await;
+    app.open_settings().await;
     app.wait_for_text_where("email-state", "email not set up", |t| t.contains("not set up")).await;
     app.type_into("smtp-host", "127.0.0.1").await;
     app.click_css("[data-testid='smtp-security'] option[value='local_relay']").await;

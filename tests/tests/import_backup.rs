@@ -62,8 +62,7 @@ async fn back_up_from_settings_then_restore_it() {
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("acme.gatehouse-backup");
 
-    app.click("nav-settings").await;
-    app.get("backups").await;
+    app.open_settings().await;
     app.click("backup-now").await;
     // A passphrase the password rules refuse is refused before anything is saved.
     app.type_into("backup-passphrase", "short").await;
@@ -89,7 +88,7 @@ async fn back_up_from_settings_then_restore_it() {
     app.click("action-confirm").await;
     app.wait_for_number_text("user-count", "1 user").await;
 
-    app.click("nav-settings").await;
+    app.open_settings().await;
     app.click("restore-open").await;
     app.click("restore-choose").await;
     app.open_in_native_dialog(&file).await;
