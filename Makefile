@@ -9,10 +9,11 @@ CARGO ?= cargo
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # Build and run (shared/setup.md), plus what the end-to-end tests drive the window with and
 # the SMTP server the mail tests send to (aiosmtpd), the credential store the tests keep keys
-# in (gnome-keyring, looked into with secret-tool) and age, to read an encrypted backup.
+# in (gnome-keyring, looked into with secret-tool), age, to read an encrypted backup, and
+# libfaketime (faketime), the wall clock an end-to-end test moves for the app under test.
 SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-appindicator3-dev \
 	librsvg2-dev libxdo-dev file pkg-config curl xvfb webkit2gtk-driver xdotool dbus python3-aiosmtpd \
-	gnome-keyring libsecret-tools age fuse3
+	gnome-keyring libsecret-tools age fuse3 faketime
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
 .PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean

@@ -1,7 +1,7 @@
 //! Email delivery against a real SMTP server on loopback (aiosmtpd, `mail_server.py`): the
 //! outbox, retries, failures named by their step, and never sending twice.
 
-use crate::mail_support::{free_port, parse_eml, MailServer};
+use crate::mail_support::{parse_eml, MailServer};
 use crate::support::{accept_input, Org, OWNER_EMAIL};
 use chrono::Duration;
 use gatehouse_core::mail::{
@@ -143,7 +143,8 @@ fn resending_or_cancelling_before_sending_drops_the_unsent_message() {
 
 #[test]
 fn a_server_that_is_down_leaves_the_message_queued_until_it_is_up() {
-    let port = free_port();
+    let mut server = MailServer::down();
+    let port = server.port;
     let mut org = Org::new().with_owner();
     org.dir.update_mail_settings(org.owner(), Some(relay(port))).unwrap();
     let issued = org.invite("ivy@example.com", &["reporting"]);
@@ -161,7 +162,7 @@ fn a_server_that_is_down_leaves_the_message_queued_until_it_is_up() {
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0].outcome, Outcome::Failed);
 
-    let server = MailServer::start_on(port, None);
+    server.listen();
     org.later(Duration::minutes(1));
     assert_eq!(deliver(&org, None), 1);
     let received = server.received();
@@ -173,8 +174,8 @@ fn a_server_that_is_down_leaves_the_message_queued_until_it_is_up() {
 
 #[test]
 fn a_refused_password_is_reported_as_authentication_and_not_retried() {
-    let port = free_port();
-    let server = MailServer::start_on(port, Some("mailer:right-password"));
+    let server = MailServer::start_with_auth("mailer:right-password");
+    let port = server.port;
     let org = Org::new().with_owner();
     let settings = MailSettings { username: "mailer".into(), ..relay(port) };
     org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap();
@@ -245,7 +246,7 @@ fn tls_required_but_unavailable_is_reported_as_tls_and_nothing_is_sent() {
 
 #[test]
 fn a_test_email_reports_each_step_and_arrives() {
-    let server = MailServer::start_on(free_port(), Some("mailer:right-password"));
+    let server = MailServer::start_with_auth("mailer:right-password");
     let org = Org::new().with_owner();
     let settings = MailSettings { username: "mailer".into(), ..relay(server.port) };
     org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap();

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """A real SMTP server on loopback for Gatehouse's tests (aiosmtpd, Debian's python3-aiosmtpd).
 
-    mail_server.py serve --port N --spool DIR [--auth USER:PASSWORD]
-        Accepts mail on 127.0.0.1:N and writes each message to DIR/<n>.eml, with its envelope
-        in DIR/<n>.json. With --auth, the client must sign in (PLAIN or LOGIN) first. Prints
-        "ready" once listening and runs until killed.
+    mail_server.py serve --spool DIR [--auth USER:PASSWORD] [--hold]
+        Accepts mail on a port of 127.0.0.1 that the system chooses, and writes each message
+        to DIR/<n>.eml, with its envelope in DIR/<n>.json. With --auth, the client must sign
+        in (PLAIN or LOGIN) first. Prints "ready PORT" once listening and runs until killed.
+        With --hold, first binds the port without listening on it (a connection is refused,
+        and no other program can take the port), prints "holding PORT", and listens once a
+        line arrives on stdin.
 
     mail_server.py parse FILE
         Parses an .eml file with Python's standard email parser and prints JSON: the headers,
@@ -13,9 +16,11 @@
 """
 
 import argparse
+import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 from email import policy
@@ -29,8 +34,7 @@ def serve(args):
 
     warnings.filterwarnings("ignore")  # AUTH without TLS is what the test wants
     logging.getLogger("mail.log").setLevel(logging.ERROR)
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
     os.makedirs(args.spool, exist_ok=True)
     counter = {"n": 0}
@@ -65,14 +69,26 @@ def serve(args):
 
         kwargs = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 
-    controller = Controller(Spool(), hostname="127.0.0.1", port=args.port, **kwargs)
-    controller.start()
-    print("ready", flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    stop.wait()
-    controller.stop()
+    # The port is the system's choice, taken by this socket from the start: nothing else can
+    # bind it between choosing and serving, and the caller learns it from "ready PORT".
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    if args.hold:
+        print(f"holding {port}", flush=True)
+        sys.stdin.readline()
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    handler = Spool()
+    server = loop.run_until_complete(
+        loop.create_server(lambda: SMTP(handler, loop=loop, **kwargs), sock=sock)
+    )
+    print(f"ready {port}", flush=True)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, loop.stop)
+    loop.run_forever()
+    server.close()
 
 
 def parse(args):
@@ -99,9 +115,9 @@ def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve")
-    s.add_argument("--port", type=int, required=True)
     s.add_argument("--spool", required=True)
     s.add_argument("--auth")
+    s.add_argument("--hold", action="store_true")
     p = sub.add_parser("parse")
     p.add_argument("file")
     args = parser.parse_args()

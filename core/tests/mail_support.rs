@@ -4,10 +4,12 @@
 #![allow(dead_code)] // each user takes what it needs
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// A Python with aiosmtpd: Debian's python3-aiosmtpd lives in the system interpreter.
 pub fn python() -> &'static str {
@@ -26,16 +28,15 @@ pub fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/mail_server.py")
 }
 
-/// A free port on loopback, for a server started now or later.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+/// How long the server may take to say it is listening: a Python start, on a loaded machine.
+const START_WITHIN: Duration = Duration::from_secs(60);
 
-/// The test SMTP server: a real process speaking SMTP on 127.0.0.1.
+/// The test SMTP server: a real process speaking SMTP on 127.0.0.1, on a port it chose.
 pub struct MailServer {
     child: Child,
     pub port: u16,
     spool: tempfile::TempDir,
+    lines: Receiver<String>,
 }
 
 /// One message as the server received it.
@@ -48,25 +49,88 @@ pub struct Received {
 }
 
 impl MailServer {
+    /// A server listening now.
     pub fn start() -> Self {
-        Self::start_on(free_port(), None)
+        Self::spawn(None, false).listening()
     }
 
-    pub fn start_on(port: u16, auth: Option<&str>) -> Self {
+    /// A server listening now that requires the client to sign in with `auth` (`user:password`).
+    pub fn start_with_auth(auth: &str) -> Self {
+        Self::spawn(Some(auth), false).listening()
+    }
+
+    /// A server whose port is bound but not listened on until `listen`: until then a
+    /// connection to `port` is refused, as to a server that is down. The port stays the
+    /// server's all along (a port found free and then released could be taken by another
+    /// program before the server came up on it, which a test would then talk to).
+    pub fn down() -> Self {
+        let mut server = Self::spawn(None, true);
+        let line = server.next_line("holding PORT");
+        server.port = Self::port_in(&line, "holding");
+        server
+    }
+
+    /// Brings up a server made by `down`, on the same port.
+    pub fn listen(&mut self) {
+        let stdin = self.child.stdin.as_mut().expect("a held server's stdin");
+        stdin
+            .write_all(b"listen\n")
+            .and_then(|()| stdin.flush())
+            .expect("tell the server to listen");
+        let line = self.next_line("ready PORT");
+        assert_eq!(Self::port_in(&line, "ready"), self.port, "the held port");
+    }
+
+    fn spawn(auth: Option<&str>, hold: bool) -> Self {
         let spool = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(python());
         cmd.arg(script())
-            .args(["serve", "--port", &port.to_string(), "--spool"])
+            .args(["serve", "--spool"])
             .arg(spool.path())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         if let Some(auth) = auth {
             cmd.args(["--auth", auth]);
         }
+        if hold {
+            cmd.arg("--hold");
+        }
         let mut child = cmd.spawn().expect("start the test mail server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        assert_eq!(line.trim(), "ready", "the mail server did not start");
-        MailServer { child, port, spool }
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        // Read on a thread of its own, so that each line is awaited with a deadline.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        MailServer { child, port: 0, spool, lines }
+    }
+
+    fn listening(mut self) -> Self {
+        let line = self.next_line("ready PORT");
+        self.port = Self::port_in(&line, "ready");
+        self
+    }
+
+    /// The server's next line on stdout; panics (the server is stopped by `Drop`) when none
+    /// comes in time or the server ended.
+    fn next_line(&mut self, what: &str) -> String {
+        match self.lines.recv_timeout(START_WITHIN) {
+            Ok(line) => line,
+            Err(e) => {
+                let status = self.child.try_wait().ok().flatten();
+                panic!("the mail server did not say {what:?} within {START_WITHIN:?} ({e}; exit {status:?})")
+            }
+        }
+    }
+
+    /// The port in a line `WORD PORT`.
+    fn port_in(line: &str, word: &str) -> u16 {
+        let port = line.strip_prefix(word).and_then(|p| p.trim().parse::<u16>().ok());
+        port.unwrap_or_else(|| panic!("the mail server said {line:?}, not \"{word} PORT\""))
     }
 
     pub fn received(&self) -> Vec<Received> {

@@ -6,6 +6,26 @@
 use tauri::plugin::TauriPlugin;
 use tauri::Wry;
 
+/// Before Tauri starts: asks the app already running on this data folder, if any, to come
+/// forward; whether one answered (this launch then ends by returning from `main`). It runs
+/// before any thread exists: exiting from Tauri's setup instead, with GTK's and D-Bus's
+/// threads running, now and then crashed the exiting launch (SIGSEGV, seen under load in the
+/// end-to-end identity test). The plugin below still hands over when the running app bound
+/// its socket only after this look.
+#[cfg(unix)]
+pub fn handed_over_at_start() -> bool {
+    /// tauri.conf.json's identifier, which names Tauri's app-data folder.
+    const IDENTIFIER: &str = "app.gatehouse.desktop";
+    let data = match std::env::var_os("GATEHOUSE_DATA_DIR") {
+        Some(dir) if !dir.is_empty() => std::path::PathBuf::from(dir),
+        _ => match dirs::data_dir() {
+            Some(dir) => dir.join(IDENTIFIER),
+            None => return false,
+        },
+    };
+    unix::hand_over(&data.join(unix::SOCKET))
+}
+
 #[cfg(unix)]
 pub fn plugin() -> TauriPlugin<Wry> {
     tauri::plugin::Builder::new("gatehouse-instance")

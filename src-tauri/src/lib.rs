@@ -120,6 +120,10 @@ pub fn run_app() {
     // logs, the instance socket, exports) is the user's alone, whatever the umask it was
     // launched with (domain.md "Data at rest").
     gatehouse_core::files::private_process();
+    #[cfg(unix)]
+    if instance::handed_over_at_start() {
+        return; // the running app comes forward; nothing was started here
+    }
     let builder = specta_builder();
     let result = tauri::Builder::default()
         // First: a second launch hands over to the running app (which comes to the front)

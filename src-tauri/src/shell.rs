@@ -111,15 +111,27 @@ static WINDOW_MOVES: AtomicU64 = AtomicU64::new(0);
 
 /// Saves the window's state half a second after it stops moving or resizing, so that it is
 /// kept however the app ends (the plugin alone saves only on a clean exit).
+///
+/// The save runs on the main thread: the plugin holds its state's lock while it asks the
+/// window for its size, and the window answers from the main thread, whose own handler of a
+/// move or resize waits for that lock. Saved from another thread, a window moved meanwhile
+/// deadlocked the app (seen in the end-to-end identity test under load).
 pub fn save_window_state_soon(app: &AppHandle) {
     let ticket = WINDOW_MOVES.fetch_add(1, Ordering::SeqCst) + 1;
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        if WINDOW_MOVES.load(Ordering::SeqCst) == ticket {
-            if let Err(e) = app.save_window_state(StateFlags::all()) {
+        if WINDOW_MOVES.load(Ordering::SeqCst) != ticket {
+            return;
+        }
+        let handle = app.clone();
+        let saved = app.run_on_main_thread(move || {
+            if let Err(e) = handle.save_window_state(StateFlags::all()) {
                 tracing::warn!("saving the window's size and position: {e}");
             }
+        });
+        if let Err(e) = saved {
+            tracing::warn!("saving the window's size and position: {e}");
         }
     });
 }

@@ -1,19 +1,24 @@
-//! The harness for end-to-end tests: starts Xvfb and tauri-driver on free display and ports,
-//! launches the real app binary on a fresh data directory through WebDriver, and stops
-//! everything when dropped.
+//! The harness for end-to-end tests: starts Xvfb, a session bus with a keyring and
+//! tauri-driver (`services`), launches the real app binary on a fresh data directory through
+//! WebDriver, optionally on a clock the test moves (`clock`), and stops everything when
+//! dropped. Reading and waiting on the window is in `window`, a person's steps in `steps`;
+//! every wait has a deadline from `patience`.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test harness: fail loudly
 
-use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
-use nix::sys::signal::{self, Signal};
-use nix::unistd::Pid;
-use std::net::TcpListener;
+mod clock;
+pub mod patience;
+mod services;
+mod steps;
+mod window;
+
+use clock::Clock;
+use fantoccini::{Client, ClientBuilder};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const WAIT: Duration = Duration::from_secs(20);
+pub use window::answered;
 
 pub const OWNER_EMAIL: &str = "olivia@acme.example";
 pub const OWNER_PASSWORD: &str = "correct horse battery staple 7";
@@ -30,6 +35,10 @@ pub struct App {
     /// What the app was started with (data folder, config folder, display, session bus), for
     /// starting it a second time.
     env: Vec<(&'static str, String)>,
+    /// The app's wall clock, when the test moves it (`launch_with_clock`).
+    clock: Option<Clock>,
+    /// The processes under tauri-driver: WebKitWebDriver, the app and its WebKit processes.
+    tree: services::Tree,
 }
 
 fn workspace_root() -> PathBuf {
@@ -82,99 +91,6 @@ pub fn gatehouse(data: &Path, passphrase: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
-fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A private D-Bus session bus (the credential store talks over it, as on a desktop),
-/// listening on a socket in `dir`.
-fn start_session_bus(dir: &Path) -> (Child, String) {
-    let socket = dir.join("bus");
-    let _ = std::fs::remove_file(&socket);
-    let address = format!("unix:path={}", socket.display());
-    let child = Command::new("dbus-daemon")
-        .args(["--session", "--nofork", "--nopidfile", "--address", &address])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start dbus-daemon");
-    wait_until("the session bus", || socket.exists());
-    (child, address)
-}
-
-/// An unlocked gnome-keyring (Secret Service) on the session bus `bus`, keeping its files in
-/// `dir/keyring`: the app under test keeps its keys in a real credential store. `None` where
-/// gnome-keyring is not installed, unless `GATEHOUSE_REQUIRE_KEYRING=1` (then it panics).
-fn start_keyring(dir: &Path, bus: &str) -> Option<Child> {
-    let required = std::env::var("GATEHOUSE_REQUIRE_KEYRING").is_ok_and(|v| v == "1");
-    let (data, runtime) = (dir.join("keyring/data"), dir.join("keyring/run"));
-    for folder in [&data, &runtime] {
-        std::fs::create_dir_all(folder).expect("keyring folder");
-        std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .expect("keyring folder mode");
-    }
-    let started = Command::new("gnome-keyring-daemon")
-        .args(["--foreground", "--unlock", "--components=secrets"])
-        .env("DBUS_SESSION_BUS_ADDRESS", bus)
-        .env("XDG_DATA_HOME", &data)
-        .env("XDG_RUNTIME_DIR", &runtime)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut child = match started {
-        Ok(child) => child,
-        Err(e) if !required => {
-            eprintln!("no gnome-keyring ({e}): the app keeps its keys for one run only");
-            return None;
-        }
-        Err(e) => panic!("start gnome-keyring-daemon (apt install gnome-keyring): {e}"),
-    };
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("keyring stdin");
-        stdin.write_all(b"gatehouse-e2e").expect("unlock the keyring");
-    } // closed: the daemon reads the password to its end
-    wait_until("the keyring on the session bus", || {
-        Command::new("dbus-send")
-            .args(["--print-reply", "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus"])
-            .args(["org.freedesktop.DBus.NameHasOwner", "string:org.freedesktop.secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", bus)
-            .output()
-            .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"))
-    });
-    Some(child)
-}
-
-fn start_xvfb() -> (Child, String) {
-    for n in 90..200 {
-        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            || Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        {
-            continue;
-        }
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([display.as_str(), "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Xvfb (install the xvfb package)");
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        wait_until("Xvfb", || Path::new(&socket).exists());
-        return (child, display);
-    }
-    panic!("no free X display between :90 and :199");
-}
-
 impl App {
     /// Starts the app on a fresh, empty data directory. `suite` names the screenshot folder.
     pub async fn launch(suite: &str) -> App {
@@ -183,7 +99,17 @@ impl App {
 
     /// Starts the app on `data`, for example a store filled by `seed_store`.
     pub async fn launch_on(suite: &str, data: tempfile::TempDir) -> App {
-        let mut app = App::launch_in(suite, data.path()).await;
+        let mut app = App::start(suite, data.path(), None).await;
+        app._data = Some(data);
+        app
+    }
+
+    /// Starts the app on a fresh, empty data directory with a wall clock the test moves
+    /// (`advance_clock`), so that idle timeouts and expiries pass without waiting for them.
+    pub async fn launch_with_clock(suite: &str) -> App {
+        let data = tempfile::tempdir().expect("data dir");
+        let clock = Clock::new(data.path());
+        let mut app = App::start(suite, data.path(), Some(clock)).await;
         app._data = Some(data);
         app
     }
@@ -193,63 +119,79 @@ impl App {
     /// folder is `data/config`, and it gets a D-Bus session bus of its own with an unlocked
     /// gnome-keyring on it (files in `data/keyring`), its credential store.
     pub async fn launch_in(suite: &str, data: &Path) -> App {
-        let (xvfb, display) = start_xvfb();
-        let (bus, bus_address) = start_session_bus(data);
-        let keyring = start_keyring(data, &bus_address);
+        App::start(suite, data, None).await
+    }
+
+    /// Moves the app's wall clock `by` forward (the app was started by `launch_with_clock`).
+    pub fn advance_clock(&mut self, by: Duration) {
+        self.clock.as_mut().expect("an app started by App::launch_with_clock").advance(by);
+    }
+
+    async fn start(suite: &str, data: &Path, clock: Option<Clock>) -> App {
+        let (xvfb, display) = services::start_xvfb();
+        let (bus, bus_address) = services::start_session_bus(data);
+        let keyring = services::start_keyring(data, &bus_address);
         let env = vec![
             ("DISPLAY", display.clone()),
             ("GATEHOUSE_DATA_DIR", data.to_string_lossy().into_owned()),
             ("XDG_CONFIG_HOME", data.join("config").to_string_lossy().into_owned()),
             ("DBUS_SESSION_BUS_ADDRESS", bus_address),
         ];
-        let (port, native_port) = (free_port(), free_port());
-        let driver = Command::new("tauri-driver")
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver (cargo install tauri-driver --locked)");
-        // The keyring before its bus, so that it never outlives it.
+        let (driver, port) = services::start_driver(&env);
+        // tauri-driver first (the app is below it), the keyring before its bus.
         let mut children = vec![driver, xvfb];
         children.extend(keyring);
         children.push(bus);
-        wait_until("tauri-driver", || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let shots = workspace_root().join("target/e2e-screenshots").join(suite);
+        std::fs::create_dir_all(&shots).expect("screenshot dir");
 
+        let (application, args) = match &clock {
+            Some(clock) => clock.command(&app_binary()),
+            None => (app_binary(), Vec::new()),
+        };
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(
             "tauri:options".into(),
-            serde_json::json!({ "application": app_binary().to_string_lossy() }),
+            serde_json::json!({ "application": application.to_string_lossy(), "args": args }),
         );
-        let client = match ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-        {
-            Ok(client) => client,
-            Err(e) => {
-                children.iter_mut().for_each(|c| drop(c.kill()));
-                panic!("WebDriver session did not start: {e}");
+        let within = patience::app_start();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut builder = ClientBuilder::native();
+        let connect = builder.capabilities(caps).connect(&url);
+        // Noting the processes below tauri-driver meanwhile: the app among them, or not.
+        let mut tree = services::Tree::default();
+        let mut connect = std::pin::pin!(connect);
+        let started = Instant::now();
+        let answer = loop {
+            tree.note(children[0].id());
+            match tokio::time::timeout(Duration::from_millis(200), &mut connect).await {
+                Ok(answer) => break Some(answer),
+                Err(_) if started.elapsed() > within => break None,
+                Err(_) => {}
             }
         };
-        let shots = workspace_root().join("target/e2e-screenshots").join(suite);
-        std::fs::create_dir_all(&shots).expect("screenshot dir");
-        App { client, display, shots, children, _data: None, env }
-    }
-
-    /// Waits for an element by its `data-testid`.
-    pub async fn get(&self, testid: &str) -> Element {
-        match self
-            .client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-        {
-            Ok(element) => element,
-            Err(e) => self.fail(&format!("no element [data-testid='{testid}']: {e}")).await,
+        tree.note(children[0].id());
+        let client = match answer {
+            Some(Ok(client)) => client,
+            failed => {
+                let seen = tree.describe();
+                stop_all(children, &tree);
+                let why = match failed {
+                    Some(Err(e)) => e.to_string(),
+                    _ => format!("no answer in {within:?}"),
+                };
+                panic!("WebDriver session did not start: {why}; processes seen: {seen}");
+            }
+        };
+        let mut clock = clock;
+        if let Some(clock) = &mut clock {
+            clock.started(tree.pids());
         }
+        let app = App { client, display, shots, children, _data: None, env, clock, tree };
+        // The first screen, whichever it is: the app is up once its page shows an element.
+        app.wait_for_css_within("[data-testid]", within).await;
+        app
     }
 
     /// Resident memory of the app and its WebKit processes (everything tauri-driver started
@@ -303,397 +245,89 @@ impl App {
     /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then
     /// panics with `message`: what the window showed when a test gave up.
     pub async fn fail(&self, message: &str) -> ! {
-        self.screenshot("FAILED").await;
+        // What can be had: a window that does not answer has no screenshot and no text.
+        let shot = self.save_screenshot("FAILED").await.err().unwrap_or_default();
         // The whole display too (native dialogs included), when ImageMagick is at hand.
-        let _ = Command::new("import")
-            .args(["-display", &self.display, "-window", "root"])
+        let _ = Command::new("timeout")
+            .args(["10s", "import", "-display", &self.display, "-window", "root"])
             .arg(self.shots.join("FAILED-display.png"))
             .output();
-        let text = self.client.execute("return document.body.innerText;", vec![]).await;
-        let text = text.ok().and_then(|t| t.as_str().map(str::to_string)).unwrap_or_default();
+        let text = answered(self.client.execute("return document.body.innerText;", vec![]));
+        let text = text.await.map(|t| t.as_str().map(str::to_string).unwrap_or_default());
+        let text = text.unwrap_or_else(|e| format!("(unread: {e}; {shot})"));
         panic!("{message}\n--- the window shows ---\n{text}");
-    }
-
-    /// Every element with this `data-testid` now.
-    pub async fn all(&self, testid: &str) -> Vec<Element> {
-        self.client
-            .find_all(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-            .expect("find")
-    }
-
-    pub async fn type_into(&self, testid: &str, text: &str) {
-        let input = self.get(testid).await;
-        input.clear().await.expect("clear");
-        if !text.is_empty() {
-            input.send_keys(text).await.expect("type");
-        }
-    }
-
-    pub async fn click(&self, testid: &str) {
-        self.get(testid).await.click().await.expect("click");
-    }
-
-    /// The element's rendered text (`innerText`), trimmed.
-    pub async fn text(&self, testid: &str) -> String {
-        let element = self.get(testid).await;
-        let arg = serde_json::to_value(&element).expect("element reference");
-        let text = self
-            .client
-            .execute("return arguments[0].innerText;", vec![arg])
-            .await
-            .expect("read text");
-        text.as_str().unwrap_or_default().trim().to_string()
-    }
-
-    /// Completes first-run setup as Olivia, the Owner, keeps her recovery kit (shown right
-    /// after setup), and waits for the Users screen. Returns the kit's recovery codes.
-    pub async fn set_up_owner(&self) -> Vec<String> {
-        self.get("setup-form").await;
-        self.type_into("setup-org", "Acme Payments").await;
-        self.type_into("setup-name", "Olivia Owner").await;
-        self.type_into("setup-email", OWNER_EMAIL).await;
-        self.type_into("setup-password", OWNER_PASSWORD).await;
-        self.click("setup-submit").await;
-        self.get("recovery-kit").await;
-        let codes = self.recovery_codes().await;
-        self.confirm_codes_saved().await;
-        self.get("users-table").await;
-        codes
-    }
-
-    /// The recovery codes on screen now (the Owner's kit, or a new set), once they are shown.
-    pub async fn recovery_codes(&self) -> Vec<String> {
-        self.get("recovery-codes").await;
-        let mut codes = Vec::new();
-        for code in self.all("recovery-code").await {
-            codes.push(code.text().await.expect("a recovery code's text").trim().to_string());
-        }
-        assert_eq!(codes.len(), 10, "a set of recovery codes: {codes:?}");
-        codes
-    }
-
-    /// Says the recovery codes on screen are saved, and goes on.
-    pub async fn confirm_codes_saved(&self) {
-        self.click("recovery-saved").await;
-        self.click("recovery-done").await;
-    }
-
-    /// After signing in as an Owner who may hold no recovery kit yet (one set up by the
-    /// command line, or a seeded store): keeps the kit if its screen comes, then waits for the
-    /// element `then`.
-    pub async fn pass_recovery_kit(&self, then: &str) {
-        let which = "return document.querySelector(\"[data-testid='recovery-saved']\") ? 'kit' \
-            : document.querySelector(`[data-testid='${arguments[0]}']`) ? 'then' : null;";
-        let start = Instant::now();
-        loop {
-            let seen = self.client.execute(which, vec![then.into()]).await.ok();
-            match seen.as_ref().and_then(|v| v.as_str()) {
-                Some("kit") => {
-                    self.confirm_codes_saved().await;
-                    self.get(then).await;
-                    return;
-                }
-                Some(_) => return,
-                None if start.elapsed() > WAIT => {
-                    self.fail(&format!("neither the recovery kit nor [data-testid='{then}']")).await
-                }
-                None => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-    }
-
-    /// Signs in from the sign-in screen (nobody signed in).
-    pub async fn sign_in(&self, email: &str, password: &str) {
-        self.type_into("signin-email", email).await;
-        self.type_into("signin-password", password).await;
-        self.click("signin-submit").await;
-    }
-
-    /// Runs `script` in the window and returns its result.
-    pub async fn js(&self, script: &str) -> serde_json::Value {
-        self.client.execute(script, vec![]).await.unwrap_or_else(|e| panic!("{script}: {e}"))
-    }
-
-    /// Waits until `css` matches an element.
-    pub async fn wait_for_css(&self, css: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("nothing matches {css}: {e}"))
-    }
-
-    /// Signs out, then in again with `email` and `password`.
-    pub async fn sign_in_as(&self, email: &str, password: &str) {
-        self.click("sign-out").await;
-        self.type_into("signin-email", email).await;
-        self.type_into("signin-password", password).await;
-        self.click("signin-submit").await;
-    }
-
-    /// The row of the user with `email`, once it is listed.
-    pub async fn row(&self, email: &str) -> Element {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(&format!("tr[data-email='{email}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no row for {email}: {e}"))
-    }
-
-    /// Opens the row menu of the user with `email` and picks `action` (e.g. `deactivate`).
-    pub async fn row_action(&self, email: &str, action: &str) {
-        let row = self.row(email).await;
-        let menu = row.find(Locator::Css("[data-testid='user-actions']")).await.expect("row menu");
-        menu.click().await.expect("open the row menu");
-        self.click(&format!("action-{action}")).await;
-    }
-
-    /// The items the row menu of the user with `email` offers (their `data-testid`s, in
-    /// order), leaving the menu open; empty when the row has no menu at all (core allows
-    /// nothing on that user). The row's menu comes with the row, in the same answer from core.
-    pub async fn row_menu(&self, email: &str) -> Vec<String> {
-        let row = self.row(email).await;
-        let menus = row.find_all(Locator::Css("[data-testid='user-actions']")).await.expect("find");
-        let Some(menu) = menus.first() else { return Vec::new() };
-        menu.click().await.expect("open the row menu");
-        self.wait_for_css("[role='menu'] [role='menuitem']").await;
-        let items = self
-            .client
-            .find_all(Locator::Css("[role='menu'] [role='menuitem']"))
-            .await
-            .expect("find the menu items");
-        let mut testids = Vec::new();
-        for item in items {
-            testids.push(item.attr("data-testid").await.expect("attr").unwrap_or_default());
-        }
-        testids
-    }
-
-    /// Opens the detail panel of the user with `email` from their row.
-    pub async fn open_detail(&self, email: &str) {
-        let row = self.row(email).await;
-        let open = row.find(Locator::Css("[data-testid='user-open']")).await.expect("name link");
-        open.click().await.expect("open the detail panel");
-        self.wait_for_text("detail-email", email).await;
-    }
-
-    /// From the sign-in screen: accepts the invitation for `email` with `code`, as `name` with
-    /// `password`, and waits until the new user is signed in.
-    pub async fn accept_invitation(&self, email: &str, code: &str, name: &str, password: &str) {
-        self.click("have-invitation").await;
-        self.type_into("invitation-email", email).await;
-        self.type_into("invitation-code", code).await;
-        self.type_into("invitation-name", name).await;
-        self.type_into("invitation-password", password).await;
-        self.click("invitation-submit").await;
-        self.get("sign-out").await;
-    }
-
-    /// Invites `email` with one role through the dialog and returns the code shown.
-    pub async fn invite(&self, email: &str, role: &str) -> String {
-        self.click("invite-open").await;
-        self.type_into("invite-emails", email).await;
-        self.click(&format!("invite-role-{role}")).await;
-        self.click("invite-submit").await;
-        let code = self.text("invite-code").await;
-        self.click("invite-done").await;
-        code
-    }
-
-    /// The rendered text of an element inside `within` found by `data-testid`.
-    pub async fn text_in(&self, within: &Element, testid: &str) -> String {
-        let element = within
-            .find(Locator::Css(&format!("[data-testid='{testid}']")))
-            .await
-            .unwrap_or_else(|e| panic!("no [data-testid='{testid}'] in the element: {e}"));
-        let arg = serde_json::to_value(&element).expect("element reference");
-        let text =
-            self.client.execute("return arguments[0].innerText;", vec![arg]).await.expect("text");
-        text.as_str().unwrap_or_default().trim().to_string()
-    }
-
-    /// Waits until the element's text is `expected`.
-    pub async fn wait_for_text(&self, testid: &str, expected: &str) {
-        self.wait_for_text_where(testid, expected, |t| t == expected).await;
-    }
-
-    /// Waits until the element's text with digit group separators (which depend on the
-    /// locale) taken out is `expected`.
-    pub async fn wait_for_number_text(&self, testid: &str, expected: &str) {
-        let plain = |t: &str| t.replace([',', '.', '\u{a0}', '\u{202f}', '\''], "");
-        self.wait_for_text_where(testid, expected, |t| plain(t) == expected).await;
-    }
-
-    /// Waits until the element's text passes `ok` (`what` describes it for the failure).
-    pub async fn wait_for_text_where(&self, testid: &str, what: &str, ok: impl Fn(&str) -> bool) {
-        let start = Instant::now();
-        loop {
-            let text = self.text(testid).await;
-            if ok(&text) {
-                return;
-            }
-            if start.elapsed() > WAIT {
-                let message =
-                    format!("[data-testid='{testid}'] never read {what:?}; it reads {text:?}");
-                self.fail(&message).await;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Waits up to `within` until an element with this `data-testid` is present and its text
-    /// passes `ok` (`what` describes it for the failure): for states that come after a long,
-    /// known delay, such as the lock after the idle timeout.
-    pub async fn wait_long_for_text(
-        &self,
-        testid: &str,
-        what: &str,
-        within: Duration,
-        ok: impl Fn(&str) -> bool,
-    ) {
-        let start = Instant::now();
-        let read = "const e = document.querySelector(arguments[0]); \
-            return e ? e.innerText.trim() : null;";
-        let css = serde_json::Value::from(format!("[data-testid='{testid}']"));
-        loop {
-            // Absent (or replaced between finding and reading) reads as null: keep waiting.
-            let text = self.client.execute(read, vec![css.clone()]).await.ok();
-            let text = text.as_ref().and_then(|t| t.as_str());
-            if text.is_some_and(&ok) {
-                return;
-            }
-            if start.elapsed() > within {
-                let message = format!(
-                    "[data-testid='{testid}'] never read {what:?} within {within:?}; it reads {text:?}"
-                );
-                self.fail(&message).await;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-    }
-
-    /// Waits until exactly `n` elements with this `data-testid` are present.
-    pub async fn wait_for_count(&self, testid: &str, n: usize) {
-        let start = Instant::now();
-        while self.all(testid).await.len() != n {
-            if start.elapsed() > WAIT {
-                self.fail(&format!("never {n} of [data-testid='{testid}']")).await;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// Saves through the native GTK save dialog once it is open: types `path` as the file
-    /// name and presses Enter (xdotool on the app's X display).
-    pub async fn save_in_native_dialog(&self, path: &Path) {
-        self.native_dialog("^Save File$", path, "ctrl+a").await;
-    }
-
-    /// Chooses `path` in the native (GTK) open-file dialog the app opened.
-    pub async fn open_in_native_dialog(&self, path: &Path) {
-        self.native_dialog("^Open File$", path, "ctrl+l").await;
-    }
-
-    /// Types `path` into the GTK file dialog titled `title` (after `select` selects the name
-    /// or opens the location field) and confirms; starts over while the dialog stays open.
-    async fn native_dialog(&self, title: &str, path: &Path, select: &str) {
-        let xdotool = |args: &[&str]| {
-            Command::new("xdotool")
-                .args(args)
-                .env("DISPLAY", &self.display)
-                .output()
-                .expect("run xdotool (install the xdotool package)")
-        };
-        // Only a mapped dialog can take the focus: GTK creates the window before showing it.
-        let shown = || {
-            let found = xdotool(&["search", "--onlyvisible", "--name", title]);
-            String::from_utf8_lossy(&found.stdout).lines().next().map(str::to_string)
-        };
-        let start = Instant::now();
-        loop {
-            let window = loop {
-                if let Some(id) = shown() {
-                    break id;
-                }
-                assert!(start.elapsed() < WAIT, "the native dialog {title} did not open");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            };
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            xdotool(&["windowfocus", "--sync", &window]);
-            xdotool(&["key", "--clearmodifiers", select]);
-            xdotool(&["key", "--clearmodifiers", "ctrl+a"]);
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            xdotool(&["type", "--delay", "5", &path.to_string_lossy()]);
-            // The open dialog's location field may take the first Return for its completion:
-            // press it until the dialog is gone.
-            for _ in 0..5 {
-                if shown().is_none() {
-                    return;
-                }
-                xdotool(&["key", "--window", &window, "Return"]);
-                tokio::time::sleep(Duration::from_millis(400)).await;
-            }
-            assert!(start.elapsed() < WAIT, "the native dialog {title} did not take {path:?}");
-        }
     }
 
     /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
+        if let Err(e) = self.save_screenshot(name).await {
+            self.fail(&e).await;
+        }
+    }
+
+    async fn save_screenshot(&self, name: &str) -> Result<(), String> {
         // WebKit snapshots the last painted frame: let the latest DOM changes paint first.
         let painted = "const done = arguments[0]; \
             requestAnimationFrame(() => requestAnimationFrame(() => done(true))); \
             setTimeout(() => done(false), 1000);";
-        let _ = self.client.execute_async(painted, vec![]).await;
-        let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(self.shots.join(format!("{name}.png")), png).expect("write screenshot");
+        let _ = answered(self.client.execute_async(painted, vec![])).await;
+        let png =
+            answered(self.client.screenshot()).await.map_err(|e| format!("no screenshot: {e}"))?;
+        std::fs::write(self.shots.join(format!("{name}.png")), png).map_err(|e| e.to_string())
     }
 
     /// Starts the app binary a second time, as a person launching it again would, and waits
-    /// for that process to end; returns whether it ended by itself, successfully, in time.
-    pub fn launch_again(&self) -> bool {
+    /// for that process to end: `Ok` when it ended by itself, successfully, in time; else what
+    /// it did and printed.
+    pub fn launch_again(&self) -> Result<(), String> {
+        let mut log = tempfile::tempfile().expect("a file for the second launch's messages");
         let mut second = Command::new(app_binary())
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log.try_clone().expect("the second launch's log"))
             .spawn()
             .expect("start the app again");
-        let start = Instant::now();
-        while start.elapsed() < WAIT {
-            if let Ok(Some(status)) = second.try_wait() {
-                return status.success();
+        let (start, within) = (Instant::now(), patience::app_start());
+        let ended = loop {
+            match second.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(()),
+                Ok(Some(status)) => break format!("it ended with {status}"),
+                _ if start.elapsed() > within => break format!("it still ran after {within:?}"),
+                _ => std::thread::sleep(Duration::from_millis(50)),
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        };
         let _ = second.kill();
         let _ = second.wait();
-        false
+        let mut said = String::new();
+        use std::io::{Read, Seek};
+        let _ = log.rewind().and_then(|()| log.read_to_string(&mut said));
+        Err(format!("{ended}; it said:\n{said}"))
     }
 
     /// Ends the WebDriver session (which closes the app) and stops Xvfb and tauri-driver.
     pub async fn close(mut self) {
-        let _ = self.client.clone().close().await;
+        let _ = answered(self.client.clone().close()).await;
         self.stop();
     }
 
     fn stop(&mut self) {
-        for child in &mut self.children {
-            // SIGTERM first: tauri-driver then stops the WebKitWebDriver it started.
-            let pid = Pid::from_raw(child.id() as i32);
-            if signal::kill(pid, Signal::SIGTERM).is_ok() {
-                let start = Instant::now();
-                while start.elapsed() < Duration::from_secs(5)
-                    && matches!(child.try_wait(), Ok(None))
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(driver) = self.children.first() {
+            self.tree.note(driver.id());
         }
-        self.children.clear();
+        stop_all(std::mem::take(&mut self.children), &self.tree);
+    }
+}
+
+/// Stops tauri-driver (the first of `children`), then whatever of `tree` outlived it (the
+/// app, when its session did not end), then the other children in order.
+fn stop_all(children: Vec<Child>, tree: &services::Tree) {
+    let mut children = children.into_iter();
+    if let Some(mut driver) = children.next() {
+        services::stop_tree(&mut driver);
+        tree.kill_survivors();
+    }
+    for mut child in children {
+        services::stop_tree(&mut child);
     }
 }
 

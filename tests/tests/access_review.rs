@@ -6,15 +6,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use chrono::{Duration, Utc};
-use fantoccini::elements::Element;
-use fantoccini::Locator;
 use gatehouse_core::model::{Action, Module, Permission};
 use gatehouse_core::secrets::{Keys, Vault};
 use gatehouse_core::{
     AcceptInput, Directory, InviteOutcome, InviteRequest, Invitee, ManualClock, RoleInput,
     SettingsInput, SetupInput,
 };
-use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{answered, patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -113,16 +111,12 @@ fn organization(data: &Path, reviewer: bool) {
     invite(IAN, "admin", "Ian Invited");
 }
 
-/// The review row of `email`.
-async fn row(app: &App, email: &str) -> Element {
-    app.wait_for_css(&format!("tr[data-testid='review-row'][data-email='{email}']")).await
-}
-
 /// Clicks the control `testid` in the review row of `email`.
 async fn in_row(app: &App, email: &str, testid: &str) {
-    let row = row(app, email).await;
-    let control = row.find(Locator::Css(&format!("[data-testid='{testid}']"))).await.unwrap();
-    control.click().await.unwrap();
+    app.click_css(&format!(
+        "tr[data-testid='review-row'][data-email='{email}'] [data-testid='{testid}']"
+    ))
+    .await;
 }
 
 /// Waits until the review row of `email` records `decision` (keep, change_roles, deactivate).
@@ -132,23 +126,44 @@ async fn wait_decided(app: &App, email: &str, decision: &str) {
     app.wait_for_css(&css).await;
 }
 
-/// The `data-email` of the focused element (a review row when the keyboard is on one).
-async fn focused(app: &App) -> String {
-    let email = app.js("return document.activeElement?.dataset?.email ?? '';").await;
-    email.as_str().unwrap_or_default().to_string()
+/// Waits until the focused element is the review row of `email` (the keyboard is on it).
+async fn wait_focused(app: &App, email: &str) {
+    let (start, within) = (Instant::now(), patience::step());
+    let focused = "return document.activeElement?.dataset?.email ?? '';";
+    loop {
+        let now = answered(app.client.execute(focused, vec![])).await.ok();
+        if now.as_ref().and_then(|e| e.as_str()) == Some(email) {
+            return;
+        }
+        if start.elapsed() > within {
+            app.fail(&format!("the focus is on {now:?}, not the row of {email}")).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
-/// Presses `keys` (WebDriver key codes) on the focused element.
+/// Presses `keys` (WebDriver key codes) on the focused element; an element replaced before
+/// the keys reached it is looked up again.
 async fn press(app: &App, keys: &str) {
-    let active = app.client.active_element().await.unwrap();
-    active.send_keys(keys).await.unwrap();
+    let (start, within) = (Instant::now(), patience::step());
+    loop {
+        let sent = match answered(app.client.active_element()).await {
+            Ok(active) => answered(active.send_keys(keys)).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => return,
+            Err(e) if start.elapsed() > within => app.fail(&format!("keys not sent: {e}")).await,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
 }
 
 /// Waits until `path` exists and returns its contents.
 async fn saved(app: &App, path: &Path) -> String {
     let start = Instant::now();
     while !path.exists() {
-        if start.elapsed() > std::time::Duration::from_secs(20) {
+        if start.elapsed() > patience::step() {
             app.fail(&format!("{} was never written", path.display())).await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -167,11 +182,10 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
 
     // Six months after setup, less 8 days: the reminder shows after sign-in.
-    let reminder = app.get("review-reminder").await;
-    assert_eq!(reminder.attr("data-state").await.unwrap().as_deref(), Some("due_soon"));
+    app.wait_for_css("[data-testid='review-reminder'][data-state='due_soon']").await;
     app.click("review-reminder-open").await;
     app.get("reviews-screen").await;
-    assert!(app.text("reviews-due").await.contains("due soon"));
+    app.wait_for_text_where("reviews-due", "due soon", |t| t.contains("due soon")).await;
     app.wait_for_text("reviews-empty", "No access review yet.").await;
     app.screenshot("01-reviews-due").await;
 
@@ -179,21 +193,20 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.get("review-screen").await;
     app.wait_for_text("review-title", "Access review #1").await;
     app.wait_for_text("review-progress", "0 of 5 decided").await;
-    assert_eq!(app.text("review-status").await, "Draft");
-    assert!(app.text("review-keys").await.contains("Deactivate"), "the keys are shown");
+    app.wait_for_text("review-status", "Draft").await;
+    app.wait_for_text_where("review-keys", "the keys", |t| t.contains("Deactivate")).await;
 
     // The keyboard: y keeps Olivia and moves on to Pat; d deactivates him and moves on; back
     // up to Pat, Enter opens the note.
-    let name = row(&app, OWNER_EMAIL).await;
-    name.find(Locator::Css("[data-testid='review-name']")).await.unwrap().click().await.unwrap();
-    assert_eq!(focused(&app).await, OWNER_EMAIL);
+    in_row(&app, OWNER_EMAIL, "review-name").await;
+    wait_focused(&app, OWNER_EMAIL).await;
     press(&app, "y").await;
     wait_decided(&app, OWNER_EMAIL, "keep").await;
-    assert_eq!(focused(&app).await, PAT, "Keep moves to the next row");
+    wait_focused(&app, PAT).await; // Keep moves to the next row
     press(&app, "d").await;
     wait_decided(&app, PAT, "deactivate").await;
     press(&app, ARROW_UP).await;
-    assert_eq!(focused(&app).await, PAT);
+    wait_focused(&app, PAT).await;
     press(&app, ENTER).await;
     app.get("review-decide-dialog").await;
     let chosen = app.get("review-kind-deactivate").await.prop("checked").await.unwrap();
@@ -201,8 +214,7 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.type_into("review-note-input", "Left the company in May").await;
     app.click("review-decide-save").await;
     app.wait_for_text("review-progress", "2 of 5 decided").await;
-    let pat = row(&app, PAT).await;
-    assert_eq!(app.text_in(&pat, "review-note").await, "Left the company in May");
+    app.wait_for_row_text(PAT, "review-note", "Left the company in May").await;
 
     // The mouse: Ana's roles change to Reporting through the role picker.
     in_row(&app, ANA, "review-change").await;
@@ -211,15 +223,14 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.click("review-roles-reporting").await;
     app.click("review-decide-save").await;
     wait_decided(&app, ANA, "change_roles").await;
-    let ana = row(&app, ANA).await;
-    assert_eq!(app.text_in(&ana, "review-new-roles").await, "→ Reporting");
+    app.wait_for_row_text(ANA, "review-new-roles", "→ Reporting").await;
     app.wait_for_text("review-progress", "3 of 5 decided").await;
     app.screenshot("02-review-midway").await;
 
     // The filters narrow the snapshot: the Owner and the two Admins hold delete permissions.
     app.click("review-filter-delete").await;
     app.wait_for_text("review-count", "3 of 5 users").await;
-    assert!(app.all("review-row").await.len() == 3);
+    app.wait_for_count("review-row", 3).await;
     app.click("review-filter-delete").await;
     app.wait_for_text("review-count", "5 users").await;
 
@@ -232,28 +243,32 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
         t.contains("2 changed, 3 unchanged")
     })
     .await;
-    assert_eq!(app.text_in(&row(&app, ANA).await, "review-outcome").await, "Applied");
-    assert_eq!(app.text_in(&row(&app, PAT).await, "review-outcome").await, "Applied");
-    assert_eq!(app.text_in(&row(&app, RITA).await, "review-outcome").await, "Unchanged");
-    assert_eq!(app.text("review-status").await, "Applied");
+    app.wait_for_row_text(ANA, "review-outcome", "Applied").await;
+    app.wait_for_row_text(PAT, "review-outcome", "Applied").await;
+    app.wait_for_row_text(RITA, "review-outcome", "Unchanged").await;
+    app.wait_for_text("review-status", "Applied").await;
 
     app.click("review-sign-off").await;
     app.get("review-sign-off-dialog").await;
-    let meaning = app.text("review-sign-off-meaning").await;
-    assert!(meaning.contains("Olivia Owner") && meaning.contains("audit chain"), "{meaning}");
+    app.wait_for_text_where("review-sign-off-meaning", "the reviewer and the chain", |t| {
+        t.contains("Olivia Owner") && t.contains("audit chain")
+    })
+    .await;
     app.screenshot("03-sign-off-dialog").await;
     app.click("review-sign-off-confirm").await;
     app.get("review-signed").await;
     app.wait_for_text("review-status", "Signed").await;
-    assert!(app.text("review-signed-by").await.contains("Olivia Owner"));
-    let head = app.text("review-chain-head").await;
-    assert!(head.starts_with('#') && head.len() > 40, "seq and hash: {head}");
+    app.wait_for_text_where("review-signed-by", "Olivia", |t| t.contains("Olivia Owner")).await;
+    let head = app
+        .wait_for_text_where("review-chain-head", "#seq and hash", |t| {
+            t.starts_with('#') && t.len() > 40
+        })
+        .await;
     // Read-only: no decision controls, no apply, no sign-off.
-    assert!(app.all("review-keep").await.is_empty());
-    assert!(app.all("review-note-edit").await.is_empty());
-    assert!(app.all("review-apply").await.is_empty());
-    assert!(app.all("review-sign-off").await.is_empty());
-    assert_eq!(app.text_in(&row(&app, PAT).await, "review-decision").await, "Deactivate");
+    for control in ["review-keep", "review-note-edit", "review-apply", "review-sign-off"] {
+        app.wait_for_count(control, 0).await;
+    }
+    app.wait_for_row_text(PAT, "review-decision", "Deactivate").await;
     app.screenshot("04-signed-review").await;
 
     // The CSV report, through the native save dialog.
@@ -274,10 +289,10 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.get("review-report-print").await;
     let read = "const f = document.querySelector(\"[data-testid='review-report-frame']\"); \
         return f && f.contentDocument && f.contentDocument.body ? f.contentDocument.body.innerText : '';";
-    let start = Instant::now();
+    let (start, within) = (Instant::now(), patience::step());
     let report = loop {
         let text = app.js(read).await.as_str().unwrap_or_default().to_string();
-        if text.contains("Acme Payments") || start.elapsed() > std::time::Duration::from_secs(20) {
+        if text.contains("Acme Payments") || start.elapsed() > within {
             break text;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -301,11 +316,9 @@ async fn the_owner_reviews_access_applies_the_decisions_signs_off_and_keeps_the_
     app.click("review-back").await;
     app.wait_for_text("review-list-status", "Signed").await;
     app.click("nav-users").await;
-    let ana = app.wait_for_css(&format!("tr[data-testid='user-row'][data-email='{ANA}']")).await;
-    assert_eq!(app.text_in(&ana, "user-roles").await, "Reporting");
-    let pat = app.wait_for_css(&format!("tr[data-testid='user-row'][data-email='{PAT}']")).await;
-    assert_eq!(app.text_in(&pat, "user-status").await, "Inactive");
-    assert!(app.all("review-reminder").await.is_empty(), "no reminder once signed off");
+    app.wait_for_row_text(ANA, "user-roles", "Reporting").await;
+    app.wait_for_row_text(PAT, "user-status", "Inactive").await;
+    app.wait_for_count("review-reminder", 0).await; // no reminder once signed off
     app.close().await;
 }
 
@@ -321,36 +334,30 @@ async fn a_reviewer_with_a_custom_role_sees_what_they_may_not_decide_and_why() {
     app.wait_for_text("review-progress", "0 of 6 decided").await;
 
     // Ana (Admin) holds permissions Rex lacks: neither Change roles nor Deactivate.
-    let ana = row(&app, ANA).await;
     for testid in ["review-change", "review-deactivate"] {
-        let button = ana.find(Locator::Css(&format!("[data-testid='{testid}']"))).await.unwrap();
-        assert!(!button.is_enabled().await.unwrap(), "{testid} is disabled for Ana");
+        // Disabled for Ana.
+        app.wait_for_css(&format!("tr[data-email='{ANA}'] [data-testid='{testid}']:disabled"))
+            .await;
     }
-    let why = app.text_in(&ana, "review-refused-deactivate").await;
-    assert!(why.contains("holds permissions you do not have"), "core's reason: {why}");
-    let owner = row(&app, OWNER_EMAIL).await;
-    let why = app.text_in(&owner, "review-refused-deactivate").await;
-    assert!(why.contains("Only an Owner"), "{why}");
-    let own = row(&app, REX).await;
-    let why = app.text_in(&own, "review-refused-deactivate").await;
-    assert!(why.contains("your own status"), "{why}");
+    for (email, reason) in [
+        (ANA, "holds permissions you do not have"),
+        (OWNER_EMAIL, "Only an Owner"),
+        (REX, "your own status"),
+    ] {
+        let css = format!("tr[data-email='{email}'] [data-testid='review-refused-deactivate']");
+        app.wait_for_css_text(&css, reason, |t| t.contains(reason)).await;
+    }
     // Keep is always allowed.
     in_row(&app, ANA, "review-keep").await;
     wait_decided(&app, ANA, "keep").await;
 
     // The keyboard does not check: core refuses, and its sentence shows on the row.
     in_row(&app, OWNER_EMAIL, "review-name").await;
-    assert_eq!(focused(&app).await, OWNER_EMAIL);
+    wait_focused(&app, OWNER_EMAIL).await;
     press(&app, "d").await;
-    let owner = row(&app, OWNER_EMAIL).await;
-    let start = Instant::now();
-    while owner.find_all(Locator::Css("[data-testid='review-row-error']")).await.unwrap().is_empty()
-    {
-        assert!(start.elapsed() < std::time::Duration::from_secs(20), "no refusal shown");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(app.text_in(&owner, "review-row-error").await.contains("Only an Owner"));
-    assert_eq!(owner.attr("data-decision").await.unwrap().as_deref(), Some(""));
+    let error = format!("tr[data-email='{OWNER_EMAIL}'] [data-testid='review-row-error']");
+    app.wait_for_css_text(&error, "core's refusal", |t| t.contains("Only an Owner")).await;
+    app.wait_for_css(&format!("tr[data-email='{OWNER_EMAIL}'][data-decision='']")).await;
     app.screenshot("01-reviewer-refusals").await;
     app.close().await;
 }

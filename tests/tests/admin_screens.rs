@@ -14,10 +14,11 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     app.type_into("settings-name", "Acme Payments Ltd").await;
     app.type_into("settings-lifetime", "9999").await;
     app.click("settings-save").await;
-    assert_eq!(
-        app.text("settings-error").await,
-        "The invitation lifetime must be between 1 hour and 30 days."
-    );
+    app.wait_for_text(
+        "settings-error",
+        "The invitation lifetime must be between 1 hour and 30 days.",
+    )
+    .await;
     app.screenshot("01-settings-refused").await;
     app.type_into("settings-lifetime", "48").await;
     app.click("settings-save").await;
@@ -26,12 +27,16 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
 
     app.click("nav-audit").await;
     app.get("audit-table").await;
-    let rows = app.all("audit-row").await;
-    assert_eq!(rows.len(), 3, "setup, the Owner's recovery kit and the settings change");
-    assert!(app.text("audit-table").await.contains("Update settings"));
+    // Setup, the Owner's recovery kit and the settings change.
+    app.wait_for_count("audit-row", 3).await;
+    app.wait_for_text_where("audit-table", "Update settings", |t| t.contains("Update settings"))
+        .await;
     app.click("audit-verify").await;
     // The fourth: reading the log is itself recorded (PCI DSS v4 10.2.1.3).
-    assert!(app.text("audit-integrity").await.starts_with("Intact: 4 events"));
+    app.wait_for_text_where("audit-integrity", "Intact: 4 events", |t| {
+        t.starts_with("Intact: 4 events")
+    })
+    .await;
     app.screenshot("03-audit-log").await;
 
     let out = tempfile::tempdir().unwrap();
@@ -65,7 +70,7 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
     app.screenshot("01-new-role").await;
     app.click("role-save").await;
     app.wait_for_text("toast-text", "Role “Support Lead” saved.").await;
-    assert!(app.text("role-support_lead").await.contains("0 members"));
+    app.wait_for_text_where("role-support_lead", "0 members", |t| t.contains("0 members")).await;
 
     app.click("nav-users").await;
     app.click("invite-open").await;
@@ -79,10 +84,8 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
     app.click("role-support_lead").await;
     app.click("role-delete").await;
     app.click("role-delete-confirm").await;
-    assert_eq!(
-        app.text("roles-error").await,
-        "This role is held by 1 user: take it away from them first."
-    );
+    app.wait_for_text("roles-error", "This role is held by 1 user: take it away from them first.")
+        .await;
     app.screenshot("02-role-in-use").await;
 
     // Once nobody holds it, it goes.
@@ -95,7 +98,7 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
     app.click("role-delete").await;
     app.click("role-delete-confirm").await;
     app.wait_for_text("toast-text", "Role “Support Lead” deleted.").await;
-    assert!(app.all("role-support_lead").await.is_empty());
+    app.wait_for_count("role-support_lead", 0).await;
     app.screenshot("03-role-deleted").await;
 
     app.close().await;

@@ -6,7 +6,6 @@
 #![cfg(feature = "e2e")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use fantoccini::Locator;
 use gatehouse_e2e::App;
 
 const HAL: &str = "hal@acme.example";
@@ -33,10 +32,9 @@ async fn helpdesk_and_an_admin(app: &App) -> [String; 3] {
     [adam, hana, hal]
 }
 
-/// How many elements with this `data-testid` are inside `row`.
-async fn within(row: &fantoccini::elements::Element, testid: &str) -> usize {
-    let css = format!("[data-testid='{testid}']");
-    row.find_all(Locator::Css(&css)).await.expect("find").len()
+/// Waits until the Outbox row of the message to `to` holds `n` elements `testid`.
+async fn wait_for_in_message(app: &App, to: &str, testid: &str, n: usize) {
+    app.wait_for_css_count(&format!("tr[data-to='{to}'] [data-testid='{testid}']"), n).await;
 }
 
 #[tokio::test]
@@ -67,10 +65,11 @@ async fn a_helpdesk_user_may_reset_a_fellow_helpdesk_user_but_nothing_on_an_admi
 
     // The detail panel tells Hal why he may do nothing to Adam, in core's sentence.
     app.open_detail(ADAM).await;
-    assert_eq!(
-        app.text("detail-refusal").await,
-        "Adam Admin holds permissions you do not have: ask an Owner."
-    );
+    app.wait_for_text(
+        "detail-refusal",
+        "Adam Admin holds permissions you do not have: ask an Owner.",
+    )
+    .await;
     app.screenshot("03-detail-says-why").await;
     app.close().await;
 }
@@ -83,16 +82,17 @@ async fn a_helpdesk_user_opens_only_the_emails_of_people_he_dominates() {
 
     // No mail server: Adam's and Hana's invitations wait in the queue, carrying their codes.
     app.click("nav-outbox").await;
-    let adam = app.wait_for_css(&format!("tr[data-to='{ADAM}'][data-state='queued']")).await;
-    let hana = app.wait_for_css(&format!("tr[data-to='{HANA}'][data-state='queued']")).await;
-    assert_eq!(within(&adam, "outbox-save").await + within(&adam, "outbox-discard").await, 0);
-    assert_eq!(
-        app.text_in(&adam, "outbox-closed").await,
-        "Only someone who holds every permission of the recipient can open it."
-    );
-    assert_eq!(within(&hana, "outbox-save").await, 1, "Hal may save Hana's invitation");
-    assert_eq!(within(&hana, "outbox-discard").await, 1, "and discard it");
-    assert_eq!(within(&hana, "outbox-closed").await, 0);
+    app.wait_for_css(&format!("tr[data-to='{ADAM}'][data-state='queued']")).await;
+    app.wait_for_css(&format!("tr[data-to='{HANA}'][data-state='queued']")).await;
+    let closed = "Only someone who holds every permission of the recipient can open it.";
+    let adam_closed = format!("tr[data-to='{ADAM}'] [data-testid='outbox-closed']");
+    app.wait_for_css_text(&adam_closed, closed, |t| t == closed).await;
+    wait_for_in_message(&app, ADAM, "outbox-save", 0).await;
+    wait_for_in_message(&app, ADAM, "outbox-discard", 0).await;
+    // Hal may save Hana's invitation, and discard it.
+    wait_for_in_message(&app, HANA, "outbox-save", 1).await;
+    wait_for_in_message(&app, HANA, "outbox-discard", 1).await;
+    wait_for_in_message(&app, HANA, "outbox-closed", 0).await;
     app.screenshot("01-outbox").await;
     app.close().await;
 }

@@ -22,14 +22,10 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
     let app = App::launch("email").await;
     app.set_up_owner().await;
 
-    app.click("nav-settings").await;
+    app.open_settings().await;
     app.wait_for_text_where("email-state", "email not set up", |t| t.contains("not set up")).await;
     app.type_into("smtp-host", "127.0.0.1").await;
-    app.wait_for_css("[data-testid='smtp-security'] option[value='local_relay']")
-        .await
-        .click()
-        .await
-        .unwrap();
+    app.click_css("[data-testid='smtp-security'] option[value='local_relay']").await;
     app.type_into("smtp-port", &server.port.to_string()).await;
     app.type_into("smtp-from", "gatehouse@acme.example").await;
     app.click("email-save").await;
@@ -42,7 +38,7 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
         "The mail server accepted the test email: it is on its way to you.",
     )
     .await;
-    assert_eq!(app.all("email-test-step").await.len(), 3, "found, connected, accepted");
+    app.wait_for_count("email-test-step", 3).await; // found, connected, accepted
     app.screenshot("01-test-email").await;
     let received = server.received();
     assert_eq!(received.len(), 1);
@@ -54,7 +50,8 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
     app.click("invite-role-reporting").await;
     app.click("invite-submit").await;
     let code = app.text("invite-code").await;
-    assert!(app.text("invite-delivery").await.starts_with("Each person is sent an email"));
+    let sent = "Each person is sent an email";
+    app.wait_for_text_where("invite-delivery", sent, |t| t.starts_with(sent)).await;
     app.click("invite-done").await;
 
     app.click("nav-outbox").await;
@@ -77,7 +74,8 @@ async fn without_a_mail_server_an_invitation_saves_as_an_eml_file() {
     app.click("invite-role-reporting").await;
     app.click("invite-submit").await;
     let code = app.text("invite-code").await;
-    assert!(app.text("invite-delivery").await.starts_with("Email sending is not set up"));
+    let unsent = "Email sending is not set up";
+    app.wait_for_text_where("invite-delivery", unsent, |t| t.starts_with(unsent)).await;
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("ana.eml");
     app.click("save-eml").await;
@@ -110,7 +108,7 @@ async fn an_unsent_invitation_is_sealed_on_disk_and_still_saves_after_a_restart(
     app.click("invite-role-reporting").await;
     app.click("invite-submit").await;
     let code = app.text("invite-code").await;
-    assert!(app.all("code-kept-note").await.is_empty(), "the credential store answered");
+    app.wait_for_count("code-kept-note", 0).await; // the credential store answered
     app.click("invite-done").await;
     app.close().await;
     let found = files_holding(data.path(), &code);

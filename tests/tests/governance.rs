@@ -8,7 +8,7 @@ use gatehouse_core::secrets::{Keys, Vault};
 use gatehouse_core::{
     AcceptInput, Directory, InviteOutcome, InviteRequest, Invitee, ManualClock, SetupInput,
 };
-use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -81,35 +81,6 @@ fn organization_in_the_past(data: &Path) {
     dir.sign_in(SAM, PASSWORD).unwrap();
 }
 
-/// The emails of the rows listed now, read in one step (the list may replace its rows
-/// between a find and a read).
-async fn listed(app: &App) -> Vec<String> {
-    let script = "return Array.from(document.querySelectorAll(\"[data-testid='user-row']\")) \
-        .map(r => r.dataset.email);";
-    let rows = app.js(script).await;
-    let mut emails: Vec<String> = rows
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
-        .unwrap_or_default();
-    emails.sort();
-    emails
-}
-
-/// Waits until the list shows exactly `expected` (sorted).
-async fn wait_for_listed(app: &App, expected: &[&str]) {
-    let start = std::time::Instant::now();
-    loop {
-        let now = listed(app).await;
-        if now == expected {
-            return;
-        }
-        if start.elapsed() > std::time::Duration::from_secs(20) {
-            app.fail(&format!("the list shows {now:?}, not {expected:?}")).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 /// Sets a date input (WebKit's date fields take no typed keys through WebDriver) as a person
 /// picking the day would: the value, then the input and change events.
 async fn set_date(app: &App, testid: &str, date: &str) {
@@ -132,15 +103,10 @@ async fn type_in_view(app: &App, testid: &str, text: &str) {
     app.type_into(testid, text).await;
 }
 
-/// The text of the element `testid` inside the row of `email`, read in one step (the list
-/// may replace the row between a find and a read); empty when absent.
-async fn in_row(app: &App, email: &str, testid: &str) -> String {
-    app.row(email).await;
-    let script = format!(
-        "const c = document.querySelector(\"tr[data-email='{email}'] \
-         [data-testid='{testid}']\"); return c ? c.innerText : '';"
-    );
-    app.js(&script).await.as_str().unwrap_or_default().trim().to_string()
+/// Waits until the element `testid` in the row of `email` has a text passing `ok`.
+async fn wait_in_row(app: &App, email: &str, testid: &str, what: &str, ok: impl Fn(&str) -> bool) {
+    let css = format!("tr[data-email='{email}'] [data-testid='{testid}']");
+    app.wait_for_css_text(&css, what, ok).await;
 }
 
 #[tokio::test]
@@ -152,40 +118,48 @@ async fn dormant_accounts_are_flagged_then_deactivated_by_the_system() {
     // Olivia, the last Active Owner, idle for 100 days: kept, and told to add a second Owner.
     app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
     app.pass_recovery_kit("kept-though-dormant").await;
-    let notice = app.text("kept-though-dormant-text").await;
-    assert!(notice.contains("100 days") || notice.contains("99 days"), "{notice}");
+    app.wait_for_text_where("kept-though-dormant-text", "100 days", |t| {
+        t.contains("100 days") || t.contains("99 days")
+    })
+    .await;
     app.screenshot("01-kept-though-dormant").await;
     app.click("kept-though-dormant-ok").await;
 
     // Sam is flagged; Dora was deactivated by the system when the app opened.
     app.wait_for_text_where("users-table", "Sam's row", |t| t.contains("Sam Seldom")).await;
-    assert_eq!(in_row(&app, SAM, "user-last-sign-in").await, "80 days ago");
-    assert_eq!(in_row(&app, SAM, "user-dormant-soon").await, "Dormant soon");
-    assert_eq!(in_row(&app, DORA, "user-status").await, "Inactive");
-    assert_eq!(in_row(&app, DORA, "user-dormant-soon").await, "");
+    app.wait_for_row_text(SAM, "user-last-sign-in", "80 days ago").await;
+    app.wait_for_row_text(SAM, "user-dormant-soon", "Dormant soon").await;
+    app.wait_for_row_text(DORA, "user-status", "Inactive").await;
+    app.wait_for_css_count(
+        &format!("tr[data-email='{DORA}'] [data-testid='user-dormant-soon']"),
+        0,
+    )
+    .await;
     app.screenshot("02-list-with-badges").await;
 
     app.click("filter-dormant-soon").await;
-    wait_for_listed(&app, &[SAM]).await;
+    app.wait_for_listed(&[SAM]).await;
     app.screenshot("03-filter-dormant-soon").await;
     app.click("filter-dormant-soon").await;
 
     // No sign-in since 85 days ago: Dora (91 days), not Sam (80) nor Olivia (just now).
     let since = (Local::now() - Duration::days(85)).format("%Y-%m-%d").to_string();
     set_date(&app, "filter-no-sign-in-since", &since).await;
-    wait_for_listed(&app, &[DORA]).await;
+    app.wait_for_listed(&[DORA]).await;
     app.screenshot("04-filter-no-sign-in-since").await;
     app.click("filter-no-sign-in-clear").await;
 
     // The audit log names the system as the actor, with the reason.
     app.click("nav-audit").await;
-    let row = "Array.from(document.querySelectorAll(\"[data-testid='audit-row']\")) \
-        .map(r => r.innerText).find(t => t.includes('dora@acme.example') && t.includes('Deactivate')) || ''";
-    let start = std::time::Instant::now();
+    let (start, within) = (std::time::Instant::now(), patience::step());
     let text = loop {
-        let text = app.js(&format!("return {row};")).await.as_str().unwrap_or_default().to_string();
-        if !text.is_empty() || start.elapsed() > std::time::Duration::from_secs(20) {
+        let rows = app.texts("[data-testid='audit-row']").await;
+        let dora = |t: &String| t.contains("dora@acme.example") && t.contains("Deactivate");
+        if let Some(text) = rows.into_iter().find(dora) {
             break text;
+        }
+        if start.elapsed() > within {
+            app.fail("no audit row for Dora's deactivation").await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
@@ -209,11 +183,11 @@ async fn end_dates_approvals_and_who_can() {
     app.click("action-confirm").await;
     app.wait_for_text_where("toast-text", "the end date saved", |t| t.contains("access ends on"))
         .await;
-    let shown = in_row(&app, ANA, "user-ends").await;
-    assert!(
-        shown.starts_with("Ends ") && shown.contains(&ends.format("%Y").to_string()),
-        "{shown}"
-    );
+    let year = ends.format("%Y").to_string();
+    wait_in_row(&app, ANA, "user-ends", "Ends … year", |t| {
+        t.starts_with("Ends ") && t.contains(&year)
+    })
+    .await;
 
     // Invited with an end date far off and an approval reference: in Ben's history.
     app.click("invite-open").await;
@@ -226,14 +200,14 @@ async fn end_dates_approvals_and_who_can() {
     app.get("invite-code").await;
     app.click("invite-done").await;
     app.wait_for_text_where("users-table", "Ben's row", |t| t.contains(BEN)).await;
-    assert!(in_row(&app, BEN, "user-ends").await.starts_with("Ends "));
+    wait_in_row(&app, BEN, "user-ends", "Ends …", |t| t.starts_with("Ends ")).await;
 
     // "Ends within 30 days": Ana, not Ben.
     app.click("filter-ending-soon").await;
-    wait_for_listed(&app, &[ANA]).await;
+    app.wait_for_listed(&[ANA]).await;
     app.screenshot("02-filter-ending-soon").await;
     app.click("filter-ending-soon").await;
-    wait_for_listed(&app, &[ANA, BEN, OWNER_EMAIL]).await;
+    app.wait_for_listed(&[ANA, BEN, OWNER_EMAIL]).await;
 
     app.open_detail(BEN).await;
     app.wait_for_text_where("detail-history", "the approval", |t| {
@@ -259,8 +233,10 @@ async fn end_dates_approvals_and_who_can() {
     app.type_into("invite-emails", CARL).await;
     app.click("invite-role-admin").await;
     app.click("invite-submit").await;
-    let refusal = app.text("invite-approval-refusal").await;
-    assert!(refusal.to_lowercase().contains("approval"), "{refusal}");
+    app.wait_for_text_where("invite-approval-refusal", "approval", |t| {
+        t.to_lowercase().contains("approval")
+    })
+    .await;
     app.screenshot("05-approval-required").await;
     type_in_view(&app, "invite-approval", "CHG-2000").await;
     app.click("invite-submit").await;
@@ -271,13 +247,10 @@ async fn end_dates_approvals_and_who_can() {
     app.invite(OSCAR, "owner").await;
     app.click("nav-who-can").await;
     app.wait_for_count("who-can-row", 2).await;
-    let mut emails = Vec::new();
-    for row in app.all("who-can-row").await {
-        emails.push(row.attr("data-email").await.unwrap().unwrap_or_default());
-    }
+    let mut emails = app.attrs("[data-testid='who-can-row']", "data-email").await;
     emails.sort();
     assert_eq!(emails, [OWNER_EMAIL, OSCAR]);
-    assert!(app.text("who-can-table").await.contains("Owner"));
+    app.wait_for_text_where("who-can-table", "Owner", |t| t.contains("Owner")).await;
     app.screenshot("06-who-can").await;
 
     // Export CSV… through the native save dialog: a private file.

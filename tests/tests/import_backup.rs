@@ -19,14 +19,16 @@ async fn import_a_csv_after_its_preview_then_export_the_users() {
     app.click("import-open").await;
     app.open_in_native_dialog(&csv).await;
     app.wait_for_count("import-row", 5).await;
-    assert_eq!(
-        app.text("import-summary").await,
-        "2 of 5 rows can be invited; 3 will be skipped. Nothing has changed yet."
-    );
-    let outcomes = app.text("import-rows").await;
-    for label in ["Duplicate in file", "Bad email", "Unknown role"] {
-        assert!(outcomes.contains(label), "{label} in {outcomes}");
-    }
+    app.wait_for_text(
+        "import-summary",
+        "2 of 5 rows can be invited; 3 will be skipped. Nothing has changed yet.",
+    )
+    .await;
+    let labels = ["Duplicate in file", "Bad email", "Unknown role"];
+    app.wait_for_text_where("import-rows", "every row's outcome", |t| {
+        labels.iter().all(|label| t.contains(label))
+    })
+    .await;
     app.wait_for_number_text("user-count", "1 user").await;
     app.screenshot("01-preview").await;
 
@@ -60,8 +62,7 @@ async fn back_up_from_settings_then_restore_it() {
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("acme.gatehouse-backup");
 
-    app.click("nav-settings").await;
-    app.get("backups").await;
+    app.open_settings().await;
     app.click("backup-now").await;
     // A passphrase the password rules refuse is refused before anything is saved.
     app.type_into("backup-passphrase", "short").await;
@@ -87,7 +88,7 @@ async fn back_up_from_settings_then_restore_it() {
     app.click("action-confirm").await;
     app.wait_for_number_text("user-count", "1 user").await;
 
-    app.click("nav-settings").await;
+    app.open_settings().await;
     app.click("restore-open").await;
     app.click("restore-choose").await;
     app.open_in_native_dialog(&file).await;

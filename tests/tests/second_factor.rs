@@ -11,7 +11,7 @@ use gatehouse_core::{
     AcceptInput, Directory, InviteOutcome, InviteRequest, Invitee, ManualClock, SettingsInput,
     SetupInput,
 };
-use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{answered, patience, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -39,7 +39,7 @@ async fn an_authenticator_set_up_from_my_account_is_asked_for_at_the_next_sign_i
     app.set_up_owner().await;
 
     app.click("nav-account").await;
-    assert_eq!(app.text("second-factor-status").await, "Off");
+    app.wait_for_text("second-factor-status", "Off").await;
     app.click("enrol-open").await;
     app.get("enrol-qr").await;
     let secret = secret_from_screen(&app.text("enrol-secret").await);
@@ -63,17 +63,14 @@ async fn an_authenticator_set_up_from_my_account_is_asked_for_at_the_next_sign_i
     app.confirm_codes_saved().await;
     app.wait_for_text("second-factor-status", "On").await;
     app.wait_for_text("recovery-left", "10 codes left").await;
-    assert_eq!(app.text("enrol-open").await, "Replace authenticator app");
+    app.wait_for_text("enrol-open", "Replace authenticator app").await;
     app.screenshot("03-account-second-factor-on").await;
 
     // The password alone is not enough any more: the code screen comes next.
     app.click("sign-out").await;
     app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
     app.get("second-factor-form").await;
-    assert_eq!(
-        app.text("auth-subtitle").await,
-        "Enter the 6-digit code from your authenticator app."
-    );
+    app.wait_for_text("auth-subtitle", "Enter the 6-digit code from your authenticator app.").await;
     app.screenshot("04-code-prompt").await;
     app.type_into("second-factor-code", &wrong_code(&secret)).await;
     app.click("second-factor-submit").await;
@@ -172,10 +169,12 @@ async fn the_only_owner_locked_out_gets_back_in_with_a_code_from_the_recovery_ki
     app.click("sign-out").await;
     app.sign_in(OTTO, OTTO_PASSWORD).await;
     app.get("recovery-notices").await;
-    assert_eq!(app.all("recovery-notice").await.len(), 1);
-    let notice = app.text("recovery-notice").await;
-    assert!(notice.starts_with("Olivia Owner <olivia@acme.example>"), "{notice}");
-    assert!(notice.contains("set a new password with a recovery code"), "{notice}");
+    app.wait_for_count("recovery-notice", 1).await;
+    app.wait_for_text_where("recovery-notice", "Olivia's recovery", |t| {
+        t.starts_with("Olivia Owner <olivia@acme.example>")
+            && t.contains("set a new password with a recovery code")
+    })
+    .await;
     app.screenshot("05-notice-to-the-other-owner").await;
     app.click("recovery-notices-ok").await;
     app.wait_for_count("recovery-notice", 0).await;
@@ -194,14 +193,15 @@ const OTTO_PASSWORD: &str = "copper meadow anchor 88";
 /// Waits until a sign-in attempt has been answered with a refusal: the form empties its
 /// password field then.
 async fn wait_for_failed_sign_in(app: &App) {
-    let start = Instant::now();
+    let (start, within) = (Instant::now(), patience::step());
+    let value = "return document.querySelector(\"[data-testid='signin-password']\")?.value;";
     loop {
-        let value = app.get("signin-password").await.prop("value").await.unwrap();
-        if value.as_deref() == Some("") {
+        let value = answered(app.client.execute(value, vec![])).await.ok();
+        if value.as_ref().and_then(|v| v.as_str()) == Some("") {
             app.get("signin-error").await;
             return;
         }
-        if start.elapsed().as_secs() > 20 {
+        if start.elapsed() > within {
             app.fail("the sign-in attempt was never answered").await;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -6,7 +6,7 @@
 use gatehouse_core::auth::totp::Secret;
 use gatehouse_core::secrets::{Keys, Vault};
 use gatehouse_core::{Directory, SystemClock};
-use gatehouse_e2e::{gatehouse, App, OWNER_EMAIL, OWNER_PASSWORD};
+use gatehouse_e2e::{answered, gatehouse, App, OWNER_EMAIL, OWNER_PASSWORD};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -74,30 +74,17 @@ fn enrol(data: &Path, emails: &[&str]) {
     }
 }
 
-/// The emails of the rows listed now.
-async fn listed(app: &App) -> Vec<String> {
-    let mut emails = Vec::new();
-    for row in app.all("user-row").await {
-        emails.push(row.attr("data-email").await.unwrap().unwrap_or_default());
-    }
-    emails.sort();
-    emails
+/// Waits until the row of `email` says `ok` in the second factor column (the dash is not
+/// read out).
+async fn wait_for_factor(app: &App, email: &str, what: &str, ok: impl Fn(&str) -> bool) {
+    let css = format!("tr[data-email='{email}'] [data-testid='user-second-factor']");
+    app.wait_for_css_text(&css, what, |t| ok(t.trim_start_matches('—').trim())).await;
 }
 
-/// What the row of `email` says in the second factor column (the dash is not read out).
-async fn factor_of(app: &App, email: &str) -> String {
-    app.row(email).await;
-    // Read in one step: the list may replace the row between a find and a read.
-    let script = format!(
-        "const c = document.querySelector(\"tr[data-email='{email}'] \
-         [data-testid='user-second-factor']\"); return c ? c.innerText : '';"
-    );
-    let text = app.js(&script).await;
-    text.as_str().unwrap_or_default().trim_start_matches('—').trim().to_string()
-}
-
-async fn checked(app: &App, testid: &str) -> bool {
-    app.get(testid).await.prop("checked").await.unwrap().as_deref() == Some("true")
+/// Waits until the checkbox `testid` is ticked (`true`) or not.
+async fn wait_checked(app: &App, testid: &str, ticked: bool) {
+    let state = if ticked { ":checked" } else { ":not(:checked)" };
+    app.wait_for_css(&format!("[data-testid='{testid}']{state}")).await;
 }
 
 #[tokio::test]
@@ -106,24 +93,24 @@ async fn the_owner_requires_a_second_factor_for_admins_and_sees_who_has_none() {
     app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
     app.wait_for_number_text("user-count", "6 users").await;
     // Who has a second factor reads as text, not colour alone.
-    assert!(factor_of(&app, BEN).await.starts_with("2FA"));
-    assert_eq!(factor_of(&app, ANA).await, "No second factor");
+    wait_for_factor(&app, BEN, "2FA", |t| t.starts_with("2FA")).await;
+    wait_for_factor(&app, ANA, "No second factor", |t| t == "No second factor").await;
 
     // The filter chip, pressed with the keyboard.
-    app.get("filter-no-second-factor").await.send_keys("\u{E007}").await.unwrap();
+    app.send_keys_to("filter-no-second-factor", "\u{E007}").await;
     app.wait_for_number_text("user-count", "4 users").await;
-    assert_eq!(listed(&app).await, [ANA, IAN, OWNER_EMAIL, PAT]);
-    let pressed = app.get("filter-no-second-factor").await.attr("aria-pressed").await.unwrap();
-    assert_eq!(pressed.as_deref(), Some("true"));
+    app.wait_for_listed(&[ANA, IAN, OWNER_EMAIL, PAT]).await;
+    app.wait_for_css("[data-testid='filter-no-second-factor'][aria-pressed='true']").await;
     app.screenshot("01-users-without-a-second-factor").await;
 
     app.click("nav-settings").await;
     app.get("sign-in-rules").await;
-    assert!(!checked(&app, "mfa-required").await, "off on a new organization");
-    // Turned on from none (with the keyboard), Owner and Admin come chosen.
-    app.get("mfa-required").await.send_keys(" ").await.unwrap();
-    assert!(checked(&app, "mfa-role-owner").await && checked(&app, "mfa-role-admin").await);
-    assert!(!checked(&app, "mfa-role-reporting").await);
+    wait_checked(&app, "mfa-required", false).await; // off on a new organization
+                                                     // Turned on from none (with the keyboard), Owner and Admin come chosen.
+    app.send_keys_to("mfa-required", " ").await;
+    wait_checked(&app, "mfa-role-owner", true).await;
+    wait_checked(&app, "mfa-role-admin", true).await;
+    wait_checked(&app, "mfa-role-reporting", false).await;
     app.wait_for_text_where("mfa-reach-total", "Olivia and Ana", |t| {
         t.starts_with("2 Active users")
     })
@@ -136,20 +123,18 @@ async fn the_owner_requires_a_second_factor_for_admins_and_sees_who_has_none() {
         "1 Active user in these roles has no second factor yet: they set one up at their next sign-in.",
     )
     .await;
-    assert_eq!(app.text("mfa-reach-admin").await, "Admin: 1 Active user without a second factor");
+    app.wait_for_text("mfa-reach-admin", "Admin: 1 Active user without a second factor").await;
 
     // Password expiry: core refuses a number out of range with its sentence.
     app.click("password-expires").await;
-    assert_eq!(
-        app.get("password-max-age").await.prop("value").await.unwrap().as_deref(),
-        Some("90")
-    );
+    app.wait_for_value("password-max-age", "90").await;
     app.type_into("password-max-age", "20").await;
     app.click("sign-in-rules-save").await;
-    assert_eq!(
-        app.text("sign-in-rules-error").await,
-        "Passwords may expire after 30 to 365 days, or never."
-    );
+    app.wait_for_text(
+        "sign-in-rules-error",
+        "Passwords may expire after 30 to 365 days, or never.",
+    )
+    .await;
     app.type_into("password-max-age", "90").await;
     app.click("sign-in-rules-save").await;
     app.wait_for_text("toast-text", "Sign-in rules saved.").await;
@@ -159,25 +144,23 @@ async fn the_owner_requires_a_second_factor_for_admins_and_sees_who_has_none() {
     app.click("nav-users").await;
     app.click("nav-settings").await;
     app.get("sign-in-rules").await;
-    assert!(checked(&app, "mfa-required").await && checked(&app, "mfa-role-admin").await);
-    assert!(!checked(&app, "mfa-role-owner").await);
-    assert!(checked(&app, "password-expires").await);
+    wait_checked(&app, "mfa-required", true).await;
+    wait_checked(&app, "mfa-role-admin", true).await;
+    wait_checked(&app, "mfa-role-owner", false).await;
+    wait_checked(&app, "password-expires", true).await;
 
     // The reach links to the filtered list: Active Admins without a second factor.
     app.click("mfa-reach-admin").await;
     app.wait_for_number_text("user-count", "1 user").await;
-    assert_eq!(listed(&app).await, [ANA]);
-    let role = app.get("filter-role").await.prop("value").await.unwrap();
-    assert_eq!(role.as_deref(), Some("admin"));
-    let pressed = app.get("filter-no-second-factor").await.attr("aria-pressed").await.unwrap();
-    assert_eq!(pressed.as_deref(), Some("true"));
-    let active = app.get("tab-active").await.attr("aria-selected").await.unwrap();
-    assert_eq!(active.as_deref(), Some("true"));
+    app.wait_for_listed(&[ANA]).await;
+    app.wait_for_value("filter-role", "admin").await;
+    app.wait_for_css("[data-testid='filter-no-second-factor'][aria-pressed='true']").await;
+    app.wait_for_css("[data-testid='tab-active'][aria-selected='true']").await;
     app.screenshot("03-users-filtered-from-settings").await;
 
     app.click("nav-audit").await;
-    app.get("audit-table").await;
-    assert!(app.text("audit-table").await.contains("Update settings"));
+    app.wait_for_text_where("audit-table", "Update settings", |t| t.contains("Update settings"))
+        .await;
     app.close().await;
 }
 
@@ -188,31 +171,28 @@ async fn a_second_factor_is_removed_from_the_row_menu_or_the_detail_panel() {
     app.wait_for_number_text("user-count", "6 users").await;
     // Core offers the act on those who have a second factor only.
     assert!(!app.row_menu(ANA).await.contains(&"action-second_factor".to_string()));
-    app.client.active_element().await.unwrap().send_keys("\u{E00C}").await.unwrap(); // Esc
+    let active = answered(app.client.active_element()).await.unwrap();
+    answered(active.send_keys("\u{E00C}")).await.unwrap(); // Esc
     assert!(app.row_menu(BEN).await.contains(&"action-second_factor".to_string()));
     app.click("action-second_factor").await;
-    let said = app.text("second-factor-confirm-text").await;
-    assert!(said.contains("every session they have open ends now"), "{said}");
-    assert!(said.contains("they set one up again at their next sign-in"), "{said}");
+    app.wait_for_text_where("second-factor-confirm-text", "what removing does", |t| {
+        t.contains("every session they have open ends now")
+            && t.contains("they set one up again at their next sign-in")
+    })
+    .await;
     app.screenshot("01-remove-confirm").await;
     app.click("action-confirm").await;
     app.wait_for_text("toast-text", "Ben Admin's second factor was removed.").await;
-    let start = std::time::Instant::now();
-    while factor_of(&app, BEN).await != "No second factor" {
-        if start.elapsed() > std::time::Duration::from_secs(20) {
-            app.fail("Ben's row still shows a second factor").await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_factor(&app, BEN, "No second factor", |t| t == "No second factor").await;
 
     // From the detail panel: On, then Off.
     app.open_detail(RITA).await;
-    assert_eq!(app.text("detail-second-factor").await, "On");
+    app.wait_for_text("detail-second-factor", "On").await;
     app.click("detail-remove-second-factor").await;
     app.get("second-factor-confirm-text").await;
     app.click("action-confirm").await;
     app.wait_for_text("detail-second-factor", "Off").await;
-    assert!(app.all("detail-remove-second-factor").await.is_empty());
+    app.wait_for_count("detail-remove-second-factor", 0).await;
     app.screenshot("02-detail-removed").await;
     app.close().await;
 }
@@ -223,15 +203,16 @@ async fn an_admin_sees_the_sign_in_rules_and_why_they_cannot_change_them() {
     app.sign_in(ANA, OWNER_PASSWORD).await;
     app.get("users-table").await;
     app.click("nav-settings").await;
-    assert_eq!(
-        app.text("sign-in-rules-read-only").await,
+    app.wait_for_text(
+        "sign-in-rules-read-only",
         "Only an Owner changes the sign-in rules, since they guard the Owners too. They are shown \
-         here as they stand."
-    );
-    assert!(!app.get("mfa-required").await.is_enabled().await.unwrap());
-    assert!(app.all("sign-in-rules-save").await.is_empty());
+         here as they stand.",
+    )
+    .await;
+    app.wait_for_css("[data-testid='mfa-required']:disabled").await;
+    app.wait_for_count("sign-in-rules-save", 0).await;
     // The Admin still changes the other settings.
-    assert!(app.get("settings-name").await.is_enabled().await.unwrap());
+    app.wait_for_css("[data-testid='settings-name']:enabled").await;
     app.screenshot("01-read-only").await;
     app.close().await;
 }

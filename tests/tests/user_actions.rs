@@ -27,22 +27,19 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.screenshot("01-change-roles").await;
     app.click("action-confirm").await;
     app.wait_for_text("toast-text", "Ana Analyst's roles were changed.").await;
-    let ana = app.row(ANA).await;
-    assert_eq!(app.text_in(&ana, "user-roles").await, "Admin");
+    app.wait_for_row_text(ANA, "user-roles", "Admin").await;
 
     app.row_action(ANA, "deactivate").await;
     app.type_into("deactivate-reason", "on leave").await;
     app.screenshot("02-deactivate-confirm").await;
     app.click("action-confirm").await;
     app.wait_for_text("toast-text", "Ana Analyst was deactivated.").await;
-    let ana = app.row(ANA).await;
-    assert_eq!(app.text_in(&ana, "user-status").await, "Inactive");
+    app.wait_for_row_text(ANA, "user-status", "Inactive").await;
     app.screenshot("03-deactivated").await;
 
     app.row_action(ANA, "reactivate").await;
     app.wait_for_text("toast-text", "Ana Analyst is active again.").await;
-    let ana = app.row(ANA).await;
-    assert_eq!(app.text_in(&ana, "user-status").await, "Active");
+    app.wait_for_row_text(ANA, "user-status", "Active").await;
     app.screenshot("04-reactivated").await;
 
     // A reset code from the row menu; Ana sets a new password with it from the sign-in screen.
@@ -79,10 +76,8 @@ async fn everyone_changes_their_own_name_and_password() {
     app.wait_for_text_where("password-strength-text", "a verdict", |t| t.ends_with("good to use."))
         .await;
     app.click("account-password-save").await;
-    assert_eq!(
-        app.text("account-password-error").await,
-        "Choose a password you have not used recently."
-    );
+    app.wait_for_text("account-password-error", "Choose a password you have not used recently.")
+        .await;
     app.type_into("account-current-password", OWNER_PASSWORD).await;
     app.type_into("account-new-password", "violet anchor meadow drum 3").await;
     app.click("account-password-save").await;
@@ -102,10 +97,9 @@ async fn the_only_owner_is_offered_no_change_to_herself_and_is_told_why() {
     // row has no menu and her detail panel gives core's reason.
     assert_eq!(app.row_menu(OWNER_EMAIL).await, Vec::<String>::new());
     app.open_detail(OWNER_EMAIL).await;
-    assert_eq!(
-        app.text("detail-refusal").await,
-        "There must always be at least one Active Owner: make someone else an Owner first."
-    );
+    let refusal =
+        "There must always be at least one Active Owner: make someone else an Owner first.";
+    app.wait_for_text("detail-refusal", refusal).await;
     app.screenshot("01-refused").await;
     app.close().await;
 }

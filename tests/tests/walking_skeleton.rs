@@ -26,7 +26,7 @@ async fn setup_sign_out_sign_in_and_see_the_owner() {
     app.confirm_codes_saved().await;
 
     app.get("users-table").await;
-    assert_eq!(app.text("org-name").await, "Acme Payments");
+    app.wait_for_text("org-name", "Acme Payments").await;
     app.screenshot("02-users-after-setup").await;
 
     app.click("sign-out").await;
@@ -36,18 +36,17 @@ async fn setup_sign_out_sign_in_and_see_the_owner() {
     app.type_into("signin-email", EMAIL).await;
     app.type_into("signin-password", "correct horse battery stapler").await;
     app.click("signin-submit").await;
-    assert_eq!(app.text("signin-error").await, "The email or password is not correct.");
+    app.wait_for_text("signin-error", "The email or password is not correct.").await;
     app.screenshot("04-wrong-password").await;
 
     app.type_into("signin-password", PASSWORD).await;
     app.click("signin-submit").await;
     app.get("users-table").await;
-    let rows = app.all("user-row").await;
-    assert_eq!(rows.len(), 1, "only the owner is listed");
-    assert_eq!(app.text("user-name").await, "Olivia Owner");
-    assert_eq!(app.text("user-email").await, EMAIL);
-    assert_eq!(app.text("user-status").await, "Active");
-    assert_eq!(app.text("user-roles").await, "Owner");
+    app.wait_for_count("user-row", 1).await; // only the owner is listed
+    app.wait_for_text("user-name", "Olivia Owner").await;
+    app.wait_for_text("user-email", EMAIL).await;
+    app.wait_for_text("user-status", "Active").await;
+    app.wait_for_text("user-roles", "Owner").await;
     app.screenshot("05-users").await;
 
     app.close().await;
