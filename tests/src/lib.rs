@@ -128,6 +128,8 @@ impl App {
     }
 
     async fn start(suite: &str, data: &Path, clock: Option<Clock>) -> App {
+        // Before any service is started: a missing app would leave them running.
+        let binary = app_binary();
         let (xvfb, display) = services::start_xvfb();
         let (bus, bus_address) = services::start_session_bus(data);
         let keyring = services::start_keyring(data, &bus_address);
@@ -146,8 +148,8 @@ impl App {
         std::fs::create_dir_all(&shots).expect("screenshot dir");
 
         let (application, args) = match &clock {
-            Some(clock) => clock.command(&app_binary()),
-            None => (app_binary(), Vec::new()),
+            Some(clock) => clock.command(&binary),
+            None => (binary, Vec::new()),
         };
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
@@ -197,6 +199,12 @@ impl App {
     /// Resident memory of the app and its WebKit processes (everything tauri-driver started
     /// except WebKitWebDriver itself), in MB, read from /proc.
     pub fn app_rss_mb(&self) -> f64 {
+        self.app_rss_by_process().iter().map(|(_, mb)| mb).sum()
+    }
+
+    /// As [`App::app_rss_mb`], process by process: each one's name and resident MB, largest
+    /// first.
+    pub fn app_rss_by_process(&self) -> Vec<(String, f64)> {
         let driver = self.children[0].id();
         let mut parent_of = std::collections::HashMap::new();
         let mut rss = std::collections::HashMap::new();
@@ -235,11 +243,14 @@ impl App {
             }
             false
         };
-        rss.iter()
+        let mut processes: Vec<(String, f64)> = rss
+            .iter()
             .filter(|(pid, _)| descends(**pid))
             .filter(|(pid, _)| !name.get(pid).is_some_and(|n| n.starts_with("WebKitWebDrive")))
-            .map(|(_, kb)| kb / 1024.0)
-            .sum()
+            .map(|(pid, kb)| (name.get(pid).cloned().unwrap_or_default(), kb / 1024.0))
+            .collect();
+        processes.sort_by(|a, b| b.1.total_cmp(&a.1));
+        processes
     }
 
     /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then
