@@ -4,6 +4,7 @@
 //!
 //!     gatehouse-bench STORE_DIR OUT.md
 //!     gatehouse-bench flood DIR OUT.md [COUNT]   (see flood.rs)
+//!     gatehouse-bench memory DATA_DIR OUT.md     (see memory.rs)
 //!
 //! STORE_DIR must hold a store made by `gatehouse-seed` (password in GATEHOUSE_PASSWORD).
 //! Exits 1 when a budget is missed.
@@ -19,6 +20,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 200;
+
+/// The app's allocator (src-tauri/src/main.rs), so that the figures, memory above all, are the
+/// app's; counted, so that memory.rs can tell the heap in use from what is resident.
+#[global_allocator]
+static ALLOCATOR: counting::Counting<gatehouse_allocator::MiMalloc> =
+    counting::Counting::new(gatehouse_allocator::MiMalloc);
 
 struct Figure {
     name: String,
@@ -60,9 +67,12 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+mod counting;
 mod flood;
+mod memory;
 
 fn main() {
+    gatehouse_allocator::give_memory_back();
     let args: Vec<String> = std::env::args().collect();
     if let (Some("flood"), Some(dir), Some(out)) =
         (args.get(1).map(String::as_str), args.get(2), args.get(3))
@@ -70,6 +80,13 @@ fn main() {
         let count = args.get(4).and_then(|n| n.parse().ok()).unwrap_or(100_000);
         let met = flood::run(Path::new(dir), Path::new(out), count);
         std::process::exit(if met { 0 } else { 1 });
+    }
+    if let (Some("memory"), Some(data), Some(out)) =
+        (args.get(1).map(String::as_str), args.get(2), args.get(3))
+    {
+        let password = std::env::var("GATEHOUSE_PASSWORD").unwrap_or_default();
+        memory::run(Path::new(data), Path::new(out), &password);
+        return;
     }
     if let (Some("floors"), Some(store)) = (args.get(1).map(String::as_str), args.get(2)) {
         let floors = raw_floors(Path::new(store));

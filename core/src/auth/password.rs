@@ -60,12 +60,14 @@ pub fn strength(password: &str, context: &[&str]) -> Strength {
     }
 }
 
-/// The argon2 working memory (19 MiB), allocated once and reused under a lock. A fresh
-/// allocation per hash leaves the C allocator's heap growing: sixty hashes in a row held
-/// 290 MB resident (see BENCHMARKS.md).
-static MEMORY: Mutex<Vec<Block>> = Mutex::new(Vec::new());
+/// One argon2 run at a time: a flood of sign-ins holds one working memory (19 MiB), not one per
+/// thread.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// Runs argon2 with `params` over the shared memory, wiped afterwards.
+/// Runs argon2 with `params` over working memory of its own, wiped and freed afterwards. Freed,
+/// not kept for the next hash: kept, it stayed resident in the app for good after the first
+/// sign-in; the app's allocator (tools/allocator) gives a block this size back to the system at
+/// once.
 fn run_argon2(
     algorithm: Algorithm,
     version: Version,
@@ -74,11 +76,8 @@ fn run_argon2(
     salt: &[u8],
     out: &mut [u8],
 ) -> Result<()> {
-    let mut memory = MEMORY.lock().unwrap_or_else(|p| p.into_inner());
-    let blocks = params.block_count();
-    if memory.len() != blocks {
-        *memory = vec![Block::new(); blocks];
-    }
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let mut memory = vec![Block::new(); params.block_count()];
     let result = Argon2::new(algorithm, version, params).hash_password_into_with_memory(
         password,
         salt,
@@ -86,6 +85,7 @@ fn run_argon2(
         memory.as_mut_slice(),
     );
     memory.fill(Block::new());
+    std::hint::black_box(&memory);
     result.map_err(|e| Error::internal("argon2", e))
 }
 

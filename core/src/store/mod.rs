@@ -43,7 +43,11 @@ const STORE_ID_KEY: &[u8] = b"store_id";
 /// Failed sign-ins for addresses no user has, counted in the current window.
 const SIGN_IN_TALLY_KEY: &[u8] = b"sign_in_tally";
 
-const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+/// sled's page cache. Small: the list reads the in-memory index, and a page of users or audit
+/// events reads its records from the system's file cache in a millisecond or two
+/// (BENCHMARKS.md); every megabyte here is resident in the app for good (sled keeps to it since
+/// vendor/sled's fix).
+const CACHE_BYTES: u64 = 2 * 1024 * 1024;
 
 /// How long a flush and fsync may take before the disk is judged to have failed: after a write
 /// error sled's flush can wait forever, and a change must be answered.

@@ -39,9 +39,9 @@ mod tests {
     static ALLOCATOR: MiMalloc = MiMalloc;
 
     #[allow(unsafe_code)]
-    fn get(option: libmimalloc_sys::mi_option_t) -> i64 {
+    fn get(option: libmimalloc_sys::mi_option_t) -> std::os::raw::c_long {
         // SAFETY: reads an option's value.
-        i64::from(unsafe { libmimalloc_sys::mi_option_get(option) })
+        unsafe { libmimalloc_sys::mi_option_get(option) }
     }
 
     fn resident_bytes() -> Option<u64> {
@@ -59,8 +59,8 @@ mod tests {
         assert_eq!(get(PURGE_DELAY), 0);
 
         let Some(before) = resident_bytes() else { return }; // not Linux
-        // 64 MiB in blocks of 64 KiB, from mimalloc's own pages (a single huge block would go
-        // straight back to the system whatever the options).
+                                                             // 64 MiB in blocks of 64 KiB, from mimalloc's own pages (a single huge block would go
+                                                             // straight back to the system whatever the options).
         let blocks: Vec<Vec<u8>> = (0..1024).map(|i| vec![i as u8; 64 << 10]).collect();
         std::hint::black_box(&blocks);
         let during = resident_bytes().unwrap_or(0);
