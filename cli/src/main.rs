@@ -3,12 +3,13 @@
 //! is `session.rs`, printing `output.rs`).
 //!
 //! Exit codes: 0 done (for `can`: yes); 1 refused by a rule or bad input (for `can`: no);
-//! 2 usage error; 3 the store cannot be opened.
+//! 2 usage error; 3 the store cannot be opened. Output that cannot be written: `print.rs`.
 
 mod args;
 mod governance;
 mod mfa;
 mod output;
+mod print;
 mod review;
 mod session;
 mod settings;

@@ -1,5 +1,6 @@
 //! Printing: plain text for people, or JSON with `--json` for scripts.
 
+use crate::print::{say, say_part};
 use gatehouse_core::mail::MessageView;
 use gatehouse_core::model::{IssuedCode, Organization, UserStatus, UserView};
 use gatehouse_core::ops::governance::WhoCan;
@@ -16,7 +17,7 @@ pub struct Out {
 
 pub fn print_json<T: Serialize + ?Sized>(value: &T) {
     match serde_json::to_string_pretty(value) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => say!("{text}"),
         Err(e) => eprintln!("error: cannot write JSON: {e}"),
     }
 }
@@ -59,7 +60,7 @@ impl Out {
         if self.json {
             print_json(value);
         } else {
-            println!("{sentence}");
+            say!("{sentence}");
         }
     }
 
@@ -73,8 +74,8 @@ impl Out {
             }
             return print_json(&value);
         }
-        println!("{org} is set up; {} is its Owner.", owner.email);
-        println!();
+        say!("{org} is set up; {} is its Owner.", owner.email);
+        say!();
         print_codes(
             &format!(
                 "If you forget your password, `gatehouse account recover {} --recovery-code \
@@ -90,8 +91,8 @@ impl Out {
         if self.json {
             return print_json(&serde_json::json!({ "recovery_codes": codes }));
         }
-        println!("{sentence}");
-        println!();
+        say!("{sentence}");
+        say!();
         print_codes(
             "Each recovery code works once in place of your authenticator app's code; an \
              Owner also gets back in with them after a forgotten password (`gatehouse account \
@@ -109,17 +110,17 @@ impl Out {
                 "secret": enrolment.secret,
             }));
         }
-        println!("Add {email} to your authenticator app with this link, or type in the secret:");
-        println!();
-        println!("  {}", enrolment.otpauth_uri);
-        println!("  secret: {}", enrolment.secret);
-        println!();
+        say!("Add {email} to your authenticator app with this link, or type in the secret:");
+        say!();
+        say!("  {}", enrolment.otpauth_uri);
+        say!("  secret: {}", enrolment.secret);
+        say!();
         let variable = if replacing {
             "GATEHOUSE_NEW_OTP, with your current app's code in GATEHOUSE_OTP"
         } else {
             "GATEHOUSE_OTP"
         };
-        println!(
+        say!(
             "Then run `gatehouse mfa confirm --as {email}` with the 6-digit code the app shows \
              (in {variable}, or asked for). Keep the secret to yourself: it is shown only now."
         );
@@ -132,7 +133,7 @@ impl Out {
             return print_json(org);
         }
         for key in crate::settings::KEYS {
-            println!("{key}: {}", crate::settings::value_of(org, key));
+            say!("{key}: {}", crate::settings::value_of(org, key));
         }
     }
 
@@ -141,7 +142,7 @@ impl Out {
             return print_json(users);
         }
         if users.is_empty() {
-            return println!("No users match.");
+            return say!("No users match.");
         }
         let rows: Vec<[String; 6]> = users
             .iter()
@@ -173,11 +174,11 @@ impl Out {
             wire_name(&answer.permission.action)
         );
         if answer.roles.is_empty() {
-            return println!("No role grants {what}.");
+            return say!("No role grants {what}.");
         }
-        println!("{what} is granted by: {}", answer.roles.join(", "));
+        say!("{what} is granted by: {}", answer.roles.join(", "));
         if answer.users.is_empty() {
-            return println!("Nobody holds those roles.");
+            return say!("Nobody holds those roles.");
         }
         let rows: Vec<[String; 5]> = answer
             .users
@@ -206,31 +207,31 @@ impl Out {
             return print_json(d);
         }
         let u = &d.user;
-        println!("{} <{}>", if u.name.is_empty() { "(no name yet)" } else { &u.name }, u.email);
-        println!("id:          {}", u.id);
-        println!("status:      {}", status(u));
-        println!("roles:       {}", u.roles.join(", "));
+        say!("{} <{}>", if u.name.is_empty() { "(no name yet)" } else { &u.name }, u.email);
+        say!("id:          {}", u.id);
+        say!("status:      {}", status(u));
+        say!("roles:       {}", u.roles.join(", "));
         if let Some(i) = &u.invitation {
-            println!(
+            say!(
                 "invitation:  expires {}",
                 i.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             );
         }
         if let Some(t) = u.last_sign_in_at {
-            println!("last sign-in: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            say!("last sign-in: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
         if let Some(date) = u.access_until {
-            println!("access until: {date}");
+            say!("access until: {date}");
         }
         if u.dormant_soon {
-            println!("dormant soon: deactivated by the system unless they sign in");
+            say!("dormant soon: deactivated by the system unless they sign in");
         }
         if let Some(t) = u.locked_until {
-            println!("locked until: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            say!("locked until: {}", t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         }
-        println!("permissions:");
+        say!("permissions:");
         for g in &d.grants {
-            println!(
+            say!(
                 "  {}:{}  (from {})",
                 wire_name(&g.module),
                 wire_name(&g.action),
@@ -245,7 +246,7 @@ impl Out {
         }
         for o in outcomes {
             match o {
-                InviteOutcome::Invited { email, issued } => println!(
+                InviteOutcome::Invited { email, issued } => say!(
                     "invited {email}  code {}  expires {}",
                     issued.code,
                     issued.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -265,7 +266,7 @@ impl Out {
         if self.json {
             return print_json(issued);
         }
-        println!(
+        say!(
             "{}  code {}  expires {}",
             issued.email,
             issued.code,
@@ -278,7 +279,7 @@ impl Out {
         if self.json {
             print_json(&serde_json::json!({ "allowed": yes }));
         } else {
-            println!("{}", if yes { "yes" } else { "no" });
+            say!("{}", if yes { "yes" } else { "no" });
         }
     }
 
@@ -288,10 +289,10 @@ impl Out {
         }
         let w = roles.iter().map(|r| r.role.key.len()).max().unwrap_or(3).max(3);
         let n = roles.iter().map(|r| r.role.name.chars().count()).max().unwrap_or(4).max(4);
-        println!("{:w$}  {:n$}  {:8}  MEMBERS", "KEY", "NAME", "KIND");
+        say!("{:w$}  {:n$}  {:8}  MEMBERS", "KEY", "NAME", "KIND");
         for r in roles {
             let kind = if r.role.built_in { "built-in" } else { "custom" };
-            println!("{:w$}  {:n$}  {kind:8}  {}", r.role.key, r.role.name, r.members);
+            say!("{:w$}  {:n$}  {kind:8}  {}", r.role.key, r.role.name, r.members);
         }
     }
 
@@ -299,7 +300,7 @@ impl Out {
         if self.json {
             return print_json(r);
         }
-        println!(
+        say!(
             "{} ({}), {}, {} members",
             r.role.name,
             r.role.key,
@@ -307,7 +308,7 @@ impl Out {
             r.members
         );
         if !r.role.description.is_empty() {
-            println!("{}", r.role.description);
+            say!("{}", r.role.description);
         }
         let mut by_module: Vec<(String, String)> = Vec::new();
         for p in &r.role.permissions {
@@ -319,7 +320,7 @@ impl Out {
             }
         }
         for (m, letters) in by_module {
-            println!("  {m}:{letters}");
+            say!("  {m}:{letters}");
         }
     }
 
@@ -336,7 +337,7 @@ impl Out {
                     .find(|a| a.id == id)
                     .map_or(id.to_string(), |a| a.email.clone()),
             };
-            println!(
+            say!(
                 "{:>6}  {}  {}  {}  {}  {}{}",
                 e.seq,
                 e.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -355,22 +356,27 @@ impl Out {
             return print_json(messages);
         }
         if messages.is_empty() {
-            return println!("The outbox is empty.");
+            return say!("The outbox is empty.");
         }
         // Whether the viewer may open (save) each one, when core says so.
         let open: Vec<Option<bool>> = messages.iter().map(can_open).collect();
         let open_column = open.iter().any(Option::is_some);
         let w = messages.iter().map(|m| m.to.chars().count()).max().unwrap_or(2).max(2);
-        print!(
+        say_part!(
             "{:36}  {:9}  {:14}  {:w$}  {:20}  {:8}  ",
-            "ID", "STATE", "KIND", "TO", "CREATED", "ATTEMPTS"
+            "ID",
+            "STATE",
+            "KIND",
+            "TO",
+            "CREATED",
+            "ATTEMPTS"
         );
         if open_column {
-            print!("OPEN  ");
+            say_part!("OPEN  ");
         }
-        println!("NOTE");
+        say!("NOTE");
         for (m, open) in messages.iter().zip(open) {
-            print!(
+            say_part!(
                 "{:36}  {:9}  {:14}  {:w$}  {:20}  {:>8}  ",
                 m.id.to_string(),
                 wire_name(&m.state),
@@ -380,7 +386,7 @@ impl Out {
                 m.attempts
             );
             if open_column {
-                print!(
+                say_part!(
                     "{:4}  ",
                     match open {
                         Some(true) => "yes",
@@ -401,7 +407,7 @@ impl Out {
                 (Some(f), None) => f.message.clone(),
                 (None, _) => "-".to_string(),
             };
-            println!("{note}");
+            say!("{note}");
         }
     }
 
@@ -410,14 +416,15 @@ impl Out {
             return print_json(i);
         }
         if i.is_intact() {
-            println!(
+            say!(
                 "Intact: {} users, {} audit events chained without a gap.",
-                i.users, i.audit_events
+                i.users,
+                i.audit_events
             );
         } else {
-            println!("{} problems found:", i.problems.len());
+            say!("{} problems found:", i.problems.len());
             for p in &i.problems {
-                println!("  {p}");
+                say!("  {p}");
             }
         }
     }
@@ -430,16 +437,16 @@ impl Out {
             let what = wire_name(&row.outcome);
             match (&row.outcome, &row.issued) {
                 (ImportOutcome::Invite, Some(i)) => {
-                    println!("line {:>5}  invited  {}  code {}", row.line, i.email, i.code)
+                    say!("line {:>5}  invited  {}  code {}", row.line, i.email, i.code)
                 }
                 (ImportOutcome::Invite, None) => {
-                    println!("line {:>5}  would invite  {}", row.line, row.email)
+                    say!("line {:>5}  would invite  {}", row.line, row.email)
                 }
-                _ => println!("line {:>5}  {what}  {}  {}", row.line, row.email, row.message),
+                _ => say!("line {:>5}  {what}  {}  {}", row.line, row.email, row.message),
             }
         }
         let verb = if dry_run { "would be invited" } else { "invited" };
-        println!("{} {verb}, {} skipped.", report.invited, report.skipped);
+        say!("{} {verb}, {} skipped.", report.invited, report.skipped);
         kept_note(report.rows.iter().filter_map(|r| r.issued.as_ref()));
     }
 }
@@ -455,7 +462,7 @@ fn print_table<const N: usize>(header: &[String; N], rows: &[[String; N]]) {
     for row in std::iter::once(header).chain(rows) {
         let line: Vec<String> =
             row.iter().zip(widths).map(|(cell, w)| format!("{cell:w$}")).collect();
-        println!("{}", line.join("  ").trim_end());
+        say!("{}", line.join("  ").trim_end());
     }
 }
 
@@ -485,11 +492,11 @@ fn governance_notes(u: &UserView) -> String {
 /// Numbered recovery codes, then how to keep them and `what` they are for.
 fn print_codes(what: &str, codes: &[String]) {
     for (i, code) in codes.iter().enumerate() {
-        println!("  {:>2}. {code}", i + 1);
+        say!("  {:>2}. {code}", i + 1);
     }
-    println!();
-    println!("{what}");
-    println!(
+    say!();
+    say!("{what}");
+    say!(
         "Keep them somewhere safe and offline, now: they are not shown again, and anyone who \
          holds them can get into this account."
     );

@@ -3,6 +3,7 @@
 
 use crate::args::{ReviewCommand, ReviewDecision};
 use crate::output::Out;
+use crate::print::say;
 use crate::Outcome;
 use gatehouse_core::model::{
     Decision, DecisionInput, EntryOutcome, Review, ReviewEntry, ReviewId, ReviewList,
@@ -17,7 +18,7 @@ pub fn review(out: &Out, dir: &Directory, s: SessionId, command: &ReviewCommand)
             if out.json {
                 crate::output::print_json(&review);
             } else {
-                println!("{id}");
+                say!("{id}");
                 eprintln!(
                     "Started {} of {} users. Decide each with `gatehouse review decide {id} USER \
                      keep|deactivate|roles --role R…`.",
@@ -52,7 +53,7 @@ pub fn review(out: &Out, dir: &Directory, s: SessionId, command: &ReviewCommand)
                 crate::output::print_json(&review);
             } else {
                 print_entries(&review);
-                println!("Applied the decisions of {}; {refused} refused.", review.header.title());
+                say!("Applied the decisions of {}; {refused} refused.", review.header.title());
             }
         }
         ReviewCommand::SignOff { id } => {
@@ -75,7 +76,7 @@ pub fn review(out: &Out, dir: &Directory, s: SessionId, command: &ReviewCommand)
             if out.json {
                 crate::output::print_json(&show_json(&review));
             } else {
-                println!(
+                say!(
                     "{} started {} by {}",
                     review.header.title(),
                     review.header.started_at.to_rfc3339(),
@@ -183,7 +184,7 @@ fn outcome_text(e: &ReviewEntry) -> String {
 fn print_entries(review: &Review) {
     for e in &review.entries {
         let note = e.note.as_deref().map(|n| format!("  “{n}”")).unwrap_or_default();
-        println!(
+        say!(
             "{:<32} {:<9} {:<28} {:<24} {}{note}",
             e.user.email,
             format!("{:?}", e.user.status).to_lowercase(),
@@ -200,7 +201,7 @@ fn print_list(list: &ReviewList) {
             Some(s) => format!("signed off {} by {}", s.at.date_naive(), s.by.email),
             None => format!("{} of {} decided", r.decided, r.users),
         };
-        println!(
+        say!(
             "#{:<3} {}  started {} by {}  {state}",
             r.number,
             r.id,
@@ -216,5 +217,5 @@ fn print_list(list: &ReviewList) {
     } else {
         ""
     };
-    println!("Next review due {when}{note}.");
+    say!("Next review due {when}{note}.");
 }
