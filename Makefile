@@ -16,7 +16,7 @@ SYSTEM_PACKAGES := libwebkit2gtk-4.1-dev build-essential libssl-dev libayatana-a
 	gnome-keyring libsecret-tools age fuse3 faketime
 UI_SOURCES := $(shell find ui/src -type f 2>/dev/null) ui/index.html ui/vite.config.ts ui/tsconfig.json
 
-.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench cli-for-bundle deb package clean
+.PHONY: help deps system-deps node-deps tauri-driver run test lint fmt ui-check rust-test e2e bindings soak bench deb package clean
 
 help:
 	@echo "make run       start Gatehouse (installs what is missing first)"
@@ -24,7 +24,7 @@ help:
 	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
 	@echo "make soak      long runs: the model property test (100,000+ steps), 1,000 crash kills and 1,000 power cuts"
 	@echo "make bench     figures against their budgets, written to BENCHMARKS.md"
-	@echo "make package   the .deb and .rpm (the app and the gatehouse command), then install, check and remove the .deb"
+	@echo "make package   the .deb and .rpm, then install, start and remove the .deb"
 	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
 	@echo "make fmt       format Rust and UI code"
 
@@ -137,28 +137,16 @@ bench: deps tauri-driver deb
 
 TAURI := ui/node_modules/.bin/tauri
 
-# The installers carry the command line beside the app (/usr/bin/gatehouse in the .deb and
-# .rpm): Tauri bundles it as an external binary, named for the target, from src-tauri/binaries.
-# Only installer builds ask for it (tauri.bundle.json), so `make run` and the tests need none.
-BUNDLE := --config tauri.bundle.json
-HOST := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
-
-cli-for-bundle:
-	$(CARGO) build --release -p gatehouse-cli
-	mkdir -p src-tauri/binaries
-	cp target/release/gatehouse src-tauri/binaries/gatehouse-$(HOST)
-
-deb: deps ui/dist/index.html cli-for-bundle
-	cd src-tauri && ../$(TAURI) build --bundles deb $(BUNDLE)
+deb: deps ui/dist/index.html
+	cd src-tauri && ../$(TAURI) build --bundles deb
 
 # The Linux installers, then a check of the .deb: installed, started under Xvfb (its first
 # screen seen through WebDriver), removed again.
-package: deps tauri-driver ui/dist/index.html cli-for-bundle
-	cd src-tauri && ../$(TAURI) build --bundles deb,rpm $(BUNDLE)
+package: deps tauri-driver ui/dist/index.html
+	cd src-tauri && ../$(TAURI) build --bundles deb,rpm
 	$(CARGO) build --release -p gatehouse-e2e --bin check-installed
 	$(SUDO) apt-get install -y -qq ./$$(ls target/release/bundle/deb/*.deb | head -1)
-	if GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed \
-	  && scripts/check-installed-cli /usr/bin/gatehouse; then status=0; \
+	if GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed; then status=0; \
 	  else status=$$?; fi; $(SUDO) apt-get remove -y -qq gatehouse; exit $$status
 	@ls -l target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm
 
