@@ -24,7 +24,7 @@ help:
 	@echo "make e2e       only the end-to-end tests (real window under Xvfb)"
 	@echo "make soak      long runs: the model property test (100,000+ steps), 1,000 crash kills and 1,000 power cuts"
 	@echo "make bench     figures against their budgets, written to BENCHMARKS.md"
-	@echo "make package   the .deb and .rpm, then install, start and remove the .deb"
+	@echo "make package   the .deb and .rpm (the app and the gatehouse command), then install, check and remove the .deb"
 	@echo "make bindings  regenerate ui/src/lib/bindings.ts from the Tauri commands"
 	@echo "make fmt       format Rust and UI code"
 
@@ -59,10 +59,10 @@ ui/dist/index.html: ui/node_modules/.installed $(UI_SOURCES)
 	cd ui && npx vite build --logLevel warn
 
 app: deps ui/dist/index.html
-	$(CARGO) build -p gatehouse
+	$(CARGO) build -p gatehouse-app
 
 run: app
-	$(CARGO) run -q -p gatehouse
+	$(CARGO) run -q -p gatehouse-app
 
 ## Checks ------------------------------------------------------------------------------------
 
@@ -141,17 +141,18 @@ deb: deps ui/dist/index.html
 	cd src-tauri && ../$(TAURI) build --bundles deb
 
 # The Linux installers, then a check of the .deb: installed, started under Xvfb (its first
-# screen seen through WebDriver), removed again.
+# screen seen through WebDriver), the installed `gatehouse` command run, removed again.
 package: deps tauri-driver ui/dist/index.html
 	cd src-tauri && ../$(TAURI) build --bundles deb,rpm
 	$(CARGO) build --release -p gatehouse-e2e --bin check-installed
 	$(SUDO) apt-get install -y -qq ./$$(ls target/release/bundle/deb/*.deb | head -1)
-	if GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed; then status=0; \
+	if GATEHOUSE_APP=/usr/bin/gatehouse-app target/release/check-installed \
+	  && scripts/check-installed-cli /usr/bin/gatehouse; then status=0; \
 	  else status=$$?; fi; $(SUDO) apt-get remove -y -qq gatehouse; exit $$status
 	@ls -l target/release/bundle/deb/*.deb target/release/bundle/rpm/*.rpm
 
 bindings: ui/dist/index.html
-	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse --test bindings
+	GATEHOUSE_BLESS=1 $(CARGO) test -p gatehouse-app --test bindings
 	@echo "ui/src/lib/bindings.ts regenerated"
 
 fmt: node-deps
