@@ -2,14 +2,13 @@
 //! (domain.md "Access governance"; core also runs it when the store opens and at each
 //! sign-in). Who is deactivated, and why, is core's: this only keeps the clock.
 
+use crate::events::AccessEnded;
 use crate::state::AppState;
 use std::time::Duration;
-use tauri::{Emitter, Manager};
+use tauri::Manager;
+use tauri_specta::Event;
 
 const EVERY: Duration = Duration::from_secs(60 * 60);
-
-/// The event the Users list refreshes on when the system ended someone's access.
-pub const ACCESS_ENDED: &str = "access-ended";
 
 pub fn start(app: tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
@@ -24,7 +23,8 @@ pub fn start(app: tauri::AppHandle) {
                 Ok(Ok(ended)) if ended.is_empty() => {}
                 Ok(Ok(ended)) => {
                     tracing::info!("access ended for {} user(s)", ended.len());
-                    let _ = app.emit(ACCESS_ENDED, ended.len());
+                    let users = u32::try_from(ended.len()).unwrap_or(u32::MAX);
+                    let _ = AccessEnded { users }.emit(&app);
                 }
                 Ok(Err(e)) => tracing::error!("enforcing end dates and dormancy: {e}"),
                 Err(e) => tracing::error!("enforcing end dates and dormancy: {e}"),

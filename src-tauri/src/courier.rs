@@ -2,17 +2,16 @@
 //! until the next one is due or a command wakes it. The rules (what is due, backoff, never
 //! twice) are core's; this only keeps the loop.
 
+use crate::events::OutboxChanged;
 use crate::state::AppState;
 use gatehouse_core::Directory;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
-use tauri::{Emitter, Manager};
+use tauri::Manager;
+use tauri_specta::Event;
 
 /// The longest sleep: a message queued by the command line is picked up within this.
 const IDLE: Duration = Duration::from_secs(30);
-
-/// The event the window refreshes its outbox on.
-pub const OUTBOX_CHANGED: &str = "outbox-changed";
 
 pub fn start(app: tauri::AppHandle) {
     tauri::async_runtime::spawn(async move {
@@ -67,7 +66,7 @@ async fn round(app: &tauri::AppHandle, dir: &Arc<Directory>) -> Duration {
         Ok(0) => {}
         Ok(n) => {
             tracing::info!("sent or tried {n} message(s)");
-            let _ = app.emit(OUTBOX_CHANGED, ());
+            let _ = OutboxChanged.emit(app);
         }
         Err(e) => tracing::error!("the outbox: {e}"),
     }

@@ -4,6 +4,7 @@
 mod access;
 mod commands;
 mod courier;
+mod events;
 mod instance;
 mod secrets;
 mod shell;
@@ -15,13 +16,14 @@ use std::path::PathBuf;
 use tauri::Manager;
 use tauri_specta::{collect_commands, Builder};
 
-/// Every command the UI may call, for the invoke handler and the TypeScript bindings.
+/// Every command the UI may call and every event it hears, for the invoke handler, the event
+/// registry and the TypeScript bindings.
 pub fn specta_builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .disable_serde_phases()
         // Audit sequence numbers are u64 but stay far below 2^53.
         .dangerously_cast_bigints_to_number()
-        .typ::<commands::users::ImportProgress>()
+        .events(events::all())
         .commands(collect_commands![
             commands::session::app_status,
             commands::session::setup,
@@ -125,13 +127,16 @@ pub fn run_app() {
         return; // the running app comes forward; nothing was started here
     }
     let builder = specta_builder();
+    let invoke_handler = builder.invoke_handler();
     let result = tauri::Builder::default()
-        // First: a second launch hands over to the running app (which comes to the front)
+        // The typed events' registry, before any plugin may send one.
+        .plugin(events::plugin(builder))
+        // Then: a second launch hands over to the running app (which comes to the front)
         // and exits before opening a window or the store.
         .plugin(instance::plugin())
         .plugin(shell::window_state())
         .plugin(tauri_plugin_dialog::init())
-        .invoke_handler(builder.invoke_handler())
+        .invoke_handler(invoke_handler)
         .on_window_event(|window, event| {
             if matches!(event, tauri::WindowEvent::Moved(_) | tauri::WindowEvent::Resized(_)) {
                 shell::save_window_state_soon(window.app_handle());
@@ -140,7 +145,6 @@ pub fn run_app() {
         .setup(move |app| {
             shell::init_logging(app);
             shell::install_menu(app)?;
-            builder.mount_events(app);
             let state = AppState::open(data_dir(app));
             app.manage(state);
             commands::backups::automatic_backup(app.handle());

@@ -2,13 +2,15 @@
 //! kept), the menu with the About box and "Show logs", one instance at a time, and the
 //! window's size and position kept between runs.
 
+use crate::events::AlreadyRunning;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tauri::menu::{
     AboutMetadataBuilder, MenuBuilder, MenuItemBuilder, PredefinedMenuItem, SubmenuBuilder,
 };
 use tauri::plugin::TauriPlugin;
-use tauri::{App, AppHandle, Emitter, Manager, Wry};
+use tauri::{App, AppHandle, Manager, Wry};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+use tauri_specta::Event;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
@@ -96,7 +98,7 @@ pub fn focus_main(app: &AppHandle) {
         let _ = window.show();
         let _ = window.set_focus();
     }
-    let _ = app.emit("already-running", ());
+    let _ = AlreadyRunning.emit(app);
 }
 
 /// The window's size, position and maximized state, restored at start from the app's config

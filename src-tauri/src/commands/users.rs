@@ -1,3 +1,4 @@
+use crate::events::ImportProgress;
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
 use gatehouse_core::{
@@ -5,6 +6,7 @@ use gatehouse_core::{
     UserQuery,
 };
 use tauri::State;
+use tauri_specta::Event;
 
 /// Profile, effective permissions with the roles granting them, and recent history.
 #[tauri::command]
@@ -142,13 +144,6 @@ pub async fn import_preview(
         .await
 }
 
-/// Progress of a running import, sent as the `import-progress` event.
-#[derive(Debug, Clone, serde::Serialize, specta::Type)]
-pub struct ImportProgress {
-    pub done: u32,
-    pub total: u32,
-}
-
 /// Judges the previewed file again, row by row, with the approval reference typed since
 /// (nothing changes).
 #[tauri::command]
@@ -164,7 +159,7 @@ pub async fn import_check(
 }
 
 /// Invites the valid rows of the previewed file, each grant carrying `approval`, sending
-/// `import-progress` events.
+/// `ImportProgress` events.
 #[tauri::command]
 #[specta::specta]
 pub async fn import_run(
@@ -172,13 +167,12 @@ pub async fn import_run(
     state: State<'_, AppState>,
     approval: Option<String>,
 ) -> Result<ImportReport, ErrorBody> {
-    use tauri::Emitter;
     let bytes = state.take_import().ok_or_else(|| {
         gatehouse_core::Error::InvalidFile("Choose the file to import first.".into()).to_body()
     })?;
     let out = signed_in(state.clone(), move |dir, s| {
         dir.import_users_csv(s, &bytes, false, approval, |done, total| {
-            let _ = app.emit("import-progress", ImportProgress { done, total });
+            let _ = ImportProgress { done, total }.emit(&app);
         })
     })
     .await;
