@@ -6,6 +6,7 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test harness: fail loudly
 
+mod axe;
 mod clock;
 pub mod patience;
 mod services;
@@ -269,11 +270,23 @@ impl App {
         panic!("{message}\n--- the window shows ---\n{text}");
     }
 
-    /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`.
+    /// Saves a PNG of the window as `target/e2e-screenshots/<suite>/<name>.png`, and checks
+    /// what it shows with axe-core beside it (`<name>.axe.txt`): a serious or critical
+    /// accessibility violation fails the test (`axe`).
     pub async fn screenshot(&self, name: &str) {
         if let Err(e) = self.save_screenshot(name).await {
             self.fail(&e).await;
         }
+        if let Err(e) = self.accessibility(name).await {
+            self.fail(&e).await;
+        }
+    }
+
+    /// axe-core's check of the window as it is, in both themes, written to
+    /// `target/e2e-screenshots/<suite>/<name>.axe.txt`: `Err` with the serious and critical
+    /// violations (`axe`). [`App::screenshot`] runs it after every screenshot.
+    pub async fn accessibility(&self, name: &str) -> Result<(), String> {
+        axe::check(&self.client, &self.shots, name).await
     }
 
     async fn save_screenshot(&self, name: &str) -> Result<(), String> {
