@@ -41,6 +41,19 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.wait_for_text("toast-text", "Ana Analyst is active again.").await;
     app.wait_for_row_text(ANA, "user-status", "Active").await;
     app.screenshot("04-reactivated").await;
+    // Three results in a row: at most two notifications at once, and they close by themselves.
+    assert!(app.texts("[data-testid='toast']").await.len() <= 2, "at most two notifications");
+    app.wait_for_count("toast", 0).await;
+    // One that is still open is closed by a change of section.
+    app.row_action(ANA, "deactivate").await;
+    app.type_into("deactivate-reason", "on leave again").await;
+    app.click("action-confirm").await;
+    app.wait_for_text("toast-text", "Ana Analyst was deactivated.").await;
+    app.click("nav-roles").await;
+    app.wait_for_count("toast", 0).await;
+    app.click("nav-users").await;
+    app.row_action(ANA, "reactivate").await;
+    app.wait_for_row_text(ANA, "user-status", "Active").await;
 
     // A reset code from the row menu; Ana sets a new password with it from the sign-in screen.
     app.row_action(ANA, "reset").await;
