@@ -111,15 +111,13 @@ impl Directory {
         let act = action.act();
         let named = users.len();
         let me = self.changing(session, None, action.audit_action(), |change| {
+            // Checked here rather than by `changing`, so that its refusal names the request.
             let needs = act.needs();
-            change.attempt(format!("{} {named} users at once", action.verb()));
+            let asked = format!("{} {named} users at once", action.verb());
+            change.attempt(asked.as_str());
             if !change.actor.permissions.contains(&needs) {
-                change.attempt(format!(
-                    "{} {named} users at once; needs {}:{}",
-                    action.verb(),
-                    needs.module.key(),
-                    needs.action.letter().to_ascii_lowercase()
-                ));
+                let letter = needs.action.letter().to_ascii_lowercase();
+                change.attempt(format!("{asked}; needs {}:{letter}", needs.module.key()));
                 return Err(Error::PermissionDenied);
             }
             if let BulkAction::ChangeRoles { roles, .. } = &action {
