@@ -82,8 +82,8 @@ impl Directory {
     /// `roles:create`. Errors: `unknown_role` (no such source), and [`Directory::create_role`]'s.
     pub fn duplicate_role(&self, session: SessionId, copy: RoleCopy) -> Result<Role> {
         self.changing(session, Some(ROLES_CREATE), AuditAction::CreateRole, |change| {
-            change.attempt(format!("copy of {}", copy.from.trim()));
             let from = copy.from.trim();
+            change.attempt(format!("copy of {from}"));
             let source = self.role(from)?.ok_or_else(|| Error::UnknownRole(from.to_string()))?;
             let input = RoleInput {
                 key: copy.key,
