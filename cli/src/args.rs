@@ -207,10 +207,16 @@ pub enum UsersCommand {
         #[arg(long, value_name = "TEXT")]
         approval: Option<String>,
     },
-    /// Send a pending invitation again with a new code; prints it.
-    Resend { user: String },
-    /// Cancel a pending invitation.
-    Cancel { user: String },
+    /// Send pending invitations again, each with a new code; prints them.
+    Resend {
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
+    },
+    /// Cancel pending invitations.
+    Cancel {
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
+    },
     /// Accept an invitation (no --as): sets your name and password.
     Accept {
         email: String,
@@ -219,17 +225,23 @@ pub enum UsersCommand {
         #[arg(long)]
         name: String,
     },
-    /// Deactivate a user; their history is kept.
+    /// Deactivate one or more users; their history is kept.
     Deactivate {
-        user: String,
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
+        /// Why, kept in each user's audit event.
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Reactivate an Inactive user.
-    Reactivate { user: String },
-    /// Replace a user's roles.
+    /// Reactivate one or more Inactive users.
+    Reactivate {
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
+    },
+    /// Replace the roles of one or more users: each then holds exactly these.
     Roles {
-        user: String,
+        #[arg(required = true, value_name = "USER")]
+        users: Vec<String>,
         #[arg(long = "role", required = true, value_name = "KEY")]
         roles: Vec<String>,
         /// Who approved the grant and where it is recorded, kept in the audit log; needed when
@@ -262,15 +274,22 @@ pub enum RolesCommand {
     List,
     /// One role and its permissions.
     Show { key: String },
-    /// Create a custom role, e.g. `--perm customers:ru --perm analytics:r`.
+    /// Create a custom role, e.g. `--perm customers:ru --perm analytics:r`, or a copy of
+    /// another role with `--from KEY`.
     Create {
         key: String,
+        /// The role's name; with --from, "Copy of" the source's name when absent.
+        #[arg(long, required_unless_present = "from")]
+        name: Option<String>,
+        /// With --from, the source's description when absent.
         #[arg(long)]
-        name: String,
-        #[arg(long, default_value = "")]
-        description: String,
+        description: Option<String>,
         #[arg(long = "perm", value_name = "MODULE:ACTIONS")]
         perms: Vec<String>,
+        /// Copy this role's (built-in or custom) permissions. Not with --perm: change the copy
+        /// afterwards with `roles update`.
+        #[arg(long, value_name = "KEY", conflicts_with = "perms")]
+        from: Option<String>,
     },
     /// Replace a custom role's permissions (and optionally its name or description).
     Update {

@@ -6,26 +6,28 @@
 //! 2 usage error; 3 the store cannot be opened. Output that cannot be written: `print.rs`.
 
 mod args;
+mod bulk;
 mod governance;
 mod mfa;
 mod output;
 mod print;
 mod review;
+mod roles;
 mod session;
 mod settings;
 
 use args::{
-    AccountCommand, AuditCommand, Cli, Command, OutboxCommand, RolesCommand, SettingsCommand,
-    StatusArg, UsersCommand,
+    AccountCommand, AuditCommand, Cli, Command, OutboxCommand, SettingsCommand, StatusArg,
+    UsersCommand,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::Parser;
 use gatehouse_core::backup::{self, Opening};
-use gatehouse_core::model::{Action, AuditAction, Module, Permission, UserStatus};
+use gatehouse_core::model::{Action, AuditAction, Module, UserStatus};
 use gatehouse_core::secrets::Keys;
 use gatehouse_core::{
     AcceptInput, AuditQuery, Directory, Error, ErrorBody, ErrorCode, InviteOutcome, InviteRequest,
-    Invitee, ResetInput, RoleInput, SessionId, SetupInput, SystemClock, UserQuery,
+    Invitee, ResetInput, SessionId, SetupInput, SystemClock, UserQuery,
 };
 use output::Out;
 use session::{password, secret, Me};
@@ -251,29 +253,11 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
                     return Err(Failure::Quiet);
                 }
             }
-            UsersCommand::Resend { user: u } => out.code(&dir.resend_invitation(s, user(u)?)?),
-            UsersCommand::Cancel { user: u } => {
-                let id = user(u)?;
-                dir.cancel_invitation(s, id)?;
-                out.done(
-                    &format!("The invitation for {u} is cancelled."),
-                    &serde_json::json!({ "id": id }),
-                );
-            }
-            UsersCommand::Deactivate { user: u, reason } => {
-                let view = dir.deactivate_user(s, user(u)?, reason.clone())?;
-                out.done(&format!("{} is deactivated; their history is kept.", view.email), &view);
-            }
-            UsersCommand::Reactivate { user: u } => {
-                let view = dir.reactivate_user(s, user(u)?)?;
-                out.done(&format!("{} is active again.", view.email), &view);
-            }
-            UsersCommand::Roles { user: u, roles, approval } => {
-                let view = dir
-                    .change_roles_approved(s, user(u)?, roles.clone(), approval.clone())
-                    .map_err(governance::grant_refused)?;
-                out.done(&format!("{} now holds {}.", view.email, view.roles.join(", ")), &view);
-            }
+            UsersCommand::Deactivate { .. }
+            | UsersCommand::Reactivate { .. }
+            | UsersCommand::Roles { .. }
+            | UsersCommand::Resend { .. }
+            | UsersCommand::Cancel { .. } => bulk::users(out, dir, s, command)?,
             UsersCommand::ResetPassword { user: u } => {
                 out.code(&dir.issue_password_reset(s, user(u)?)?)
             }
@@ -287,7 +271,7 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
             }
             UsersCommand::Accept { .. } | UsersCommand::SetPassword { .. } => {}
         },
-        Command::Roles(command) => roles(out, dir, s, command)?,
+        Command::Roles(command) => roles::roles(out, dir, s, command)?,
         Command::Can { user: u, module, action } => {
             let module: Module = parse_key(module, "module")?;
             let action: Action = parse_key(action, "action")?;
@@ -352,50 +336,6 @@ fn signed_in(cli: &Cli, out: &Out, dir: &Directory, me: &Me<'_>, data: &Path) ->
         Command::Setup { .. } | Command::Restore { .. } | Command::Account(_) => {}
     }
     let _ = data;
-    Ok(())
-}
-
-fn roles(out: &Out, dir: &Directory, s: SessionId, command: &RolesCommand) -> Outcome {
-    match command {
-        RolesCommand::List => out.roles(&dir.list_roles(s)?),
-        RolesCommand::Show { key } => {
-            let all = dir.list_roles(s)?;
-            let role = all
-                .into_iter()
-                .find(|r| r.role.key == *key)
-                .ok_or(Error::UnknownRole(key.clone()))?;
-            out.role(&role);
-        }
-        RolesCommand::Create { key, name, description, perms } => {
-            let input = RoleInput {
-                key: Some(key.clone()),
-                name: name.clone(),
-                description: description.clone(),
-                permissions: parse_perms(perms)?,
-            };
-            let role = dir.create_role(s, input)?;
-            out.done(&format!("Role {} ({}) is created.", role.name, role.key), &role);
-        }
-        RolesCommand::Update { key, name, description, perms } => {
-            let current = dir
-                .list_roles(s)?
-                .into_iter()
-                .find(|r| r.role.key == *key)
-                .ok_or(Error::UnknownRole(key.clone()))?;
-            let input = RoleInput {
-                key: None,
-                name: name.clone().unwrap_or(current.role.name),
-                description: description.clone().unwrap_or(current.role.description),
-                permissions: parse_perms(perms)?,
-            };
-            let role = dir.update_role(s, key, input)?;
-            out.done(&format!("Role {} ({}) is updated.", role.name, role.key), &role);
-        }
-        RolesCommand::Delete { key } => {
-            dir.delete_role(s, key)?;
-            out.done(&format!("Role {key} is deleted."), &serde_json::json!({ "key": key }));
-        }
-    }
     Ok(())
 }
 
@@ -546,32 +486,6 @@ fn with_passphrase<T>(
 fn parse_key<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, Failure> {
     serde_json::from_value(serde_json::Value::String(text.trim().to_lowercase().replace('-', "_")))
         .map_err(|_| Failure::Usage(format!("{text:?} is not a known {what}")))
-}
-
-/// `--perm customers:ru` → customers:read and customers:update.
-fn parse_perms(perms: &[String]) -> Result<Vec<Permission>, Failure> {
-    let mut out = Vec::new();
-    for perm in perms {
-        let (module, actions) = perm.split_once(':').ok_or_else(|| {
-            Failure::Usage(format!("{perm:?}: write MODULE:ACTIONS, e.g. customers:ru"))
-        })?;
-        let module: Module = parse_key(module, "module")?;
-        for letter in actions.chars() {
-            let action = match letter.to_ascii_lowercase() {
-                'c' => Action::Create,
-                'r' => Action::Read,
-                'u' => Action::Update,
-                'd' => Action::Delete,
-                other => {
-                    return Err(Failure::Usage(format!(
-                        "{other:?} in {perm:?} is not one of c, r, u, d"
-                    )))
-                }
-            };
-            out.push(Permission { module, action });
-        }
-    }
-    Ok(out)
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, Failure> {

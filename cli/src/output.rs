@@ -504,7 +504,7 @@ fn print_codes(what: &str, codes: &[String]) {
 
 /// Says once, on stderr, when issued codes' emails are sealed with a key kept only in memory
 /// (the credential store did not answer); the same sentence for every code of one run.
-fn kept_note<'a>(issued: impl IntoIterator<Item = &'a IssuedCode>) {
+pub fn kept_note<'a>(issued: impl IntoIterator<Item = &'a IssuedCode>) {
     if let Some(note) = issued.into_iter().find_map(|i| i.code_kept_note.as_deref()) {
         eprintln!("note: {note}");
     }

@@ -84,6 +84,7 @@ pub enum ErrorCode {
     StoreBehind,
     DiskFull,
     StorageFailed,
+    TooManyUsers,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -256,6 +257,9 @@ pub enum Error {
     DiskFull,
     #[error("Gatehouse could not save to the disk (it reported an error), so this change may not have been saved. Gatehouse will not change anything more until it is started again; check the disk, then reopen Gatehouse.")]
     StorageFailed,
+    /// A bulk request naming more users than one request may (see `ops::bulk`).
+    #[error("One request may name at most {max} users: split it into smaller ones. Nothing was changed.")]
+    TooManyUsers { max: usize },
 }
 
 /// The sentence for [`Error::StoreBehind`].
@@ -366,6 +370,7 @@ impl Error {
             }
             Error::DiskFull => C::DiskFull,
             Error::StorageFailed => C::StorageFailed,
+            Error::TooManyUsers { .. } => C::TooManyUsers,
         }
     }
 

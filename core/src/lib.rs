@@ -22,10 +22,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
-    AcceptInput, AuditPage, AuditQuery, Enrolled, Enrolment, ImportOutcome, ImportReport,
-    ImportRow, InviteOutcome, InviteRequest, Invitee, RecoverInput, ResetInput, RoleInput,
-    RoleView, SecondFactorReach, SettingsInput, SetupInput, UserDetail, UserPage, UserQuery,
-    UserSort,
+    AcceptInput, AuditPage, AuditQuery, BulkAction, BulkOutcome, Enrolled, Enrolment,
+    ImportOutcome, ImportReport, ImportRow, InviteOutcome, InviteRequest, Invitee, RecoverInput,
+    ResetInput, RoleCopy, RoleInput, RoleView, SecondFactorReach, SettingsInput, SetupInput,
+    UserDetail, UserPage, UserQuery, UserSort,
 };
 pub use store::Integrity;
 

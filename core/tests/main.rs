@@ -6,6 +6,7 @@ mod support;
 
 mod audit;
 mod backups;
+mod bulk;
 mod crash;
 mod detail;
 mod dominance;
@@ -26,6 +27,7 @@ mod permissions_table;
 mod powercut;
 mod private_files;
 mod review;
+mod role_copies;
 mod roles;
 mod scale;
 mod sealed;

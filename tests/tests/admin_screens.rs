@@ -103,3 +103,38 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
 
     app.close().await;
 }
+
+#[tokio::test]
+async fn duplicate_a_built_in_role_as_an_editable_custom_copy() {
+    let app = App::launch("role-copy").await;
+    app.set_up_owner().await;
+
+    app.click("nav-roles").await;
+    app.click("role-reporting").await;
+    app.click("role-duplicate").await;
+    // The editor opens as a new role named after the source, with its permissions.
+    app.wait_for_value("role-name", "Copy of Reporting").await;
+    let checked = |m: &str, a: &str| {
+        format!("return document.querySelector(\"[data-testid='perm-{m}-{a}']\").checked;")
+    };
+    assert_eq!(app.js(&checked("analytics", "create")).await, true);
+    assert_eq!(app.js(&checked("customers", "read")).await, true);
+    // Edited before saving: the copy is saved as edited.
+    app.click("perm-customers-read").await;
+    app.screenshot("01-duplicate-role").await;
+    app.click("role-save").await;
+    app.wait_for_text("toast-text", "Role “Copy of Reporting” saved.").await;
+    app.wait_for_text_where("role-copy_of_reporting", "0 members", |t| {
+        t.contains("0 members") && !t.contains("built-in")
+    })
+    .await;
+
+    // A custom role: it can be edited, and holds what was saved.
+    app.click("role-copy_of_reporting").await;
+    app.click("role-edit").await;
+    app.wait_for_value("role-name", "Copy of Reporting").await;
+    assert_eq!(app.js(&checked("analytics", "create")).await, true);
+    assert_eq!(app.js(&checked("customers", "read")).await, false);
+
+    app.close().await;
+}

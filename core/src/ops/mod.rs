@@ -2,6 +2,7 @@
 
 mod account;
 mod audit_log;
+mod bulk;
 mod codes;
 pub mod governance;
 mod import;
@@ -17,11 +18,12 @@ mod setup;
 mod users;
 
 pub use audit_log::{AuditPage, AuditQuery};
+pub use bulk::{BulkAction, BulkOutcome, MAX_BULK_USERS};
 pub use codes::{AcceptInput, ResetInput};
 pub use import::{ImportOutcome, ImportReport, ImportRow};
 pub use invite::{InviteOutcome, InviteRequest, Invitee};
 pub use review::REVIEW_WARNING_DAYS;
-pub use roles::{RoleInput, RoleView};
+pub use roles::{RoleCopy, RoleInput, RoleView};
 pub use second_factor::{Enrolled, Enrolment, RecoverInput};
 pub use session::{Actor, SessionInfo, SignedIn};
 pub use settings::{SettingsInput, TestEmail};

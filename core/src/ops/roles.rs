@@ -1,6 +1,7 @@
 //! Roles: reading them, and managing custom roles.
 
 use crate::auth::session::SessionId;
+use crate::change::Change;
 use crate::error::{Error, Result};
 use crate::model::email::clean_name;
 use crate::model::{role, Action, AuditAction, Module, Permission, Role, RoleKey};
@@ -23,7 +24,24 @@ pub struct RoleInput {
     pub permissions: Vec<Permission>,
 }
 
+/// A new custom role copied from an existing one ([`Directory::duplicate_role`]).
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct RoleCopy {
+    /// The key of the role copied, built-in or custom.
+    pub from: RoleKey,
+    /// The copy's key (lower-case letters, digits, `_`); made from the name when absent.
+    pub key: Option<String>,
+    pub name: String,
+    /// The copy's description; the source's when absent.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The copy's permissions as edited before saving; exactly the source's when absent.
+    #[serde(default)]
+    pub permissions: Option<Vec<Permission>>,
+}
+
 const MAX_DESCRIPTION: usize = 500;
+const ROLES_CREATE: Permission = Permission { module: Module::Roles, action: Action::Create };
 
 impl Directory {
     /// Every role with its member count, built-in ones first in table order, then custom ones
@@ -52,29 +70,64 @@ impl Directory {
     /// Creates a custom role. Needs `roles:create`. Errors: `invalid_name`, `role_exists`,
     /// `escalation` (a permission the creator does not hold).
     pub fn create_role(&self, session: SessionId, input: RoleInput) -> Result<Role> {
-        let needs = Permission { module: Module::Roles, action: Action::Create };
-        self.changing(session, Some(needs), AuditAction::CreateRole, |change| {
-            let (name, description) = clean_role_text(&input)?;
-            let key = match input.key.as_deref().map(str::trim) {
-                Some(k) if !k.is_empty() => valid_key(k)?,
-                _ => key_from_name(&name),
-            };
-            if self.role(&key)?.is_some() || self.role_named(&name)?.is_some() {
-                return Err(Error::RoleExists(name));
-            }
-            let role = Role {
-                key,
-                name,
-                description,
-                built_in: false,
-                permissions: input.permissions.iter().copied().collect(),
-            };
-            let summary = format!("created with {}", describe(&role));
-            change.target(role.key.as_str()).attempt(summary.as_str());
-            policy::may_grant(change.party(), &[], &role.permissions)?;
-            change.commit(&summary, |tx| tx.put_role(&role))?;
-            Ok(role)
+        self.changing(session, Some(ROLES_CREATE), AuditAction::CreateRole, |change| {
+            self.new_role(change, input, None)
         })
+    }
+
+    /// Creates a custom role as a copy of `copy.from` (built-in or custom): its permissions
+    /// (or the edited set the copy gives) under a new key and name, then edited like any custom
+    /// role. The ordinary create-role rules apply, rule 4 included: nobody copies a role that
+    /// holds a permission they lack. Audited as a role creation naming the source. Needs
+    /// `roles:create`. Errors: `unknown_role` (no such source), and [`Directory::create_role`]'s.
+    pub fn duplicate_role(&self, session: SessionId, copy: RoleCopy) -> Result<Role> {
+        self.changing(session, Some(ROLES_CREATE), AuditAction::CreateRole, |change| {
+            let from = copy.from.trim();
+            change.attempt(format!("copy of {from}"));
+            let source = self.role(from)?.ok_or_else(|| Error::UnknownRole(from.to_string()))?;
+            let input = RoleInput {
+                key: copy.key,
+                name: copy.name,
+                description: copy.description.unwrap_or_else(|| source.description.clone()),
+                permissions: match copy.permissions {
+                    Some(edited) => edited,
+                    None => source.permissions.iter().copied().collect(),
+                },
+            };
+            self.new_role(change, input, Some(&source))
+        })
+    }
+
+    /// Writes a new custom role from `input` as part of `change` (a copy of `source`).
+    fn new_role(
+        &self,
+        change: &mut Change<'_>,
+        input: RoleInput,
+        source: Option<&Role>,
+    ) -> Result<Role> {
+        let (name, description) = clean_role_text(&input)?;
+        let key = match input.key.as_deref().map(str::trim) {
+            Some(k) if !k.is_empty() => valid_key(k)?,
+            _ => key_from_name(&name),
+        };
+        if self.role(&key)?.is_some() || self.role_named(&name)?.is_some() {
+            return Err(Error::RoleExists(name));
+        }
+        let role = Role {
+            key,
+            name,
+            description,
+            built_in: false,
+            permissions: input.permissions.iter().copied().collect(),
+        };
+        let summary = match source {
+            Some(source) => format!("created as a copy of {} with {}", source.key, describe(&role)),
+            None => format!("created with {}", describe(&role)),
+        };
+        change.target(role.key.as_str()).attempt(summary.as_str());
+        policy::may_grant(change.party(), &[], &role.permissions)?;
+        change.commit(&summary, |tx| tx.put_role(&role))?;
+        Ok(role)
     }
 
     /// Changes a custom role's name, description and permissions. Needs `roles:update`.

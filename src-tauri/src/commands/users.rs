@@ -2,8 +2,8 @@ use crate::events::ImportProgress;
 use crate::state::{signed_in, AppState};
 use gatehouse_core::model::{IssuedCode, RoleKey, UserId, UserView};
 use gatehouse_core::{
-    ErrorBody, ImportReport, InviteOutcome, InviteRequest, SecondFactorReach, UserDetail, UserPage,
-    UserQuery,
+    BulkAction, BulkOutcome, ErrorBody, ImportReport, InviteOutcome, InviteRequest,
+    SecondFactorReach, UserDetail, UserPage, UserQuery,
 };
 use tauri::State;
 use tauri_specta::Event;
@@ -76,6 +76,23 @@ pub async fn change_roles(
     approval: Option<String>,
 ) -> Result<UserView, ErrorBody> {
     signed_in(state, move |dir, s| dir.change_roles_approved(s, user, roles, approval)).await
+}
+
+/// Does `action` to each of `users` under the ordinary rules; each user's outcome (a resent
+/// invitation's new code among them), one refusal never stopping the others.
+#[tauri::command]
+#[specta::specta]
+pub async fn bulk_users(
+    state: State<'_, AppState>,
+    action: BulkAction,
+    users: Vec<UserId>,
+) -> Result<Vec<BulkOutcome>, ErrorBody> {
+    let resend = action == BulkAction::ResendInvitation;
+    let out = signed_in(state.clone(), move |dir, s| dir.bulk_users(s, action, users)).await;
+    if resend {
+        state.courier.notify_one(); // emails are queued
+    }
+    out
 }
 
 #[tauri::command]

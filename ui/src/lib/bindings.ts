@@ -62,6 +62,11 @@ export const commands = {
 	 *  Settings name).
 	 */
 	changeRoles: (user: string, roles: string[], approval: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("change_roles", { user, roles, approval })),
+	/**
+	 *  Does `action` to each of `users` under the ordinary rules; each user's outcome (a resent
+	 *  invitation's new code among them), one refusal never stopping the others.
+	 */
+	bulkUsers: (action: BulkAction, users: string[]) => typedError<BulkOutcome[], ErrorBody>(__TAURI_INVOKE("bulk_users", { action, users })),
 	/**  Sets (or, with null, removes) the date on which `user`'s access ends. */
 	setAccessUntil: (user: string, until: string | null) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("set_access_until", { user, until })),
 	issuePasswordReset: (user: string) => typedError<IssuedCode, ErrorBody>(__TAURI_INVOKE("issue_password_reset", { user })),
@@ -70,6 +75,8 @@ export const commands = {
 	changeOwnPassword: (current: string, newPassword: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("change_own_password", { current, newPassword })),
 	listRoles: () => typedError<RoleView[], ErrorBody>(__TAURI_INVOKE("list_roles")),
 	createRole: (input: RoleInput) => typedError<Role, ErrorBody>(__TAURI_INVOKE("create_role", { input })),
+	/**  A new custom role copied from `copy.from`, as edited before saving. */
+	duplicateRole: (copy: RoleCopy) => typedError<Role, ErrorBody>(__TAURI_INVOKE("duplicate_role", { copy })),
 	updateRole: (key: string, input: RoleInput) => typedError<Role, ErrorBody>(__TAURI_INVOKE("update_role", { key, input })),
 	deleteRole: (key: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("delete_role", { key })),
 	getOrganization: () => typedError<Organization, ErrorBody>(__TAURI_INVOKE("get_organization")),
@@ -355,6 +362,32 @@ export type BackupStatus = {
 	problem: string | null,
 };
 
+/**  What to do to every user of a bulk request: the single-user operations' own inputs. */
+export type BulkAction = 
+/**  [`Directory::deactivate_user`], with the same reason for everyone. */
+{ action: "deactivate"; reason: string | null } | 
+/**  [`Directory::reactivate_user`]. */
+{ action: "reactivate" } | 
+/**  [`Directory::change_roles_approved`]: everyone gets exactly `roles`. */
+{ action: "change_roles"; roles: string[]; approval: string | null } | 
+/**  [`Directory::resend_invitation`]: each gets a new code, returned in their outcome. */
+{ action: "resend_invitation" } | 
+/**  [`Directory::cancel_invitation`]. */
+{ action: "cancel_invitation" };
+
+/**  One user's outcome in a bulk request, in the order asked (each user once). */
+export type BulkOutcome = 
+/**
+ *  Done: `status` is where the user now stands (`null` after a cancelled invitation: they
+ *  left the list); `issued` is a resent invitation's new code, shown this once.
+ */
+{ outcome: "done"; user_id: string; email: string; name: string; status: UserStatus | null; issued: IssuedCode | null } | 
+/**
+ *  Refused (or failed) for this user alone, with the single operation's own error;
+ *  `email` and `name` are absent for an id that names nobody.
+ */
+{ outcome: "refused"; user_id: string; email: string | null; name: string | null; error: ErrorBody };
+
 /**
  *  The audit chain's head at a moment: the newest event's number and hash
  *  ([`super::AuditEvent::hash`]).
@@ -424,7 +457,7 @@ export type ErrorBody = {
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
-export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid" | "approval_required" | "invalid_date" | "review_not_found" | "review_signed_off" | "review_in_progress" | "review_incomplete" | "not_in_review" | "store_behind" | "disk_full" | "storage_failed";
+export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid" | "approval_required" | "invalid_date" | "review_not_found" | "review_signed_off" | "review_in_progress" | "review_incomplete" | "not_in_review" | "store_behind" | "disk_full" | "storage_failed" | "too_many_users";
 
 /**
  *  A step of signing in still to take. A session at a gate is refused by every command but
@@ -762,6 +795,19 @@ export type Role = {
 	description: string,
 	built_in: boolean,
 	permissions: Permission[],
+};
+
+/**  A new custom role copied from an existing one ([`Directory::duplicate_role`]). */
+export type RoleCopy = {
+	/**  The key of the role copied, built-in or custom. */
+	from: string,
+	/**  The copy's key (lower-case letters, digits, `_`); made from the name when absent. */
+	key: string | null,
+	name: string,
+	/**  The copy's description; the source's when absent. */
+	description?: string | null,
+	/**  The copy's permissions as edited before saving; exactly the source's when absent. */
+	permissions?: Permission[] | null,
 };
 
 export type RoleInput = {
