@@ -97,7 +97,16 @@ fn capabilities_grant_the_main_window_core_defaults_and_its_own_commands_only() 
         .iter()
         .map(|p| p.as_str().expect("plain permission"))
         .collect();
-    let mut expected = vec!["core:event:default".to_string(), "core:app:default".to_string()];
+    // Zooming the page is how a person makes the text larger (Ctrl/Cmd + and -: tauri.conf.json
+    // `zoomHotkeysEnabled`); it changes nothing but the window's own zoom.
+    let mut expected = vec![
+        "core:event:default".to_string(),
+        "core:app:default".to_string(),
+        "core:webview:allow-set-webview-zoom".to_string(),
+    ];
     expected.extend(registered_commands().iter().map(|c| format!("allow-{}", c.replace('_', "-"))));
-    assert_eq!(permissions, expected, "core defaults and Gatehouse's own commands, nothing else");
+    assert_eq!(
+        permissions, expected,
+        "core defaults, the page's zoom and Gatehouse's own commands, nothing else"
+    );
 }

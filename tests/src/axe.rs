@@ -5,6 +5,11 @@
 //! `prefers-color-scheme: dark` rules applied for the run, then taken away). What it finds is
 //! written beside the screenshot (`NAME.axe.txt`); a violation of impact "serious" or
 //! "critical" fails the test.
+//!
+//! One known false positive is reported but does not fail: axe-core places a sticky element
+//! (the list's header row) as if it scrolled with the page (dequelabs/axe-core#3720), so a row
+//! scrolled half under the header reads as a target obscured by it. A `target-size` finding
+//! whose only obscuring elements are sticky is marked "known: axe-core#3720".
 
 use crate::window::answered;
 use fantoccini::Client;
@@ -26,11 +31,14 @@ struct Violation {
 struct Node {
     target: String,
     summary: String,
+    /// Obscured only by sticky elements: axe-core's known false positive (module docs).
+    sticky_only: bool,
 }
 
 impl Violation {
     fn blocks(&self) -> bool {
         matches!(self.impact.as_deref(), Some("serious" | "critical"))
+            && self.nodes.iter().any(|n| !n.sticky_only)
     }
 }
 
@@ -47,11 +55,9 @@ pub async fn check(client: &Client, shots: &Path, name: &str) -> Result<(), Stri
             let impact = v.impact.as_deref().unwrap_or("unknown");
             let mut text = format!("  [{impact}] {}: {}\n", v.id, v.help);
             for node in &v.nodes {
-                text += &format!(
-                    "    at {}\n      {}\n",
-                    node.target,
-                    node.summary.replace('\n', "\n      ")
-                );
+                let known = if node.sticky_only { " (known: axe-core#3720)" } else { "" };
+                let summary = node.summary.replace('\n', "\n      ");
+                text += &format!("    at {}{known}\n      {summary}\n", node.target);
             }
             if v.blocks() {
                 blocking += &format!("{theme} theme: {text}");
@@ -105,10 +111,25 @@ async fn run(client: &Client, theme: &str) -> Result<Vec<Violation>, String> {
            document.head.appendChild(style);
          }}
          const finish = (answer) => {{ if (style) style.remove(); done(answer); }};
+         const sticky = (el) => {{
+           for (let e = el; e; e = e.parentElement) {{
+             if (getComputedStyle(e).position === 'sticky') return true;
+           }}
+           return false;
+         }};
+         const stickyOnly = (v, n) => {{
+           if (v.id !== 'target-size') return false;
+           const related = [...n.any, ...n.all, ...n.none].flatMap((c) => c.relatedNodes ?? []);
+           const obscuring = related.map((r) => document.querySelector(r.target.join(' ')));
+           return /obscured/.test(n.failureSummary ?? '') && obscuring.length > 0
+             && obscuring.every((e) => e && sticky(e));
+         }};
          axe.run(document, {{ runOnly: {{ type: 'tag', values: {TAGS} }}, resultTypes: ['violations'] }})
            .then((r) => finish(JSON.stringify(r.violations.map((v) => ({{
              id: v.id, impact: v.impact, help: v.help,
-             nodes: v.nodes.map((n) => ({{ target: n.target.join(' '), summary: n.failureSummary ?? '' }})),
+             nodes: v.nodes.map((n) => ({{
+               target: n.target.join(' '), summary: n.failureSummary ?? '', sticky_only: stickyOnly(v, n),
+             }})),
            }})))))
            .catch((e) => finish('error: ' + e));"
     );

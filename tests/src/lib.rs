@@ -105,6 +105,17 @@ impl App {
         app
     }
 
+    /// Starts the app on a fresh, empty data directory in the desktop's dark theme (GTK's
+    /// `Adwaita:dark`, as a person who chose dark mode has it): the page then sees
+    /// `prefers-color-scheme: dark`.
+    pub async fn launch_dark(suite: &str) -> App {
+        let data = tempfile::tempdir().expect("data dir");
+        let mut app =
+            App::start_with(suite, data.path(), None, &[("GTK_THEME", "Adwaita:dark")]).await;
+        app._data = Some(data);
+        app
+    }
+
     /// Starts the app on a fresh, empty data directory with a wall clock the test moves
     /// (`advance_clock`), so that idle timeouts and expiries pass without waiting for them.
     pub async fn launch_with_clock(suite: &str) -> App {
@@ -129,17 +140,28 @@ impl App {
     }
 
     async fn start(suite: &str, data: &Path, clock: Option<Clock>) -> App {
+        App::start_with(suite, data, clock, &[]).await
+    }
+
+    /// As [`App::start`], with `more` in the app's environment.
+    async fn start_with(
+        suite: &str,
+        data: &Path,
+        clock: Option<Clock>,
+        more: &[(&'static str, &str)],
+    ) -> App {
         // Before any service is started: a missing app would leave them running.
         let binary = app_binary();
         let (xvfb, display) = services::start_xvfb();
         let (bus, bus_address) = services::start_session_bus(data);
         let keyring = services::start_keyring(data, &bus_address);
-        let env = vec![
+        let mut env = vec![
             ("DISPLAY", display.clone()),
             ("GATEHOUSE_DATA_DIR", data.to_string_lossy().into_owned()),
             ("XDG_CONFIG_HOME", data.join("config").to_string_lossy().into_owned()),
             ("DBUS_SESSION_BUS_ADDRESS", bus_address),
         ];
+        env.extend(more.iter().map(|(k, v)| (*k, v.to_string())));
         let (driver, port) = services::start_driver(&env);
         // tauri-driver first (the app is below it), the keyring before its bus.
         let mut children = vec![driver, xvfb];

@@ -157,6 +157,28 @@ impl App {
         }
     }
 
+    /// Waits until what `script` returns passes `ok` (`what` describes it for the failure);
+    /// returns it.
+    pub async fn wait_for_js_where(
+        &self,
+        script: &str,
+        what: &str,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let (start, within) = (Instant::now(), patience::step());
+        loop {
+            let value = answered(self.client.execute(script, vec![])).await;
+            if let Some(value) = value.as_ref().ok().filter(|v| ok(v)) {
+                return value.clone();
+            }
+            if start.elapsed() > within {
+                let message = format!("never {what} within {within:?}: {script} gave {value:?}");
+                self.fail(&message).await;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// The texts of all elements matching `css` now, in document order, read at once: for
     /// reading a list after a wait has seen it complete.
     pub async fn texts(&self, css: &str) -> Vec<String> {

@@ -78,6 +78,8 @@ async fn the_meter_judges_passwords_live_and_idle_sessions_lock() {
     idle_for_a_minute(&app).await;
     app.advance_clock(Duration::from_secs(61));
     wait_for_lock(&app).await;
+    // The sign-in screen keeps the email of who was signed in.
+    app.wait_for_value("signin-email", OWNER_EMAIL).await;
     app.screenshot("02-locked").await;
     app.close().await;
 }

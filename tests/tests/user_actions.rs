@@ -66,6 +66,7 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.type_into("reset-password", "violet marble sandwich harbor 2").await;
     app.click("reset-submit").await;
     app.get("signin-form").await;
+    app.wait_for_value("signin-email", ANA).await;
     app.screenshot("05-password-reset").await;
     app.sign_in(ANA, "violet marble sandwich harbor 2").await;
     app.get("users-table").await;

@@ -19,14 +19,21 @@ export type ActInput = {
 /** What core answered: a code to show once, or the person as they are now. */
 export type ActResult = { issued: IssuedCode | null; updated: UserView | null };
 
-/** The acts that ask before they run, with their confirming button. */
-export const confirming: Partial<Record<UserAction, string>> = {
-  deactivate: "Deactivate",
-  cancel: "Cancel invitation",
-  roles: "Save roles",
-  second_factor: "Remove second factor",
-  end_date: "Set end date",
+/** The acts that ask before they run, with their confirming button, named for whom it acts on. */
+export const confirming: Partial<Record<UserAction, (user: UserView) => string>> = {
+  deactivate: (u) => `Deactivate ${who(u)}`,
+  cancel: (u) => `Cancel ${who(u)}’s invitation`,
+  roles: (u) => `Save ${who(u)}’s roles`,
+  second_factor: (u) => `Remove ${who(u)}’s second factor`,
+  end_date: () => "Set end date",
 };
+
+/** The acts that take something away: their confirming button is red. */
+export const destructive: ReadonlySet<UserAction> = new Set([
+  "deactivate",
+  "cancel",
+  "second_factor",
+]);
 
 /** Each act's dialog title. */
 export const titles: Record<UserAction, string> = {
