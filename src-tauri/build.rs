@@ -51,6 +51,7 @@ const COMMANDS: &[&str] = &[
     "import_check",
     "import_run",
     "export_users",
+    "save_codes_csv",
     "backup_status",
     "backup_now",
     "choose_backup",

@@ -54,6 +54,17 @@ pub fn line(fields: &[&str]) -> String {
     out
 }
 
+/// One-time codes as a person saves them from the screen that showed them once (an invitation's
+/// result, an import's report): email, code, expiry. Cells are quoted and neutralized as
+/// [`field`] does.
+pub fn codes(rows: &[(&str, &str, &str)]) -> String {
+    let mut out = line(&["email", "code", "expires"]);
+    for (email, code, expires) in rows {
+        out.push_str(&line(&[email, code, expires]));
+    }
+    out
+}
+
 /// A table read from CSV: lower-cased header names, then each record with its line number.
 pub struct Table {
     pub header: Vec<String>,
@@ -132,6 +143,22 @@ fn line_ends_in(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_are_one_line_each_under_a_header() {
+        let csv = codes(&[
+            ("ana@example.com", "ABCD-EFGH-JKLM", "2026-12-13T09:00:00Z"),
+            ("=cmd@example.com", "WXYZ-2345-6789", "2026-12-13T09:00:00Z"),
+        ]);
+        assert_eq!(
+            csv,
+            "email,code,expires\r\nana@example.com,ABCD-EFGH-JKLM,2026-12-13T09:00:00Z\r\n\
+             '=cmd@example.com,WXYZ-2345-6789,2026-12-13T09:00:00Z\r\n"
+        );
+        let table = read(csv.as_bytes()).expect("read back");
+        assert_eq!(table.header, ["email", "code", "expires"]);
+        assert_eq!(table.records[0].1[1], "ABCD-EFGH-JKLM");
+    }
 
     #[test]
     fn fields_are_quoted_and_formulas_neutralized() {

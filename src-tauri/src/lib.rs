@@ -72,6 +72,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::users::import_check,
             commands::users::import_run,
             commands::users::export_users,
+            commands::users::save_codes_csv,
             commands::backups::backup_status,
             commands::backups::backup_now,
             commands::backups::choose_backup,

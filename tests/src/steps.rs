@@ -161,8 +161,28 @@ impl App {
         self.click(&format!("invite-role-{role}")).await;
         self.click("invite-submit").await;
         let code = self.text("invite-code").await;
-        self.click("invite-done").await;
+        self.leave_codes("invite-done").await;
         code
+    }
+
+    /// Clicks `done` in a dialog showing one-time codes not copied or saved, which then asks
+    /// first, and goes on without them.
+    pub async fn leave_codes(&self, done: &str) {
+        self.click(done).await;
+        self.get("codes-ask").await;
+        self.click("codes-ask-proceed").await;
+    }
+
+    /// The text of the file at `path` once the app has written it.
+    pub async fn saved_file(&self, path: &Path) -> String {
+        let (start, within) = (Instant::now(), patience::step());
+        while !path.exists() {
+            if start.elapsed() > within {
+                self.fail(&format!("{} was never written", path.display())).await;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        std::fs::read_to_string(path).expect("read the saved file")
     }
 
     /// Saves through the native GTK save dialog once it is open: types `path` as the file

@@ -52,7 +52,7 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
     let code = app.text("invite-code").await;
     let sent = "Each person is sent an email";
     app.wait_for_text_where("invite-delivery", sent, |t| t.starts_with(sent)).await;
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
 
     app.click("nav-outbox").await;
     app.wait_for_css("tr[data-to='ana@acme.example'][data-state='sent']").await;
@@ -87,7 +87,7 @@ async fn without_a_mail_server_an_invitation_saves_as_an_eml_file() {
     assert_eq!(parsed["headers"]["to"], "ana@acme.example");
     assert_eq!(parsed["headers"]["from"], format!("Acme Payments <{OWNER_EMAIL}>"));
     assert_eq!(code_in(parsed["text"].as_str().unwrap()), code);
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
 
     app.click("nav-outbox").await;
     app.wait_for_css("tr[data-to='ana@acme.example'][data-state='saved']").await;
@@ -109,7 +109,7 @@ async fn an_unsent_invitation_is_sealed_on_disk_and_still_saves_after_a_restart(
     app.click("invite-submit").await;
     let code = app.text("invite-code").await;
     app.wait_for_count("code-kept-note", 0).await; // the credential store answered
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
     app.close().await;
     let found = files_holding(data.path(), &code);
     assert!(found.is_empty(), "the code is on disk in {found:?}");

@@ -198,7 +198,7 @@ async fn end_dates_approvals_and_who_can() {
     type_in_view(&app, "invite-approval", "CHG-1042 approved by Maria").await;
     app.click("invite-submit").await;
     app.get("invite-code").await;
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
     app.wait_for_text_where("users-table", "Ben's row", |t| t.contains(BEN)).await;
     wait_in_row(&app, BEN, "user-ends", "Ends …", |t| t.starts_with("Ends ")).await;
 
@@ -241,7 +241,7 @@ async fn end_dates_approvals_and_who_can() {
     type_in_view(&app, "invite-approval", "CHG-2000").await;
     app.click("invite-submit").await;
     app.get("invite-code").await;
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
 
     // Who can delete transactions: the Owners, whatever their status.
     app.invite(OSCAR, "owner").await;

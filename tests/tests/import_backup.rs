@@ -38,7 +38,7 @@ async fn import_a_csv_after_its_preview_then_export_the_users() {
     })
     .await;
     app.screenshot("02-report").await;
-    app.click("import-done").await;
+    app.leave_codes("import-done").await;
     app.wait_for_number_text("user-count", "3 users").await;
     app.row("ben@acme.example").await;
 

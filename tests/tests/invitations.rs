@@ -25,7 +25,7 @@ async fn invite_two_accept_one_cancel_the_other() {
         )
         .await;
     assert_eq!(ana_code.len(), 39, "32 base32 characters in groups of 4: {ana_code}");
-    app.click("invite-done").await;
+    app.leave_codes("invite-done").await;
     app.click("invite-open").await;
     app.type_into("invite-emails", "Ben Builder <ben@acme.example>").await;
     app.click("invite-role-admin").await;
@@ -33,7 +33,24 @@ async fn invite_two_accept_one_cancel_the_other() {
     app.click("invite-submit").await;
     app.get("invite-outcomes").await;
     app.screenshot("02-invite-codes").await;
+    // A code is shown once: closing before it is copied or saved asks first. Saved as CSV, it
+    // may go.
+    let ben_code = app.text("invite-code").await;
     app.click("invite-done").await;
+    app.get("codes-ask").await;
+    app.screenshot("02b-codes-not-kept").await;
+    app.click("codes-ask-back").await;
+    app.wait_for_count("codes-ask", 0).await;
+    let out = tempfile::tempdir().unwrap();
+    let csv_path = out.path().join("codes.csv");
+    app.click("codes-save-csv").await;
+    app.save_in_native_dialog(&csv_path).await;
+    let csv = app.saved_file(&csv_path).await;
+    assert!(csv.starts_with("email,code,expires\r\nben@acme.example,"), "{csv}");
+    assert!(csv.contains(&ben_code), "{csv}");
+    app.wait_for_text("codes-unkept", "Every code is kept.").await;
+    app.click("invite-done").await;
+    app.wait_for_css_count("dialog[data-testid='invite-dialog'][open]", 0).await;
     app.wait_for_row_text("ben@acme.example", "user-name", "Ben Builder").await;
     app.wait_for_row_text("ben@acme.example", "user-roles", "Admin").await;
     app.wait_for_row_text("ana@acme.example", "user-status", "Invited").await;

@@ -209,3 +209,33 @@ pub async fn export_users(
     let today = chrono::Local::now().format("%Y-%m-%d");
     crate::commands::files::save_csv(&app, format!("gatehouse-users-{today}.csv"), csv).await
 }
+
+/// A one-time code as the screen that showed it once hands it over to be saved.
+#[derive(Debug, serde::Deserialize, specta::Type)]
+pub struct ShownCode {
+    pub email: String,
+    pub code: String,
+    pub expires_at: String,
+}
+
+/// Asks where to save the one-time codes a screen shows (an invitation's result, an import's
+/// report) and writes them there as CSV; `None` when cancelled. Only for a live session.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_codes_csv(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    codes: Vec<ShownCode>,
+) -> Result<Option<String>, ErrorBody> {
+    let csv = signed_in(state, move |dir, s| {
+        dir.current_session(s)?;
+        let rows: Vec<(&str, &str, &str)> = codes
+            .iter()
+            .map(|c| (c.email.as_str(), c.code.as_str(), c.expires_at.as_str()))
+            .collect();
+        Ok(gatehouse_core::csv_io::codes(&rows))
+    })
+    .await?;
+    let today = chrono::Local::now().format("%Y-%m-%d");
+    crate::commands::files::save_csv(&app, format!("gatehouse-codes-{today}.csv"), csv).await
+}

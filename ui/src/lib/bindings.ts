@@ -117,6 +117,11 @@ export const commands = {
 	 *  name, or null when cancelled.
 	 */
 	exportUsers: () => typedError<string | null, ErrorBody>(__TAURI_INVOKE("export_users")),
+	/**
+	 *  Asks where to save the one-time codes a screen shows (an invitation's result, an import's
+	 *  report) and writes them there as CSV; `None` when cancelled. Only for a live session.
+	 */
+	saveCodesCsv: (codes: ShownCode[]) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_codes_csv", { codes })),
 	backupStatus: () => typedError<BackupStatus, ErrorBody>(__TAURI_INVOKE("backup_status")),
 	/**
 	 *  "Back up now": the Owner has typed a passphrase (twice, in the window); it is judged by the
@@ -949,6 +954,13 @@ export type SetupInput = {
 	name: string,
 	email: string,
 	password: string,
+};
+
+/**  A one-time code as the screen that showed it once hands it over to be saved. */
+export type ShownCode = {
+	email: string,
+	code: string,
+	expires_at: string,
 };
 
 /**  The sign-off: after it the review never changes. */
