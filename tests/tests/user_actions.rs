@@ -82,6 +82,7 @@ async fn everyone_changes_their_own_name_and_password() {
     app.type_into("account-name-input", "Olivia O. Owner").await;
     app.click("account-name-save").await;
     app.get("account-name-saved").await;
+    app.wait_for_text("toast-text", "Your name is saved.").await;
     app.wait_for_text("me-name", "Olivia O. Owner").await;
 
     app.type_into("account-current-password", OWNER_PASSWORD).await;
