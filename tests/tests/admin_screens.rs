@@ -82,17 +82,28 @@ async fn create_a_custom_role_and_be_refused_deleting_it_while_held() {
 
     app.click("nav-roles").await;
     app.click("role-support_lead").await;
-    app.click("role-delete").await;
-    app.click("role-delete-confirm").await;
-    app.wait_for_text("roles-error", "This role is held by 1 user: take it away from them first.")
-        .await;
+    // In use: Delete is off (core would refuse it), with who holds the role and a way to them.
+    app.wait_for_text_where("role-held", "who holds it", |t| {
+        t.starts_with("Held by sue@acme.example: take the role away from them before deleting it.")
+    })
+    .await;
+    let disabled =
+        app.js("return document.querySelector(\"[data-testid='role-delete']\").disabled;");
+    assert_eq!(
+        disabled.await,
+        serde_json::Value::Bool(true),
+        "Delete is off while the role is held"
+    );
     app.screenshot("02-role-in-use").await;
+    app.click("role-show-members").await;
+    app.wait_for_count("user-row", 1).await;
+    app.row("sue@acme.example").await;
 
     // Once nobody holds it, it goes.
-    app.click("nav-users").await;
     app.row_action("sue@acme.example", "cancel").await;
     app.click("action-confirm").await;
-    app.wait_for_number_text("user-count", "1 user").await;
+    // The list is still the role's holders: none now.
+    app.wait_for_number_text("user-count", "0 users").await;
     app.click("nav-roles").await;
     app.click("role-support_lead").await;
     app.click("role-delete").await;
