@@ -56,6 +56,7 @@ const COMMANDS: &[&str] = &[
     "backup_now",
     "choose_backup",
     "restore_chosen",
+    "show_kept_aside",
     "compare_with_chosen",
     "recovery_offer",
     "restore_newest_backup",

@@ -77,6 +77,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::backups::backup_now,
             commands::backups::choose_backup,
             commands::backups::restore_chosen,
+            commands::backups::show_kept_aside,
             commands::backups::compare_with_chosen,
             commands::backups::recovery_offer,
             commands::backups::restore_newest_backup,

@@ -104,9 +104,12 @@ async fn back_up_from_settings_then_restore_it() {
     app.type_into("restore-passphrase", PASSPHRASE).await;
     app.click("restore-run").await;
     app.wait_for_text_where("auth-subtitle", "the restore notice", |t| {
-        t.starts_with("Restored a backup of 2 users.") && t.ends_with("Sign in again.")
+        t.starts_with("Restored the backup of")
+            && t.ends_with("(2 users). The data it replaced is kept aside in the data folder. Sign in to continue.")
     })
     .await;
+    // Where the replaced data went is a button that shows the folder, not a raw path.
+    app.get("show-kept-aside").await;
     app.screenshot("01-restored").await;
     app.sign_in(OWNER_EMAIL, OWNER_PASSWORD).await;
     app.wait_for_number_text("user-count", "2 users").await;

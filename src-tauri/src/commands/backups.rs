@@ -274,3 +274,76 @@ async fn restore(
     .await
     .map_err(|_| Error::Internal("the restore").to_body())?
 }
+
+/// Opens, in the system's file manager, the data folder where a restore kept the store it
+/// replaced (`Restored.kept`): only a folder named `store.replaced-…` directly in the data
+/// folder; anything else is refused with `file_error` and nothing is opened.
+#[tauri::command]
+#[specta::specta]
+pub async fn show_kept_aside(state: State<'_, AppState>, kept: String) -> Result<(), ErrorBody> {
+    let data = state.data_dir()?;
+    let path = kept_aside(&data, &kept).ok_or_else(|| ErrorBody {
+        code: gatehouse_core::ErrorCode::FileError,
+        message: "That is not a folder a restore kept aside in Gatehouse's data folder.".into(),
+    })?;
+    reveal(&path).map_err(|e| ErrorBody {
+        code: gatehouse_core::ErrorCode::FileError,
+        message: format!("The file manager could not be opened: {e}"),
+    })
+}
+
+/// `kept` when it is a folder a restore moved aside (`store.replaced-…`) directly in `data`.
+pub fn kept_aside(data: &std::path::Path, kept: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(kept);
+    let name = path.file_name()?.to_str()?;
+    let beside = path.parent() == Some(data) && name.starts_with("store.replaced-");
+    (beside && path.is_dir()).then_some(path)
+}
+
+/// Shows `path` in the system's file manager: selected where the platform can (Windows,
+/// macOS), its folder opened otherwise.
+fn reveal(path: &std::path::Path) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut command = if cfg!(target_os = "windows") {
+        let mut c = Command::new("explorer");
+        c.arg(format!("/select,{}", path.display()));
+        c
+    } else if cfg!(target_os = "macos") {
+        let mut c = Command::new("open");
+        c.arg("-R").arg(path);
+        c
+    } else {
+        let mut c = Command::new("xdg-open");
+        c.arg(path.parent().unwrap_or(path));
+        c
+    };
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kept_aside;
+
+    #[test]
+    fn only_a_folder_kept_aside_by_a_restore_in_the_data_folder_is_shown() {
+        let data = tempfile::tempdir().expect("data folder");
+        let kept = data.path().join("store.replaced-20261206T085313.650");
+        std::fs::create_dir(&kept).expect("kept folder");
+        std::fs::create_dir(data.path().join("store")).expect("store");
+        let as_text = |p: &std::path::Path| p.to_string_lossy().into_owned();
+        assert_eq!(kept_aside(data.path(), &as_text(&kept)), Some(kept.clone()));
+        // The store itself, a folder elsewhere, a file, a path that climbs out: refused.
+        assert_eq!(kept_aside(data.path(), &as_text(&data.path().join("store"))), None);
+        let elsewhere = tempfile::tempdir().expect("elsewhere");
+        let other = elsewhere.path().join("store.replaced-1");
+        std::fs::create_dir(&other).expect("other");
+        assert_eq!(kept_aside(data.path(), &as_text(&other)), None);
+        let file = data.path().join("store.replaced-file");
+        std::fs::write(&file, b"x").expect("file");
+        assert_eq!(kept_aside(data.path(), &as_text(&file)), None);
+        let climbing =
+            format!("{}/store/../store.replaced-20261206T085313.650", as_text(data.path()));
+        assert_eq!(kept_aside(data.path(), &climbing), None);
+        assert_eq!(kept_aside(data.path(), "store.replaced-20261206T085313.650"), None);
+    }
+}

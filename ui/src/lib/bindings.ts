@@ -142,6 +142,12 @@ export const commands = {
 	 */
 	restoreChosen: (password: string | null, passphrase: string | null, acceptUnencrypted: boolean) => typedError<Restored, ErrorBody>(__TAURI_INVOKE("restore_chosen", { password, passphrase, acceptUnencrypted })),
 	/**
+	 *  Opens, in the system's file manager, the data folder where a restore kept the store it
+	 *  replaced (`Restored.kept`): only a folder named `store.replaced-…` directly in the data
+	 *  folder; anything else is refused with `file_error` and nothing is opened.
+	 */
+	showKeptAside: (kept: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("show_kept_aside", { kept })),
+	/**
 	 *  "Compare with a backup…" in the Audit log: holds today's log against the chosen backup's
 	 *  copy. Needs `audit:read`; audited.
 	 */
