@@ -7,6 +7,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)] // test harness: fail loudly
 
 mod clock;
+pub mod keys;
 pub mod patience;
 mod services;
 mod steps;
