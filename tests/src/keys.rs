@@ -1,8 +1,9 @@
 //! A person at the keyboard: keys pressed on whatever has the focus, and where the focus is.
-//! Keys are WebDriver key codes; a modifier holds until the end of the keys sent.
+//! Keys are WebDriver key codes; a modifier holds until the end of the keys pressed.
 
 use crate::window::answered;
 use crate::{patience, App};
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
 use std::time::{Duration, Instant};
 
 pub const TAB: &str = "\u{E004}";
@@ -16,28 +17,34 @@ pub const DOWN: &str = "\u{E015}";
 pub const HOME: &str = "\u{E011}";
 pub const END: &str = "\u{E010}";
 
+/// Shift, Ctrl, Alt and Meta: held down until the end of the keys pressed.
+const MODIFIERS: [char; 4] = ['\u{E008}', '\u{E009}', '\u{E00A}', '\u{E03D}'];
+
 /// Ctrl with `key`: the shortcuts' modifier on Linux, where the tests run (Cmd on macOS).
 pub fn ctrl(key: char) -> String {
     format!("\u{E009}{key}")
 }
 
 impl App {
-    /// Presses `keys` on the focused element; an element replaced before the keys reached it
-    /// is looked up again.
+    /// Presses `keys` on whatever has the focus, as a keyboard does (WebDriver actions: an
+    /// element's Send Keys would first focus that element again, which puts a date field
+    /// back on its first part). Modifiers are held down until the end of `keys`.
     pub async fn press(&self, keys: &str) {
-        let (start, within) = (Instant::now(), patience::step());
-        loop {
-            let sent = match answered(self.client.active_element()).await {
-                Ok(active) => answered(active.send_keys(keys)).await,
-                Err(e) => Err(e),
-            };
-            match sent {
-                Ok(()) => return,
-                Err(e) if start.elapsed() > within => {
-                    self.fail(&format!("keys not sent: {e}")).await
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        let mut actions = KeyActions::new("keyboard".to_string());
+        let mut held = Vec::new();
+        for key in keys.chars() {
+            actions = actions.then(KeyAction::Down { value: key });
+            if MODIFIERS.contains(&key) {
+                held.push(key);
+            } else {
+                actions = actions.then(KeyAction::Up { value: key });
             }
+        }
+        for key in held.into_iter().rev() {
+            actions = actions.then(KeyAction::Up { value: key });
+        }
+        if let Err(e) = answered(self.client.perform_actions(actions)).await {
+            self.fail(&format!("keys not pressed: {e}")).await;
         }
     }
 

@@ -65,8 +65,13 @@ async fn a_day_of_work_with_the_keyboard_alone() {
     app.wait_for_focus(&id("invite-done")).await;
     app.press(ENTER).await;
     app.wait_for_css_count("dialog[open]", 0).await;
-    app.wait_for_listed(&["ana@acme.example", "ben@acme.example", "cara@acme.example", OWNER_EMAIL])
-        .await;
+    app.wait_for_listed(&[
+        "ana@acme.example",
+        "ben@acme.example",
+        "cara@acme.example",
+        OWNER_EMAIL,
+    ])
+    .await;
 
     // `/` goes to the search, where `?` is only typed; Ana's row menu is a few Tabs away.
     app.press("/").await;
@@ -143,7 +148,8 @@ async fn a_day_of_work_with_the_keyboard_alone() {
 
     // The audit log is the fifth section of an Owner's sidebar: Ctrl+5 opens it with the
     // focus on its link; Ctrl+F goes to its search (the target), Enter filters.
-    let audit = app.js("return [...document.querySelectorAll('nav a')].map(a => a.dataset.testid)");
+    let audit =
+        app.js("return [...document.querySelectorAll('nav a')].map(a => a.dataset.testid)").await;
     assert_eq!(audit[4], "nav-audit", "{audit}");
     app.press(&ctrl('5')).await;
     app.get("audit-table").await;

@@ -17,7 +17,9 @@ export function focusable(within: HTMLElement): HTMLElement[] {
  * the window's menu.
  */
 export function trapTab(event: KeyboardEvent, within: HTMLElement) {
-  if (event.key !== "Tab" || event.ctrlKey || event.metaKey || event.altKey) return;
+  // WebKitGTK may name Shift+Tab (GDK's ISO_Left_Tab) "Unidentified"; its code is still 9.
+  const tab = event.key === "Tab" || event.code === "Tab" || event.keyCode === 9;
+  if (!tab || event.ctrlKey || event.metaKey || event.altKey) return;
   const items = focusable(within);
   const first = items[0];
   const last = items[items.length - 1];
