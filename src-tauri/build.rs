@@ -76,6 +76,7 @@ const COMMANDS: &[&str] = &[
     "review_report_html",
     "save_review_csv",
     "save_review_html",
+    "show_sections",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

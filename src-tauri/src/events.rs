@@ -30,9 +30,17 @@ pub struct AccessEnded {
 #[derive(Debug, Clone, Serialize, Type, Event)]
 pub struct AlreadyRunning;
 
+/// An app menu entry with a keyboard shortcut was chosen (or its accelerator pressed): the
+/// window does what the shortcut named `action` in its table does (`search`, `invite`, `help`,
+/// `section-N`).
+#[derive(Debug, Clone, Serialize, Type, Event)]
+pub struct ShortcutChosen {
+    pub action: String,
+}
+
 /// Every event, for the builder (bindings, and the registry `emit` looks names up in).
 pub fn all() -> Events {
-    collect_events![ImportProgress, OutboxChanged, AccessEnded, AlreadyRunning]
+    collect_events![ImportProgress, OutboxChanged, AccessEnded, AlreadyRunning, ShortcutChosen]
 }
 
 /// Mounts the events of `builder` in Tauri's state as a plugin's first step, so that it is done

@@ -8,6 +8,7 @@ mod events;
 mod instance;
 mod secrets;
 mod shell;
+mod shortcuts;
 mod state;
 
 use specta_typescript::Typescript;
@@ -97,6 +98,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::review::review_report_html,
             commands::review::save_review_csv,
             commands::review::save_review_html,
+            shortcuts::show_sections,
         ])
 }
 

@@ -48,7 +48,7 @@ pub fn init_logging(app: &App) {
     }
 }
 
-/// The menu: Gatehouse › About Gatehouse, Show logs, Quit.
+/// The menu: Gatehouse › About Gatehouse, Show logs, Quit; then the keyboard shortcuts' menus.
 pub fn install_menu(app: &App) -> tauri::Result<()> {
     let about = AboutMetadataBuilder::new()
         .name(Some("Gatehouse"))
@@ -64,11 +64,14 @@ pub fn install_menu(app: &App) -> tauri::Result<()> {
         .separator()
         .item(&PredefinedMenuItem::quit(app, Some("Quit Gatehouse"))?)
         .build()?;
-    app.set_menu(MenuBuilder::new(app).item(&menu).build()?)?;
+    let [users, go, help] = crate::shortcuts::submenus(app)?;
+    let bar = MenuBuilder::new(app).item(&menu).item(&users).item(&go).item(&help).build()?;
+    app.set_menu(bar)?;
     app.on_menu_event(|app, event| {
         if event.id() == "show-logs" {
             show_logs(app);
         }
+        crate::shortcuts::chosen(app, event.id().as_ref());
     });
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 mod axe;
 mod clock;
+pub mod keys;
 pub mod patience;
 mod services;
 mod steps;

@@ -203,6 +203,12 @@ export const commands = {
 	 *  `None` when cancelled.
 	 */
 	saveReviewHtml: (review: string) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("save_review_html", { review })),
+	/**
+	 *  Lists `labels` (the sidebar's sections, in its order; none when nobody is signed in) in
+	 *  the Go menu, with Cmd/Ctrl+1… as the window's keys have them. Never refused: a menu that
+	 *  cannot be changed is logged and left as it was.
+	 */
+	showSections: (labels: string[]) => typedError<null, ErrorBody>(__TAURI_INVOKE("show_sections", { labels })),
 };
 
 /** Events */
@@ -211,6 +217,7 @@ export const events = {
 	alreadyRunning: makeEvent<AlreadyRunning, AlreadyRunning>("already-running"),
 	importProgress: makeEvent<ImportProgress, ImportProgress>("import-progress"),
 	outboxChanged: makeEvent<OutboxChanged, OutboxChanged>("outbox-changed"),
+	shortcutChosen: makeEvent<ShortcutChosen, ShortcutChosen>("shortcut-chosen"),
 };
 
 /* Types */
@@ -960,6 +967,15 @@ export type SetupInput = {
 	name: string,
 	email: string,
 	password: string,
+};
+
+/**
+ *  An app menu entry with a keyboard shortcut was chosen (or its accelerator pressed): the
+ *  window does what the shortcut named `action` in its table does (`search`, `invite`, `help`,
+ *  `section-N`).
+ */
+export type ShortcutChosen = {
+	action: string,
 };
 
 /**  A one-time code as the screen that showed it once hands it over to be saved. */
