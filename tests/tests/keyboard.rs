@@ -29,9 +29,15 @@ async fn a_day_of_work_with_the_keyboard_alone() {
     app.accept_invitation(ANA, &code, "Ana Analyst", ANA_PASSWORD).await;
     app.click("sign-out").await;
 
-    // From here on, only keys. Sign in: the email field has the focus.
+    // From here on, only keys. Sign in: the screen keeps the email of who signed in last
+    // (Ana), with the focus on the password; Shift+Tab goes back to the email to change it.
+    app.wait_for_value("signin-email", ANA).await;
+    app.wait_for_focus(&id("signin-password")).await;
+    app.press(SHIFT_TAB).await;
     app.wait_for_focus(&id("signin-email")).await;
+    app.press(&ctrl('a')).await;
     app.press(OWNER_EMAIL).await;
+    app.wait_for_value("signin-email", OWNER_EMAIL).await;
     app.press(TAB).await;
     app.wait_for_focus(&id("signin-password")).await;
     app.press(OWNER_PASSWORD).await;
@@ -179,7 +185,8 @@ async fn a_day_of_work_with_the_keyboard_alone() {
     app.move_focus_to(SHIFT_TAB, &id("sign-out"), 30).await;
     app.press(ENTER).await;
     app.get("signin-form").await;
-    app.wait_for_focus(&id("signin-email")).await;
+    app.wait_for_value("signin-email", OWNER_EMAIL).await;
+    app.wait_for_focus(&id("signin-password")).await;
     app.screenshot("08-signed-out").await;
 
     app.close().await;
