@@ -348,6 +348,10 @@ impl Out {
                 if e.summary.is_empty() { String::new() } else { format!("  {}", e.summary) }
             );
         }
+        if let Some(count) = page.count {
+            let plus = if count.at_least { "+" } else { "" };
+            say!("{} of {}{plus} matching events shown", page.events.len(), count.events);
+        }
     }
 
     /// The outbox: one line a message, newest first.

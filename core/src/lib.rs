@@ -22,7 +22,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorBody, ErrorCode, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
-    AcceptInput, AuditPage, AuditQuery, BulkAction, BulkOutcome, Enrolled, Enrolment,
+    AcceptInput, AuditCount, AuditPage, AuditQuery, BulkAction, BulkOutcome, Enrolled, Enrolment,
     ImportOutcome, ImportReport, ImportRow, InviteOutcome, InviteRequest, Invitee, RecoverInput,
     ResetInput, RoleCopy, RoleInput, RoleView, SecondFactorReach, SettingsInput, SetupInput,
     UserDetail, UserPage, UserQuery, UserSort,

@@ -222,3 +222,77 @@ fn a_version_1_store_gets_its_actor_index_when_opened() {
     let current = gatehouse_core::store::SCHEMA_VERSION;
     assert_eq!(schema(&db).as_deref(), Some(&current.to_be_bytes()[..]));
 }
+
+/// The count of the first page of `query` with pages of `limit`, as (events, at least).
+fn count(
+    org: &Org,
+    session: gatehouse_core::SessionId,
+    query: AuditQuery,
+    limit: u32,
+) -> (u64, bool) {
+    let page = org.dir.audit_log(session, AuditQuery { limit: Some(limit), ..query }).unwrap();
+    let count = page.count.expect("a first page counts");
+    (count.events, count.at_least)
+}
+
+#[test]
+fn the_first_page_counts_every_event_its_filter_matches() {
+    let org = Org::new().with_owner();
+    let ada = org.member("ada@example.com", &["admin"]);
+    for i in 0..5 {
+        org.invite(&format!("user{i}@example.com"), &["reporting"]);
+        org.invite_as(ada.session, &format!("ada{i}@example.com"), &["reporting"]).unwrap();
+    }
+    let invites = AuditQuery { action: Some(AuditAction::Invite), ..Default::default() };
+    assert_eq!(count(&org, org.owner(), invites.clone(), 2), (11, false), "ada's and 10 more");
+    let by_ada = AuditQuery { actor: Some("ada@example.com".into()), ..Default::default() };
+    let ada_events = all_pages_by(&org, "ada@example.com", 100).len() as u64;
+    assert_eq!(count(&org, org.owner(), by_ada.clone(), 2), (ada_events, false));
+    let ada_invites = AuditQuery { action: Some(AuditAction::Invite), ..by_ada };
+    assert_eq!(count(&org, org.owner(), ada_invites, 2), (5, false));
+    let everything = org.dir.audit_log(org.owner(), AuditQuery::default()).unwrap().events;
+    let naming_ada = everything
+        .iter()
+        .filter(|e| e.target.as_deref().is_some_and(|t| t.contains("ada")))
+        .count() as u64;
+    assert!(naming_ada >= 6, "ada's invitation and the 5 she sent");
+    let target = AuditQuery { target: Some("ADA".into()), ..Default::default() };
+    assert_eq!(count(&org, org.owner(), target, 1), (naming_ada, false));
+
+    // Unfiltered, the whole log: each read before this one is in it too.
+    let head = org.dir.verify_integrity(org.owner()).unwrap().audit_events;
+    assert_eq!(count(&org, org.owner(), AuditQuery::default(), 3), (u64::from(head), false));
+
+    // A page that follows is not counted again.
+    let first = org.dir.audit_log(org.owner(), AuditQuery { limit: Some(2), ..invites }).unwrap();
+    let second = AuditQuery { before: first.next, limit: Some(2), ..Default::default() };
+    assert_eq!(org.dir.audit_log(org.owner(), second).unwrap().count, None);
+    org.verify();
+}
+
+#[test]
+fn a_count_past_the_cap_says_at_least_but_the_whole_log_is_counted_exactly() {
+    const PASSWORD: &str = "correct horse battery staple 7";
+    let org = Org::new();
+    let plan = gatehouse_core::seed::SeedPlan {
+        users: 20,
+        invited: 0,
+        audit_events: 3_000,
+        ..gatehouse_core::seed::SeedPlan::large(PASSWORD)
+    };
+    org.dir.seed(&plan, |_, _| {}).unwrap();
+    let owner = org.dir.sign_in("owner@example.com", PASSWORD).unwrap().session;
+    let cap = gatehouse_core::AuditCount::CAP;
+
+    // Seeded events are the Owner's sign-ins, with the seeding before them.
+    let by_owner = AuditQuery { actor: Some("owner@example.com".into()), ..Default::default() };
+    assert_eq!(count(&org, owner, by_owner, 50), (cap, true), "through the actor index");
+    let sign_ins = AuditQuery { action: Some(AuditAction::SignIn), ..Default::default() };
+    assert_eq!(count(&org, owner, sign_ins, 50), (cap, true), "read on past the page");
+    let (all, at_least) = count(&org, owner, AuditQuery::default(), 50);
+    assert!(!at_least && all > 3_000, "{all}: the seed, the sign-in and the reads");
+    let log = u64::from(org.dir.verify_integrity(owner).unwrap().audit_events);
+    assert_eq!(all + 1, log, "every event before the read, which is itself the next");
+    let none = AuditQuery { action: Some(AuditAction::DeleteRole), ..Default::default() };
+    assert_eq!(count(&org, owner, none, 50), (0, false));
+}

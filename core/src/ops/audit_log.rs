@@ -31,12 +31,41 @@ pub struct AuditPage {
     pub next: Option<u64>,
     /// The email of each user who acts on this page.
     pub actors: Vec<ActorEmail>,
+    /// How many events the query matches, on its first page (no `before`); `null` on the
+    /// pages that follow it.
+    pub count: Option<AuditCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ActorEmail {
     pub id: UserId,
     pub email: String,
+    /// Empty for a cancelled invitee, whose record is gone.
+    pub name: String,
+}
+
+/// How many events match a query: exact up to [`AuditCount::CAP`]; past it, `at_least` and
+/// `events` is the cap. An unfiltered log is counted exactly at any size (its newest event's
+/// sequence number is its length); a filter is counted by reading on past the page, which
+/// stops at the cap, so that a count costs a page at most what the cap's events cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+pub struct AuditCount {
+    pub events: u64,
+    pub at_least: bool,
+}
+
+impl AuditCount {
+    /// Matches counted before a count says "at least".
+    pub const CAP: u64 = 1_000;
+
+    fn exact(events: u64) -> Self {
+        AuditCount { events, at_least: false }
+    }
+
+    /// `seen` matches, of which those past the cap are not counted.
+    fn up_to(seen: u64) -> Self {
+        AuditCount { events: seen.min(Self::CAP), at_least: seen > Self::CAP }
+    }
 }
 
 const AUDIT_READ: Permission = Permission { module: Module::Audit, action: Action::Read };
@@ -74,6 +103,12 @@ struct Filter<'a> {
 }
 
 impl Filter<'_> {
+    /// Whether the filter asks more of an event than its actor (which the actor index answers).
+    fn reads_events(&self) -> bool {
+        let q = self.query;
+        self.target.is_some() || q.action.is_some() || q.from.is_some() || q.to.is_some()
+    }
+
     fn matches(&self, e: &AuditEvent) -> bool {
         let q = self.query;
         self.actor.is_none_or(|a| e.actor == AuditActor::User(a))
@@ -126,28 +161,50 @@ impl Directory {
             Some(actor) => Box::new(self.store.audit_events_by(actor, before)),
             None => Box::new(self.store.audit_events_rev(before)),
         };
+        // A first page of a filter that reads events counts on past the page, up to the cap.
+        let counting = query.before.is_none() && filter.reads_events();
+        let mut matched: u64 = 0;
         for event in candidates {
             let event = event?;
             if !filter.matches(&event) {
                 continue;
             }
-            if events.len() == limit {
+            matched += 1;
+            if events.len() < limit {
+                events.push(event);
+                continue;
+            }
+            if next.is_none() {
                 next = events.last().map(|e: &AuditEvent| e.seq);
+            }
+            if !counting || matched > AuditCount::CAP {
                 break;
             }
-            events.push(event);
         }
+        let count = match (query.before, next, filter.actor) {
+            (Some(_), _, _) => None,
+            (None, None, _) => Some(AuditCount::exact(events.len() as u64)),
+            (None, Some(_), _) if counting => Some(AuditCount::up_to(matched)),
+            // Sequence numbers run 1, 2, 3, ... without a gap: the newest is the count.
+            (None, Some(_), None) => Some(AuditCount::exact(events.first().map_or(0, |e| e.seq))),
+            (None, Some(_), Some(actor)) => Some(AuditCount::up_to(
+                self.store.audit_events_by_count(actor, AuditCount::CAP + 1)?,
+            )),
+        };
         let mut actors: Vec<ActorEmail> = Vec::new();
         for event in &events {
             if let AuditActor::User(id) = event.actor {
                 if !actors.iter().any(|a| a.id == id) {
                     // A cancelled invitee's record is gone: their id stands for them.
-                    let email = self.store.user(id)?.map(|u| u.email.to_string());
-                    actors.push(ActorEmail { id, email: email.unwrap_or_else(|| id.to_string()) });
+                    let (email, name) = match self.store.user(id)? {
+                        Some(u) => (u.email.to_string(), u.name),
+                        None => (id.to_string(), String::new()),
+                    };
+                    actors.push(ActorEmail { id, email, name });
                 }
             }
         }
-        Ok(AuditPage { events, next, actors })
+        Ok(AuditPage { events, next, actors, count })
     }
 
     /// Verifies the store and the audit chain for a user who may read the log.

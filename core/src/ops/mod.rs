@@ -17,7 +17,7 @@ mod settings;
 mod setup;
 mod users;
 
-pub use audit_log::{AuditPage, AuditQuery};
+pub use audit_log::{AuditCount, AuditPage, AuditQuery};
 pub use bulk::{BulkAction, BulkOutcome, MAX_BULK_USERS};
 pub use codes::{AcceptInput, ResetInput};
 pub use import::{ImportOutcome, ImportReport, ImportRow};

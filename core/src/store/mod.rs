@@ -441,6 +441,20 @@ impl Store {
         })
     }
 
+    /// How many events `actor` did, counted to `at_most`: the actor index's keys only.
+    pub fn audit_events_by_count(&self, actor: UserId, at_most: u64) -> Result<u64> {
+        let range = tx::actor_key_at(actor, 0)..tx::actor_key_at(actor, u64::MAX);
+        let mut n = 0;
+        for key in self.audit_actors.range(range).keys() {
+            if n == at_most {
+                break;
+            }
+            key?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// The number of the last audit event (0 when the log is empty).
     pub fn audit_head_seq(&self) -> Result<u64> {
         Ok(self.audit_head()?.0)

@@ -255,6 +255,8 @@ export type Action = "create" | "read" | "update" | "delete";
 export type ActorEmail = {
 	id: string,
 	email: string,
+	/**  Empty for a cancelled invitee, whose record is gone. */
+	name: string,
 };
 
 /**  A second launch of Gatehouse brought this window forward: the window says why. */
@@ -305,6 +307,17 @@ export type AuditAction = "setup" | "sign_in" | "sign_out" | "permission_denied"
 
 export type AuditActor = { kind: "system" } | { kind: "user"; id: string };
 
+/**
+ *  How many events match a query: exact up to [`AuditCount::CAP`]; past it, `at_least` and
+ *  `events` is the cap. An unfiltered log is counted exactly at any size (its newest event's
+ *  sequence number is its length); a filter is counted by reading on past the page, which
+ *  stops at the cap, so that a count costs a page at most what the cap's events cost.
+ */
+export type AuditCount = {
+	events: number,
+	at_least: boolean,
+};
+
 export type AuditEvent = {
 	/**  1, 2, 3, ... with no gaps. */
 	seq: number,
@@ -331,6 +344,11 @@ export type AuditPage = {
 	next: number | null,
 	/**  The email of each user who acts on this page. */
 	actors: ActorEmail[],
+	/**
+	 *  How many events the query matches, on its first page (no `before`); `null` on the
+	 *  pages that follow it.
+	 */
+	count: AuditCount | null,
 };
 
 export type AuditQuery = {
