@@ -1,6 +1,7 @@
 //! Large stores: the seed generator and the in-memory list index that pages through them.
 
-use crate::support::Org;
+use crate::support::{Org, MEMBER_PASSWORD};
+use gatehouse_core::model::name_order::name_order;
 use gatehouse_core::model::{UserStatus, UserView};
 use gatehouse_core::seed::{person, SeedPlan};
 use gatehouse_core::{Directory, UserQuery, UserSort};
@@ -99,9 +100,12 @@ fn paging_through_the_list_matches_a_scan_of_the_store_for_every_filter() {
                 u.name.to_lowercase()
             }
         };
+        let by_name = |a: &&UserView, b: &&UserView| {
+            name_order((&shown(a), &a.email.to_lowercase()), (&shown(b), &b.email.to_lowercase()))
+        };
         match q.sort {
             Some(UserSort::Email) => expected.sort_by_key(|u| u.email.to_lowercase()),
-            _ => expected.sort_by_key(|u| (shown(u), u.email.to_lowercase())),
+            _ => expected.sort_by(by_name),
         }
         if q.descending == Some(true) {
             expected.reverse();
@@ -140,5 +144,73 @@ fn the_list_follows_every_change_and_is_rebuilt_when_the_store_reopens() {
         after.iter().map(|u| (&u.email, u.status)).collect::<Vec<_>>(),
         before.iter().map(|u| (&u.email, u.status)).collect::<Vec<_>>()
     );
+    org.verify();
+}
+
+fn names(users: &[UserView]) -> Vec<&str> {
+    users
+        .iter()
+        .map(|u| if u.name.is_empty() { u.email.as_str() } else { u.name.as_str() })
+        .collect()
+}
+
+#[test]
+fn numbers_in_names_sort_as_numbers_in_pages_and_in_the_full_list() {
+    let org = Org::new().with_owner();
+    for (n, name) in ["Ada 13920", "ada 2", "Ada 20000", "Ada 1440"].iter().enumerate() {
+        let issued = org.invite(&format!("ada{n}@example.com"), &["reporting"]);
+        org.accept(&issued, name);
+    }
+    let q = |descending| UserQuery {
+        role: Some("reporting".into()),
+        descending: Some(descending),
+        ..Default::default()
+    };
+    let up = org.dir.query_users(org.owner(), q(false)).unwrap().users;
+    assert_eq!(names(&up), ["ada 2", "Ada 1440", "Ada 13920", "Ada 20000"]);
+    let down = org.dir.query_users(org.owner(), q(true)).unwrap().users;
+    assert_eq!(names(&down), ["Ada 20000", "Ada 13920", "Ada 1440", "ada 2"]);
+    // The full list (the command line's export, the import's look-up) reads the same order.
+    let everyone = org.dir.list_users(org.owner()).unwrap();
+    let adas: Vec<&str> =
+        names(&everyone).into_iter().filter(|n| n.to_lowercase().starts_with("ada ")).collect();
+    assert_eq!(adas, names(&up));
+    org.verify();
+}
+
+#[test]
+fn by_last_sign_in_the_dates_run_either_way_and_never_signed_in_stays_last() {
+    let mut org = Org::new().with_owner();
+    let member = |org: &Org, email: &str, name: &str| {
+        let issued = org.invite(email, &["reporting"]);
+        org.accept(&issued, name);
+    };
+    member(&org, "zed@example.com", "Zed");
+    member(&org, "amy@example.com", "Amy");
+    org.invite("nina@example.com", &["reporting"]);
+    org.invite("ben@example.com", &["reporting"]);
+    org.later(chrono::Duration::hours(1));
+    org.dir.sign_in("amy@example.com", MEMBER_PASSWORD).unwrap();
+    org.later(chrono::Duration::hours(1));
+    org.dir.sign_in("zed@example.com", MEMBER_PASSWORD).unwrap();
+    let page = |descending| {
+        let q = UserQuery {
+            role: Some("reporting".into()), // not the Owner, who signs in again as time moves
+            sort: Some(UserSort::LastSignIn),
+            descending: Some(descending),
+            ..Default::default()
+        };
+        org.dir.query_users(org.owner(), q).unwrap().users
+    };
+    let up = page(false);
+    assert_eq!(names(&up), ["Amy", "Zed", "ben@example.com", "nina@example.com"]);
+    let down = page(true);
+    assert_eq!(
+        names(&down),
+        ["Zed", "Amy", "ben@example.com", "nina@example.com"],
+        "latest first; the never-signed-in last and still in name order"
+    );
+    assert!(up[2..].iter().all(|u| u.last_sign_in_at.is_none()));
+    assert!(up[0].last_sign_in_at < up[1].last_sign_in_at);
     org.verify();
 }

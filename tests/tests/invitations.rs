@@ -53,7 +53,13 @@ async fn invite_two_accept_one_cancel_the_other() {
     app.wait_for_css_count("dialog[data-testid='invite-dialog'][open]", 0).await;
     app.wait_for_row_text("ben@acme.example", "user-name", "Ben Builder").await;
     app.wait_for_row_text("ben@acme.example", "user-roles", "Admin").await;
-    app.wait_for_row_text("ana@acme.example", "user-status", "Invited").await;
+    // The status says when the invitation expires (a week on, so never "Today").
+    let ana_status = "[data-email='ana@acme.example'] [data-testid='user-status']";
+    app.wait_for_css_text(ana_status, "Invited · expires …", |t| {
+        let words = t.split_whitespace().collect::<Vec<_>>().join(" ");
+        words.starts_with("Invited · expires ") && !words.ends_with("Today")
+    })
+    .await;
     app.wait_for_row_text("ana@acme.example", "user-roles", "Reporting").await;
     app.wait_for_count("user-row", 3).await;
     app.screenshot("03-users-invited").await;

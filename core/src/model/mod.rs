@@ -4,6 +4,7 @@ pub mod audit;
 pub mod email;
 pub mod factors;
 pub mod invitation;
+pub mod name_order;
 pub mod org;
 pub mod permission;
 pub mod review;

@@ -2,6 +2,7 @@
 
 use crate::auth::session::SessionId;
 use crate::error::Result;
+use crate::model::name_order::name_order;
 use crate::model::{
     Action, AuditActor, AuditEvent, Module, Permission, RoleKey, UserId, UserStatus, UserView,
 };
@@ -10,6 +11,7 @@ use crate::ops::session::Actor;
 use crate::store::UserEntry;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 /// Which users to list and in what order. Everything is optional: the default is every user,
@@ -33,19 +35,23 @@ pub struct UserQuery {
     #[serde(default)]
     pub no_sign_in_since: Option<DateTime<Utc>>,
     pub sort: Option<UserSort>,
-    /// Reverse the order.
+    /// Reverse the order. By last sign-in it runs latest first, and those who never signed in
+    /// stay last.
     pub descending: Option<bool>,
     pub offset: Option<u32>,
     /// Page size, 1 to 1,000 (default 100).
     pub limit: Option<u32>,
 }
 
+/// The list's orders. Name order compares numbers inside names as numbers (see
+/// [`crate::model::name_order`]); every other order breaks its ties by name order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
 pub enum UserSort {
     Name,
     Email,
     Status,
+    /// Earliest sign-in first; never signed in last.
     LastSignIn,
     Updated,
 }
@@ -88,14 +94,17 @@ impl Directory {
 
     /// Every user in the list, sorted as [`Directory::list_users`] sorts them; unchecked.
     pub(crate) fn users_by_name(&self) -> Result<Vec<UserView>> {
-        let mut users =
-            self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
+        let users = self.store.users()?.iter().map(|u| self.view(u)).collect::<Result<Vec<_>>>()?;
         // Invited users without a name yet sort by their email, as they are shown.
-        users.sort_by_cached_key(|u| {
-            let shown = if u.name.is_empty() { &u.email } else { &u.name };
-            (shown.to_lowercase(), u.email.to_lowercase())
-        });
-        Ok(users)
+        let mut keyed: Vec<(String, String, UserView)> = users
+            .into_iter()
+            .map(|u| {
+                let shown = if u.name.is_empty() { &u.email } else { &u.name };
+                (shown.to_lowercase(), u.email.to_lowercase(), u)
+            })
+            .collect();
+        keyed.sort_by(|a, b| name_order((&a.0, &a.1), (&b.0, &b.1)));
+        Ok(keyed.into_iter().map(|(_, _, u)| u).collect())
     }
 }
 
@@ -134,6 +143,7 @@ impl Directory {
         let mut positions = selection.positions;
         // Already in name order; the other orders are stable sorts with name order as tie-break.
         let sort = query.sort.unwrap_or(UserSort::Name);
+        let descending = query.descending.unwrap_or(false);
         if sort != UserSort::Name {
             let entries: Vec<&UserEntry> = index.in_name_order().collect();
             let by = |at: &usize| entries[*at];
@@ -141,11 +151,15 @@ impl Directory {
                 UserSort::Name => {}
                 UserSort::Email => positions.sort_by(|a, b| by(a).email.cmp(&by(b).email)),
                 UserSort::Status => positions.sort_by_key(|at| by(at).status as u8),
-                UserSort::LastSignIn => positions.sort_by_key(|at| by(at).last_sign_in_at),
+                UserSort::LastSignIn => positions.sort_by(|a, b| {
+                    by_sign_in(by(a).last_sign_in_at, by(b).last_sign_in_at, descending)
+                }),
                 UserSort::Updated => positions.sort_by_key(|at| by(at).updated_at),
             }
         }
-        if query.descending.unwrap_or(false) {
+        // By last sign-in the direction is already applied: those who never signed in stay
+        // last and ties stay in name order, whichever way the dates run.
+        if descending && sort != UserSort::LastSignIn {
             positions.reverse();
         }
         let total = positions.len() as u32;
@@ -193,6 +207,18 @@ impl Directory {
             return Ok(viewer);
         }
         self.authorize(session, Module::Users, Action::Read)
+    }
+}
+
+/// The order of two last sign-ins: earliest first (latest first when `descending`), never
+/// signed in after everyone who did, either way.
+fn by_sign_in(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>, descending: bool) -> Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) if descending => b.cmp(&a),
+        (Some(a), Some(b)) => a.cmp(&b),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
     }
 }
 

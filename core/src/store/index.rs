@@ -2,9 +2,11 @@
 //! users needs neither a scan of the store nor decoding every record. Built when the store
 //! opens and kept in step by [`super::Store::write`] after each committed transaction.
 
+use crate::model::name_order::name_order;
 use crate::model::role::OWNER;
 use crate::model::{RoleKey, User, UserId, UserStatus};
 use chrono::{DateTime, NaiveDate, Utc};
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 
@@ -35,8 +37,26 @@ pub struct UserEntry {
     pub second_factor: bool,
 }
 
-/// Position in name order: shown name, then email (unique), so the order is total.
-type NameKey = (Text, Text);
+/// Position in name order: shown name, then email (unique), so the order is total; both in
+/// natural order ([`name_order`]), compared in place, so the key holds no more than the two
+/// shared texts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NameKey {
+    shown: Text,
+    email: Text,
+}
+
+impl Ord for NameKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        name_order((&self.shown, &self.email), (&other.shown, &other.email))
+    }
+}
+
+impl PartialOrd for NameKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct UserIndex {
@@ -153,7 +173,7 @@ impl UserEntry {
     }
 
     fn key(&self) -> NameKey {
-        (self.shown.clone(), self.email.clone())
+        NameKey { shown: self.shown.clone(), email: self.email.clone() }
     }
 
     pub fn active_owner(&self) -> bool {
@@ -453,7 +473,7 @@ impl UserIndex {
         self.keys.is_empty()
     }
 
-    /// Every user, by shown name then email.
+    /// Every user, by shown name then email, in natural order (see [`name_order`]).
     pub fn in_name_order(&self) -> impl DoubleEndedIterator<Item = &UserEntry> {
         self.by_name.values()
     }
@@ -501,6 +521,38 @@ mod tests {
         index.remove(b.id);
         assert_eq!(order(&index), vec![a.id, c.id]);
         assert_eq!(index.len(), 2);
+    }
+
+    #[test]
+    fn numbers_in_names_sort_as_numbers_in_the_order_and_the_columns() {
+        let names = ["Ada 20000", "ada 13920", "Ada 1440", "Ada 2", "Ben 10", "Ada 1440"];
+        let mut users: Vec<User> = names
+            .iter()
+            .enumerate()
+            .map(|(n, name)| user(name, &format!("u{}@example.com", 10 - n)))
+            .collect();
+        let mut index = UserIndex::build(users.clone());
+        let order = |i: &UserIndex| i.in_name_order().map(|e| e.id).collect::<Vec<_>>();
+        let by = |picks: &[usize], users: &[User]| -> Vec<UserId> {
+            picks.iter().map(|&n| users[n].id).collect()
+        };
+        // The two "Ada 1440" by email, also naturally: u5 before u8.
+        assert_eq!(order(&index), by(&[3, 5, 2, 1, 0, 4], &users));
+        let all = index.select(None, None, None, false, None);
+        assert_eq!(ids(&index, all), order(&index), "the columns in the same order");
+
+        // A rename finds its place in the built columns by the same order.
+        users[4].name = "Ada 100".into();
+        index.put(&users[4]);
+        assert!(index.columns.get().is_some());
+        assert_eq!(order(&index), by(&[3, 4, 5, 2, 1, 0], &users));
+        let all = index.select(None, None, None, false, None);
+        assert_eq!(ids(&index, all), order(&index));
+        index.remove(users[2].id);
+        assert!(index.consistent());
+        assert!(
+            index.same_as(&UserIndex::build(users.iter().filter(|u| u.id != users[2].id).cloned()))
+        );
     }
 
     fn ids(index: &UserIndex, selection: Selection) -> Vec<UserId> {

@@ -1077,14 +1077,23 @@ export type UserQuery = {
 	/**  Only users with no sign-in since this instant (never signed in included). */
 	no_sign_in_since?: string | null,
 	sort: UserSort | null,
-	/**  Reverse the order. */
+	/**
+	 *  Reverse the order. By last sign-in it runs latest first, and those who never signed in
+	 *  stay last.
+	 */
 	descending: boolean | null,
 	offset: number | null,
 	/**  Page size, 1 to 1,000 (default 100). */
 	limit: number | null,
 };
 
-export type UserSort = "name" | "email" | "status" | "last_sign_in" | "updated";
+/**
+ *  The list's orders. Name order compares numbers inside names as numbers (see
+ *  [`crate::model::name_order`]); every other order breaks its ties by name order.
+ */
+export type UserSort = "name" | "email" | "status" | 
+/**  Earliest sign-in first; never signed in last. */
+"last_sign_in" | "updated";
 
 export type UserStatus = "active" | "inactive" | "invited";
 
