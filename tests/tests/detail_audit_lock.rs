@@ -147,8 +147,9 @@ async fn a_row_opens_its_whole_event() {
     let long = "quarterly-access-review-of-the-finance-and-payroll-teams-".repeat(4);
     app.type_into("audit-target", &long).await;
     app.wait_for_count("audit-row", 0).await;
-    // The whole text is searched once typing pauses (250 ms), before Clear would cancel it.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    // The whole text is searched once typing pauses (250 ms): Clear once core has answered it.
+    let answered = "return document.querySelector(\"[data-testid='audit-count']\").dataset.target;";
+    app.wait_for_js_where(answered, "the whole text searched", |t| t.as_str() == Some(&long)).await;
     app.click("audit-clear").await;
     let summary = format!("searched the audit log: target “{long}”");
     let newest = "[data-testid='audit-row']:first-of-type [data-testid='audit-row-details']";
