@@ -55,6 +55,23 @@ async fn change_roles_then_deactivate_and_reactivate() {
     app.row_action(ANA, "reactivate").await;
     app.wait_for_row_text(ANA, "user-status", "Active").await;
 
+    // The detail offers what her row's menu does, and runs it the same way: deactivating her
+    // from it asks for the reason, and the detail shows her Inactive.
+    let menu = app.row_menu(ANA).await;
+    app.send_keys_to("user-actions", "\u{E00C}").await; // Escape closes the menu
+    app.open_detail(ANA).await;
+    let offered = app.attrs("[data-testid='detail-actions'] button", "data-testid").await;
+    let offered: Vec<String> = offered.iter().map(|t| t.replacen("detail-", "", 1)).collect();
+    assert_eq!(offered, menu, "the detail offers what the row menu does");
+    app.click("detail-action-deactivate").await;
+    app.type_into("deactivate-reason", "from the detail").await;
+    app.click("action-confirm").await;
+    app.wait_for_text_where("detail-status", "Inactive", |t| t.contains("Inactive")).await;
+    app.screenshot("04b-detail-actions").await;
+    app.send_keys_to("user-detail", "\u{E00C}").await;
+    app.row_action(ANA, "reactivate").await;
+    app.wait_for_row_text(ANA, "user-status", "Active").await;
+
     // A reset code from the row menu; Ana sets a new password with it from the sign-in screen.
     app.row_action(ANA, "reset").await;
     let code = app.text("issued-code").await;
