@@ -200,10 +200,14 @@ fn points(n: u64) -> Vec<u64> {
     (0..MOST_POINTS).map(|i| 1 + i * (n - 1) / (MOST_POINTS - 1)).collect()
 }
 
+/// One operation at a time (see `disk_faults.rs`).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn every_point_of(op: Op) {
     if !FaultFs::available_for_tests() {
         return;
     }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let base_dir = tmp.path().join("base");
     base(&base_dir);

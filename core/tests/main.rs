@@ -10,8 +10,6 @@ mod bulk;
 mod crash;
 mod detail;
 mod dominance;
-#[cfg(target_os = "linux")]
-mod faults;
 mod fuzz;
 mod going_back;
 mod governance;
