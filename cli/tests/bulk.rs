@@ -7,29 +7,15 @@
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 
+mod common;
+use common::Run;
+
 const OWNER: &str = "olivia@acme.example";
 const PASSWORD: &str = "correct horse battery staple 8";
 const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 9";
 const ADA: &str = "ada@acme.example";
 const REX: &str = "rex@acme.example";
 const PAM: &str = "pam@acme.example";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "{}{}", self.stderr, self.stdout);
-        self
-    }
-}
 
 struct Cli {
     data: tempfile::TempDir,

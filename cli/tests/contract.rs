@@ -6,21 +6,12 @@ use serde_json::Value;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+mod common;
+use common::Run;
+
 const OWNER: &str = "olivia@acme.example";
 const PASSWORD: &str = "correct horse battery staple 7";
 const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 4";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
 
 /// A data folder and the `gatehouse` binary pointed at it.
 const BACKUP_PASSPHRASE: &str = "tangerine orbit cellar 42";

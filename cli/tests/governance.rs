@@ -12,35 +12,14 @@ use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
+mod common;
+use common::Run;
+
 const OWNER: &str = "olivia@acme.example";
 const PASSWORD: &str = "correct horse battery staple 5";
 const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 6";
 const ANA: &str = "ana@acme.example";
 const BEN: &str = "ben@acme.example";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "{}{}", self.stderr, self.stdout);
-        self
-    }
-
-    /// Exit 1 with `error[CODE]: …` first on stderr.
-    fn refused(&self, code: &str) -> &Self {
-        assert_eq!(self.code, 1, "{}{}", self.stderr, self.stdout);
-        assert!(self.stderr.starts_with(&format!("error[{code}]: ")), "{}", self.stderr);
-        self
-    }
-}
 
 /// A data folder and the `gatehouse` binary pointed at it.
 struct Cli {

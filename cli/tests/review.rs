@@ -5,21 +5,12 @@
 use serde_json::Value;
 use std::process::Command;
 
+mod common;
+use common::Run;
+
 const OWNER: &str = "olivia@acme.example";
 const PASSWORD: &str = "correct horse battery staple 7";
 const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 4";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
 
 struct Cli {
     data: tempfile::TempDir,

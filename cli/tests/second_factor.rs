@@ -9,34 +9,13 @@ use gatehouse_core::auth::totp::{Secret, STEP};
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
+mod common;
+use common::Run;
+
 const OWNER: &str = "olivia@acme.example";
 const PASSWORD: &str = "correct horse battery staple 1";
 const MEMBER_PASSWORD: &str = "plum tractor lantern quietly 2";
 const ANA: &str = "ana@acme.example";
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-
-    /// Exit 1 with `error[CODE]: …` first on stderr.
-    fn refused(&self, code: &str) -> &Self {
-        assert_eq!(self.code, 1, "{}{}", self.stderr, self.stdout);
-        assert!(self.stderr.starts_with(&format!("error[{code}]: ")), "{}", self.stderr);
-        self
-    }
-
-    fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "{}{}", self.stderr, self.stdout);
-        self
-    }
-}
 
 /// A data folder and the `gatehouse` binary pointed at it.
 struct Cli {
