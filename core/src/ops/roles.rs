@@ -53,7 +53,7 @@ impl Directory {
         let mut members: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
         let index = self.store.index();
         for user in index.in_name_order() {
-            for key in &user.roles {
+            for key in user.roles {
                 *members.entry(key).or_default() += 1;
             }
         }

@@ -145,7 +145,7 @@ impl Directory {
         let sort = query.sort.unwrap_or(UserSort::Name);
         let descending = query.descending.unwrap_or(false);
         if sort != UserSort::Name {
-            let entries: Vec<&UserEntry> = index.in_name_order().collect();
+            let entries: Vec<UserEntry> = index.in_name_order().collect();
             let by = |at: &usize| entries[*at];
             match sort {
                 UserSort::Name => {}

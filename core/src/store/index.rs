@@ -1,31 +1,33 @@
 //! The in-memory index of users that the list and search read, so that a page out of 100,000
 //! users needs neither a scan of the store nor decoding every record. Built when the store
 //! opens and kept in step by [`super::Store::write`] after each committed transaction.
+//!
+//! It is a few vectors in name order, one per field, so that a hundred thousand users take
+//! about 13 MB: a filter reads its fields front to back, a change of status or roles is
+//! written in place, and a user added, removed or renamed moves within the vectors (a few
+//! megabytes moved). Many users changed at once are put in order again in one sort.
 
 use crate::model::name_order::name_order;
 use crate::model::role::OWNER;
 use crate::model::{RoleKey, User, UserId, UserStatus};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
-/// Text shared between the order, the id map and the entry (and, for role keys, between all
-/// holders): a hundred thousand users hold one copy of each.
+/// A role key, one copy for all its holders.
 pub type Text = Arc<str>;
 
-/// What the list needs of one user to filter and sort.
-#[derive(Debug, Clone)]
-pub struct UserEntry {
+/// What the list needs of one user to filter and sort: one row of the index.
+#[derive(Debug, Clone, Copy)]
+pub struct UserEntry<'a> {
     pub id: UserId,
     /// The name as shown, lower-cased: the name, or the email while there is none.
-    pub shown: Text,
+    pub shown: &'a str,
     /// Normalized email.
-    pub email: Text,
-    /// Whether `shown` is a name (searched with the email) rather than the email again.
-    named: bool,
+    pub email: &'a str,
     pub status: UserStatus,
-    pub roles: Box<[Text]>,
+    pub roles: &'a [Text],
     /// One bit per role (see [`UserIndex::select`]): the role filter reads no heap.
     pub role_bits: u128,
     pub last_sign_in_at: Option<DateTime<Utc>>,
@@ -37,57 +39,98 @@ pub struct UserEntry {
     pub second_factor: bool,
 }
 
-/// Position in name order: shown name, then email (unique), so the order is total; both in
-/// natural order ([`name_order`]), compared in place, so the key holds no more than the two
-/// shared texts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct NameKey {
-    shown: Text,
-    email: Text,
-}
+impl UserEntry<'_> {
+    pub fn active_owner(&self) -> bool {
+        self.status == UserStatus::Active && self.holds(OWNER)
+    }
 
-impl Ord for NameKey {
-    fn cmp(&self, other: &Self) -> Ordering {
-        name_order((&self.shown, &self.email), (&other.shown, &other.email))
+    pub fn holds(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| **r == *role)
+    }
+
+    /// Everything but the role bits, whose numbering depends on the order roles were first
+    /// seen (see [`UserIndex::consistent`]).
+    fn same_as(&self, other: &UserEntry) -> bool {
+        (
+            self.id,
+            self.shown,
+            self.email,
+            self.status,
+            self.roles,
+            self.last_sign_in_at,
+            self.last_seen,
+            self.access_until,
+            self.updated_at,
+            self.second_factor,
+        ) == (
+            other.id,
+            other.shown,
+            other.email,
+            other.status,
+            other.roles,
+            other.last_sign_in_at,
+            other.last_seen,
+            other.access_until,
+            other.updated_at,
+            other.second_factor,
+        )
     }
 }
 
-impl PartialOrd for NameKey {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+/// The fields only some reads need.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Details {
+    /// Which of [`UserIndex::role_sets`] the user holds.
+    roles: u32,
+    last_sign_in_at: Option<DateTime<Utc>>,
+    last_seen: Option<DateTime<Utc>>,
+    access_until: Option<NaiveDate>,
+    updated_at: DateTime<Utc>,
+}
+
+/// One user before it has its place in the vectors.
+struct Row {
+    id: UserId,
+    status: UserStatus,
+    bits: u128,
+    second_factor: bool,
+    details: Details,
+    /// Lower-cased name, empty when there is none.
+    name: String,
+    email: String,
+}
+
+impl Row {
+    fn shown(&self) -> &str {
+        if self.name.is_empty() {
+            &self.email
+        } else {
+            &self.name
+        }
     }
 }
 
 #[derive(Debug, Default)]
 pub struct UserIndex {
-    by_name: BTreeMap<NameKey, UserEntry>,
-    keys: HashMap<UserId, NameKey>,
-    /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
-    role_bits: HashMap<RoleKey, u128>,
-    /// One copy of each role key.
-    role_keys: HashSet<Text>,
-    /// Active users holding Owner: the last-Owner rule counts them on every change.
-    active_owners: HashSet<UserId>,
-    /// The list's fields in name order, built on the first read after a change of order.
-    columns: OnceLock<Columns>,
-}
-
-/// What a filter reads of every user, in name order, one vector per field: a page or a search
-/// reads a few megabytes front to back instead of visiting a hundred thousand tree nodes.
-/// Built on the first read, then kept in step: a change of status or roles is written in
-/// place, and a user added, removed or renamed moves within the vectors (a few megabytes
-/// moved, where building them again walks the whole tree).
-#[derive(Debug, Default, PartialEq)]
-struct Columns {
     ids: Vec<UserId>,
     status: Vec<UserStatus>,
     bits: Vec<u128>,
     second_factor: Vec<bool>,
-    /// The users' search texts joined, `\0` between them, so a search runs once over one
-    /// buffer.
-    text: Vec<u8>,
-    /// Where each user's text ends in `text`.
+    details: Vec<Details>,
+    /// Each user's lower-cased name (empty when none), `\n`, their email and `\0`, joined: the
+    /// name order's keys, and one buffer a search runs over once.
+    text: String,
+    /// Where each user's text ends in `text` (at its `\0`).
     ends: Vec<usize>,
+    /// The bit of each role key seen, for the first 128 keys; later keys are tested by name.
+    role_bits: HashMap<RoleKey, u128>,
+    /// One copy of each role key.
+    role_keys: HashSet<Text>,
+    /// Each set of roles some user has held, once: users hold an index into it.
+    role_sets: Vec<Box<[Text]>>,
+    role_set_of: HashMap<Box<[Text]>, u32>,
+    /// Active users holding Owner: the last-Owner rule counts them on every change.
+    active_owners: HashSet<UserId>,
 }
 
 /// The users a filter keeps, as positions in name order, with counts by status (role and
@@ -100,161 +143,9 @@ pub struct Selection {
     pub invited: u32,
 }
 
-impl UserEntry {
-    fn of(user: &User, bits: &mut HashMap<RoleKey, u128>, keys: &mut HashSet<Text>) -> Self {
-        let mut role_bits = 0;
-        for role in &user.roles {
-            let next = bits.len();
-            if let Some(bit) = bits.get(role) {
-                role_bits |= bit;
-            } else if next < 128 {
-                bits.insert(role.clone(), 1u128 << next);
-                role_bits |= 1u128 << next;
-            }
-        }
-        let name = user.name.to_lowercase();
-        let email: Text = user.email.key().into();
-        let roles = user
-            .roles
-            .iter()
-            .map(|role| match keys.get(role.as_str()) {
-                Some(key) => key.clone(),
-                None => {
-                    let key: Text = role.as_str().into();
-                    keys.insert(key.clone());
-                    key
-                }
-            })
-            .collect();
-        UserEntry {
-            id: user.id,
-            named: !name.is_empty(),
-            shown: if name.is_empty() { email.clone() } else { name.into() },
-            email,
-            status: user.status,
-            roles,
-            role_bits,
-            last_sign_in_at: user.last_sign_in_at,
-            last_seen: crate::ops::governance::last_seen(user),
-            access_until: user.access_until,
-            updated_at: user.updated_at,
-            second_factor: user.factors.totp.is_some(),
-        }
-    }
-
-    /// Everything but the role bits, whose numbering depends on the order roles were first
-    /// seen (see [`UserIndex::consistent`]).
-    fn same_as(&self, other: &UserEntry) -> bool {
-        (
-            self.id,
-            &self.shown,
-            &self.email,
-            self.named,
-            self.status,
-            &self.roles,
-            self.last_sign_in_at,
-            self.last_seen,
-            self.access_until,
-            self.updated_at,
-            self.second_factor,
-        ) == (
-            other.id,
-            &other.shown,
-            &other.email,
-            other.named,
-            other.status,
-            &other.roles,
-            other.last_sign_in_at,
-            other.last_seen,
-            other.access_until,
-            other.updated_at,
-            other.second_factor,
-        )
-    }
-
-    fn key(&self) -> NameKey {
-        NameKey { shown: self.shown.clone(), email: self.email.clone() }
-    }
-
-    pub fn active_owner(&self) -> bool {
-        self.status == UserStatus::Active && self.holds(OWNER)
-    }
-
-    pub fn holds(&self, role: &str) -> bool {
-        self.roles.iter().any(|r| **r == *role)
-    }
-
-    /// Lower-cased name and email, for search.
-    fn search_text(&self) -> (&str, &str) {
-        (if self.named { &self.shown } else { "" }, &self.email)
-    }
-}
-
-impl Columns {
-    fn build<'a>(entries: impl Iterator<Item = &'a UserEntry>) -> Self {
-        let mut columns = Columns::default();
-        for entry in entries {
-            columns.insert(columns.ids.len(), entry);
-        }
-        columns
-    }
-
-    /// Where the user named `key` is, or would go, in name order.
-    fn position(&self, keys: &HashMap<UserId, NameKey>, key: &NameKey) -> usize {
-        self.ids.partition_point(|id| keys.get(id).is_some_and(|k| k < key))
-    }
-
-    fn insert(&mut self, at: usize, entry: &UserEntry) {
-        self.ids.insert(at, entry.id);
-        self.status.insert(at, entry.status);
-        self.bits.insert(at, entry.role_bits);
-        self.second_factor.insert(at, entry.second_factor);
-        let (name, email) = entry.search_text();
-        let text = [name.as_bytes(), b"\n", email.as_bytes(), b"\0"].concat();
-        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
-        self.text.splice(start..start, text.iter().copied());
-        self.ends.insert(at, start + text.len() - 1);
-        for end in &mut self.ends[at + 1..] {
-            *end += text.len();
-        }
-    }
-
-    fn remove(&mut self, at: usize) {
-        self.ids.remove(at);
-        self.status.remove(at);
-        self.bits.remove(at);
-        self.second_factor.remove(at);
-        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
-        let len = self.ends.remove(at) + 1 - start;
-        self.text.drain(start..start + len);
-        for end in &mut self.ends[at..] {
-            *end -= len;
-        }
-    }
-
-    /// For each user in name order, whether their search text contains `needle` (lower-case).
-    fn matching(&self, needle: &str) -> Vec<bool> {
-        let mut found = vec![false; self.ends.len()];
-        if needle.is_empty() || needle.contains('\0') {
-            found.fill(needle.is_empty());
-            return found;
-        }
-        let finder = memchr::memmem::Finder::new(needle.as_bytes());
-        let (mut from, mut user) = (0, 0);
-        while let Some(at) = finder.find(&self.text[from..]).map(|i| from + i) {
-            user += self.ends[user..].partition_point(|&end| end <= at);
-            if let Some(hit) = found.get_mut(user) {
-                *hit = true;
-            }
-            from = self.ends.get(user).map_or(self.text.len(), |end| end + 1);
-            user += 1;
-            if from >= self.text.len() {
-                break;
-            }
-        }
-        found
-    }
-}
+/// Above this many users changed in one write, the index is put in order again in one sort
+/// rather than moving each user within the vectors.
+const MOVED_ONE_BY_ONE: usize = 64;
 
 impl UserIndex {
     pub fn build(users: impl IntoIterator<Item = User>) -> Self {
@@ -265,101 +156,264 @@ impl UserIndex {
     /// As [`UserIndex::build`], from users as they are read (the first error stops it).
     pub fn try_build<E>(users: impl IntoIterator<Item = Result<User, E>>) -> Result<Self, E> {
         let mut index = UserIndex::default();
-        let mut entries = Vec::new();
+        let mut rows = Vec::new();
         for user in users {
-            entries.push(index.entry(&user?));
+            rows.push(index.row(&user?));
         }
-        index.fill(entries);
+        index.fill(rows);
         Ok(index)
     }
 
-    fn entry(&mut self, user: &User) -> UserEntry {
-        UserEntry::of(user, &mut self.role_bits, &mut self.role_keys)
+    fn row(&mut self, user: &User) -> Row {
+        let mut bits = 0;
+        for role in &user.roles {
+            let next = self.role_bits.len();
+            if let Some(bit) = self.role_bits.get(role) {
+                bits |= bit;
+            } else if next < 128 {
+                self.role_bits.insert(role.clone(), 1u128 << next);
+                bits |= 1u128 << next;
+            }
+        }
+        let roles: Vec<Text> = user
+            .roles
+            .iter()
+            .map(|role| match self.role_keys.get(role.as_str()) {
+                Some(key) => key.clone(),
+                None => {
+                    let key: Text = role.as_str().into();
+                    self.role_keys.insert(key.clone());
+                    key
+                }
+            })
+            .collect();
+        let roles = match self.role_set_of.get(roles.as_slice()) {
+            Some(&set) => set,
+            None => {
+                let set = self.role_sets.len() as u32;
+                let roles: Box<[Text]> = roles.into();
+                self.role_sets.push(roles.clone());
+                self.role_set_of.insert(roles, set);
+                set
+            }
+        };
+        Row {
+            id: user.id,
+            status: user.status,
+            bits,
+            second_factor: user.factors.totp.is_some(),
+            details: Details {
+                roles,
+                last_sign_in_at: user.last_sign_in_at,
+                last_seen: crate::ops::governance::last_seen(user),
+                access_until: user.access_until,
+                updated_at: user.updated_at,
+            },
+            name: user.name.to_lowercase(),
+            email: user.email.key().to_string(),
+        }
     }
 
-    /// Fills an empty index with `entries` (one per user) at once: sorting them in one vector
-    /// is several times faster than inserting a hundred thousand one by one.
-    fn fill(&mut self, entries: Vec<UserEntry>) {
-        for entry in &entries {
-            if entry.active_owner() {
-                self.active_owners.insert(entry.id);
-            }
-            self.keys.insert(entry.id, entry.key());
+    /// Fills the vectors with `rows` (one per user, whatever order) at once: sorting them in
+    /// one vector is several times faster than inserting a hundred thousand one by one.
+    fn fill(&mut self, mut rows: Vec<Row>) {
+        rows.sort_by(|a, b| name_order((a.shown(), &a.email), (b.shown(), &b.email)));
+        let roles = std::mem::take(&mut self.role_sets);
+        let (bits, keys, sets) = (
+            std::mem::take(&mut self.role_bits),
+            std::mem::take(&mut self.role_keys),
+            std::mem::take(&mut self.role_set_of),
+        );
+        *self = UserIndex {
+            role_bits: bits,
+            role_keys: keys,
+            role_sets: roles,
+            role_set_of: sets,
+            ..UserIndex::default()
+        };
+        for row in rows {
+            let at = self.ids.len();
+            self.insert(at, row);
         }
-        self.by_name = entries.into_iter().map(|entry| (entry.key(), entry)).collect();
-        self.columns = OnceLock::new();
+    }
+
+    /// The user's lower-cased name (empty when none) and email.
+    fn texts(&self, at: usize) -> (&str, &str) {
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
+        let text = self.text.get(start..self.ends[at]).unwrap_or_default();
+        // An email holds no line break; a name may.
+        text.rsplit_once('\n').unwrap_or(("", text))
+    }
+
+    /// Their name order's key: the name as shown and the email.
+    fn key(&self, at: usize) -> (&str, &str) {
+        let (name, email) = self.texts(at);
+        (if name.is_empty() { email } else { name }, email)
+    }
+
+    /// Where a user with this key goes in name order.
+    fn position(&self, key: (&str, &str)) -> usize {
+        let (mut low, mut high) = (0, self.ids.len());
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if name_order(self.key(mid), key) == Ordering::Less {
+                low = mid + 1;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    }
+
+    fn find(&self, id: UserId) -> Option<usize> {
+        self.ids.iter().position(|&i| i == id)
+    }
+
+    fn insert(&mut self, at: usize, row: Row) {
+        if row.status == UserStatus::Active
+            && self.role_sets[row.details.roles as usize].iter().any(|r| **r == *OWNER)
+        {
+            self.active_owners.insert(row.id);
+        }
+        self.ids.insert(at, row.id);
+        self.status.insert(at, row.status);
+        self.bits.insert(at, row.bits);
+        self.second_factor.insert(at, row.second_factor);
+        self.details.insert(at, row.details);
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
+        let text = [row.name.as_str(), "\n", row.email.as_str(), "\0"].concat();
+        self.text.insert_str(start, &text);
+        self.ends.insert(at, start + text.len() - 1);
+        for end in &mut self.ends[at + 1..] {
+            *end += text.len();
+        }
+    }
+
+    fn remove_at(&mut self, at: usize) {
+        let id = self.ids.remove(at);
+        self.active_owners.remove(&id);
+        self.status.remove(at);
+        self.bits.remove(at);
+        self.second_factor.remove(at);
+        self.details.remove(at);
+        let start = if at == 0 { 0 } else { self.ends[at - 1] + 1 };
+        let len = self.ends.remove(at) + 1 - start;
+        self.text.drain(start..start + len);
+        for end in &mut self.ends[at..] {
+            *end -= len;
+        }
+    }
+
+    /// The row at `at`, taken out of the vectors' form (for putting them in order again).
+    fn row_at(&self, at: usize) -> Row {
+        let (name, email) = self.texts(at);
+        Row {
+            id: self.ids[at],
+            status: self.status[at],
+            bits: self.bits[at],
+            second_factor: self.second_factor[at],
+            details: self.details[at],
+            name: name.to_string(),
+            email: email.to_string(),
+        }
     }
 
     pub fn put(&mut self, user: &User) {
-        let entry = self.entry(user);
-        let owner = entry.active_owner();
-        match self.keys.get(&user.id).cloned() {
+        let row = self.row(user);
+        match self.find(user.id) {
             // Same name and email: same place in the order, same search text.
-            Some(key)
-                if self
-                    .by_name
-                    .get(&key)
-                    .is_some_and(|old| old.search_text() == entry.search_text()) =>
-            {
-                if let Some(at) = self.position_of(user.id, &key) {
-                    if let Some(columns) = self.columns.get_mut() {
-                        columns.status[at] = entry.status;
-                        columns.bits[at] = entry.role_bits;
-                        columns.second_factor[at] = entry.second_factor;
-                    }
+            Some(at) if self.texts(at) == (row.name.as_str(), row.email.as_str()) => {
+                self.active_owners.remove(&row.id);
+                if row.status == UserStatus::Active
+                    && self.role_sets[row.details.roles as usize].iter().any(|r| **r == *OWNER)
+                {
+                    self.active_owners.insert(row.id);
                 }
-                self.by_name.insert(key, entry);
+                self.status[at] = row.status;
+                self.bits[at] = row.bits;
+                self.second_factor[at] = row.second_factor;
+                self.details[at] = row.details;
             }
-            _ => {
-                self.remove(user.id);
-                let key = entry.key();
-                if let Some(columns) = self.columns.get_mut() {
-                    let at = columns.position(&self.keys, &key);
-                    columns.insert(at, &entry);
+            found => {
+                if let Some(at) = found {
+                    self.remove_at(at);
                 }
-                self.keys.insert(user.id, key.clone());
-                self.by_name.insert(key, entry);
+                let at = self.position((row.shown(), &row.email));
+                self.insert(at, row);
             }
-        }
-        if owner {
-            self.active_owners.insert(user.id);
-        } else {
-            self.active_owners.remove(&user.id);
         }
     }
 
     pub fn remove(&mut self, id: UserId) {
-        let Some(key) = self.keys.get(&id).cloned() else { return };
-        if let Some(at) = self.position_of(id, &key) {
-            if let Some(columns) = self.columns.get_mut() {
-                columns.remove(at);
+        if let Some(at) = self.find(id) {
+            self.remove_at(at);
+        }
+    }
+
+    /// Applies one write's changes: each user as they now are, or `None` once removed. Up to
+    /// [`MOVED_ONE_BY_ONE`] users are put one by one; more are put in order in one sort.
+    pub fn apply(&mut self, changes: Vec<(UserId, Option<User>)>) {
+        if changes.len() <= MOVED_ONE_BY_ONE {
+            for (id, user) in changes {
+                match user {
+                    Some(user) => self.put(&user),
+                    None => self.remove(id),
+                }
+            }
+            return;
+        }
+        // A user written twice in the write is here twice: the last is how they are.
+        let latest: HashMap<UserId, Option<User>> = changes.into_iter().collect();
+        let mut rows: Vec<Row> = (0..self.ids.len())
+            .filter(|&at| !latest.contains_key(&self.ids[at]))
+            .map(|at| self.row_at(at))
+            .collect();
+        for user in latest.values().flatten() {
+            rows.push(self.row(user));
+        }
+        self.fill(rows);
+    }
+
+    fn entry(&self, at: usize) -> UserEntry<'_> {
+        let (shown, email) = self.key(at);
+        let details = &self.details[at];
+        UserEntry {
+            id: self.ids[at],
+            shown,
+            email,
+            status: self.status[at],
+            roles: self.role_sets.get(details.roles as usize).map_or(&[][..], |r| &r[..]),
+            role_bits: self.bits[at],
+            last_sign_in_at: details.last_sign_in_at,
+            last_seen: details.last_seen,
+            access_until: details.access_until,
+            updated_at: details.updated_at,
+            second_factor: self.second_factor[at],
+        }
+    }
+
+    /// For each user in name order, whether their search text contains `needle` (lower-case).
+    fn matching(&self, needle: &str) -> Vec<bool> {
+        let mut found = vec![false; self.ends.len()];
+        if needle.is_empty() || needle.contains('\0') {
+            found.fill(needle.is_empty());
+            return found;
+        }
+        let text = self.text.as_bytes();
+        let finder = memchr::memmem::Finder::new(needle.as_bytes());
+        let (mut from, mut user) = (0, 0);
+        while let Some(at) = finder.find(&text[from..]).map(|i| from + i) {
+            user += self.ends[user..].partition_point(|&end| end <= at);
+            if let Some(hit) = found.get_mut(user) {
+                *hit = true;
+            }
+            from = self.ends.get(user).map_or(text.len(), |end| end + 1);
+            user += 1;
+            if from >= text.len() {
+                break;
             }
         }
-        self.keys.remove(&id);
-        self.active_owners.remove(&id);
-        self.by_name.remove(&key);
-    }
-
-    /// The user's position in the columns, when they are built. Columns that lost track of
-    /// the user (which `verify()` would report) are let go, to be built again.
-    fn position_of(&mut self, id: UserId, key: &NameKey) -> Option<usize> {
-        let columns = self.columns.get_mut()?;
-        let at = columns.position(&self.keys, key);
-        if columns.ids.get(at) == Some(&id) {
-            return Some(at);
-        }
-        self.columns = OnceLock::new();
-        None
-    }
-
-    /// Lets go of the columns, to be built again on the next read: cheaper than moving a few
-    /// megabytes for each of many users changed at once.
-    pub fn forget_columns(&mut self) {
-        self.columns = OnceLock::new();
-    }
-
-    fn columns(&self) -> &Columns {
-        self.columns.get_or_init(|| Columns::build(self.by_name.values()))
+        found
     }
 
     /// The users holding `role` (a key), with `status`, whose name or email contains `search`
@@ -372,20 +426,20 @@ impl UserIndex {
         no_second_factor: bool,
         keep: Option<&dyn Fn(&UserEntry) -> bool>,
     ) -> Selection {
-        let columns = self.columns();
-        let kept: Option<Vec<bool>> = keep.map(|keep| self.in_name_order().map(keep).collect());
+        let kept: Option<Vec<bool>> =
+            keep.map(|keep| self.in_name_order().map(|e| keep(&e)).collect());
         let bit = role.and_then(|r| self.role_bits.get(r).copied());
         // Roles past the first 128 have no bit: their holders are found by name.
         let holders: Option<Vec<bool>> = role
             .filter(|_| bit.is_none())
             .map(|role| self.in_name_order().map(|e| e.holds(role)).collect());
-        let found = search.map(|s| columns.matching(s));
+        let found = search.map(|s| self.matching(s));
         let mut selection = Selection::default();
-        for (at, &user_status) in columns.status.iter().enumerate() {
-            if bit.is_some_and(|b| columns.bits[at] & b == 0)
+        for (at, &user_status) in self.status.iter().enumerate() {
+            if bit.is_some_and(|b| self.bits[at] & b == 0)
                 || holders.as_ref().is_some_and(|h| !h[at])
                 || found.as_ref().is_some_and(|f| !f[at])
-                || (no_second_factor && columns.second_factor[at])
+                || (no_second_factor && self.second_factor[at])
                 || kept.as_ref().is_some_and(|k| !k[at])
             {
                 continue;
@@ -430,7 +484,7 @@ impl UserIndex {
 
     /// The user at this position in name order.
     pub fn id_at(&self, at: usize) -> Option<UserId> {
-        self.columns().ids.get(at).copied()
+        self.ids.get(at).copied()
     }
 
     /// The Active Owners.
@@ -446,12 +500,12 @@ impl UserIndex {
     /// Whether this index lists the same users, in the same order, with the same fields.
     pub fn same_as(&self, other: &UserIndex) -> bool {
         self.len() == other.len()
-            && self.in_name_order().zip(other.in_name_order()).all(|(a, b)| a.same_as(b))
+            && self.in_name_order().zip(other.in_name_order()).all(|(a, b)| a.same_as(&b))
     }
 
     /// Whether what is derived from the entries agrees with them: each entry's role bits are
-    /// exactly the bits of its roles, the Active Owners are those entries, and the columns
-    /// (when built) hold the entries in order.
+    /// exactly the bits of its roles, the Active Owners are those entries, the users are in
+    /// name order (each once) and every vector holds one value per user.
     pub fn consistent(&self) -> bool {
         let bits = self.in_name_order().all(|e| {
             let expected =
@@ -460,22 +514,34 @@ impl UserIndex {
         });
         let owners: HashSet<UserId> =
             self.in_name_order().filter(|e| e.active_owner()).map(|e| e.id).collect();
-        let columns =
-            self.columns.get().is_none_or(|c| *c == Columns::build(self.by_name.values()));
-        bits && owners == self.active_owners && columns
+        let n = self.ids.len();
+        let sized = [
+            self.status.len(),
+            self.bits.len(),
+            self.second_factor.len(),
+            self.details.len(),
+            self.ends.len(),
+        ]
+        .iter()
+        .all(|&len| len == n)
+            && self.ends.last().map_or(self.text.is_empty(), |&end| end + 1 == self.text.len());
+        let ordered = sized
+            && (1..n).all(|at| name_order(self.key(at - 1), self.key(at)) == Ordering::Less)
+            && self.ids.iter().collect::<HashSet<_>>().len() == n;
+        bits && owners == self.active_owners && ordered
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.ids.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.ids.is_empty()
     }
 
     /// Every user, by shown name then email, in natural order (see [`name_order`]).
-    pub fn in_name_order(&self) -> impl DoubleEndedIterator<Item = &UserEntry> {
-        self.by_name.values()
+    pub fn in_name_order(&self) -> impl DoubleEndedIterator<Item = UserEntry<'_>> {
+        (0..self.ids.len()).map(|at| self.entry(at))
     }
 }
 
@@ -539,12 +605,11 @@ mod tests {
         // The two "Ada 1440" by email, also naturally: u5 before u8.
         assert_eq!(order(&index), by(&[3, 5, 2, 1, 0, 4], &users));
         let all = index.select(None, None, None, false, None);
-        assert_eq!(ids(&index, all), order(&index), "the columns in the same order");
+        assert_eq!(ids(&index, all), order(&index), "a selection in the same order");
 
-        // A rename finds its place in the built columns by the same order.
+        // A rename finds its place by the same order.
         users[4].name = "Ada 100".into();
         index.put(&users[4]);
-        assert!(index.columns.get().is_some());
         assert_eq!(order(&index), by(&[3, 4, 5, 2, 1, 0], &users));
         let all = index.select(None, None, None, false, None);
         assert_eq!(ids(&index, all), order(&index));
@@ -585,11 +650,10 @@ mod tests {
         assert_eq!(index.active_owners_except(ben.id), 1);
         assert_eq!(index.active_owners_except(olivia.id), 0);
         let admins = index.select(Some(UserStatus::Active), Some("admin"), None, false, None);
-        assert_eq!((ids(&index, admins), index.columns.get().is_some()), (vec![ben.id], true));
+        assert_eq!(ids(&index, admins), vec![ben.id]);
 
         ben.roles = vec![OWNER.into()];
         index.put(&ben);
-        assert!(index.columns.get().is_some(), "same name and email: the columns stay");
         assert_eq!(index.active_owners_except(olivia.id), 1);
         let owners = index.select(None, Some(OWNER), None, false, None);
         assert_eq!(ids(&index, owners), vec![ben.id, olivia.id]);
@@ -604,7 +668,6 @@ mod tests {
 
         ben.name = "Zed".into();
         index.put(&ben);
-        assert!(index.columns.get().is_some(), "a rename moves the user within the columns");
         let all = index.select(None, None, None, false, None);
         assert_eq!(ids(&index, all), vec![olivia.id, ben.id]);
         assert!(index.consistent());
@@ -614,7 +677,7 @@ mod tests {
     }
 
     #[test]
-    fn the_columns_follow_adds_renames_and_removals_as_a_fresh_build_would() {
+    fn adds_renames_and_removals_one_by_one_leave_what_a_fresh_build_would() {
         let names = ["", "ann", "Bob", "zed", "mia", "Ann", "carl", ""];
         let mut users: Vec<User> = (0..40)
             .map(|n| user(names[n % names.len()], &format!("u{}@example.com", (n * 7) % 40)))
@@ -634,7 +697,6 @@ mod tests {
                 }
             }
             index.put(&users[n]);
-            assert!(index.columns.get().is_some());
             assert!(index.consistent(), "step {step}");
         }
         let rebuilt = UserIndex::build(
@@ -643,6 +705,38 @@ mod tests {
                 .map(|e| users.iter().find(|u| u.id == e.id).cloned().expect("a user")),
         );
         assert!(index.same_as(&rebuilt));
+    }
+
+    #[test]
+    fn many_changes_in_one_write_are_put_in_order_as_a_fresh_build_would() {
+        let names = ["", "ann", "Bob", "zed", "mia", "Ann 10", "Ann 9", ""];
+        let mut users: Vec<User> =
+            (0..300).map(|n| user(names[n % names.len()], &format!("u{n}@example.com"))).collect();
+        let mut index = UserIndex::build(users.iter().take(200).cloned());
+        // 100 added, 50 renamed, 20 made Owners, 30 removed: one write of 200 changes.
+        let mut changes: Vec<(UserId, Option<User>)> =
+            users[200..].iter().map(|u| (u.id, Some(u.clone()))).collect();
+        for n in 0..50 {
+            users[n].name = format!("renamed {}", 50 - n);
+            changes.push((users[n].id, Some(users[n].clone())));
+        }
+        for u in &mut users[50..70] {
+            u.roles = vec![OWNER.into()];
+            changes.push((u.id, Some(u.clone())));
+        }
+        // Written twice in the write, as a transaction may: once as it was, then renamed.
+        changes.push((users[0].id, Some(users[0].clone())));
+        users[0].name = "Written twice".into();
+        changes.push((users[0].id, Some(users[0].clone())));
+        let removed: Vec<UserId> = users[70..100].iter().map(|u| u.id).collect();
+        changes.extend(removed.iter().map(|&id| (id, None)));
+        assert!(changes.len() > MOVED_ONE_BY_ONE);
+        index.apply(changes);
+        let expected = UserIndex::build(users.iter().filter(|u| !removed.contains(&u.id)).cloned());
+        assert!(index.same_as(&expected));
+        assert!(index.consistent());
+        assert_eq!(index.active_owner_count(), 20);
+        assert_eq!(ids(&index, index.select(None, None, Some("renamed 1"), false, None)).len(), 11);
     }
 
     #[test]

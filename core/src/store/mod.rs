@@ -528,18 +528,11 @@ impl Store {
         })?;
         let durable = self.make_durable();
         let mut index = self.index.write().unwrap_or_else(|p| p.into_inner());
-        let touched = touched.into_inner();
-        if touched.len() > 64 {
-            index.forget_columns();
-        }
-        for id in touched {
-            // The change is committed: a read failure here must not report it as failed.
-            match self.user(id) {
-                Ok(Some(user)) => index.put(&user),
-                Ok(None) => index.remove(id),
-                Err(_) => {} // verify() reports the index out of step
-            }
-        }
+        // The change is committed: a read failure here must not report it as failed (verify()
+        // reports the index out of step).
+        let changes =
+            touched.into_inner().into_iter().filter_map(|id| Some((id, self.user(id).ok()?)));
+        index.apply(changes.collect());
         durable.map(|()| out)
     }
 
