@@ -326,7 +326,12 @@ fn enrol_code() -> impl Strategy<Value = EnrolCode> {
 }
 
 fn perm_pick() -> impl Strategy<Value = PermPick> {
-    (0u8..5, prop::collection::vec((0..Module::ALL.len(), 0..Action::ALL.len()), 0..3))
+    // The helpdesk template (1) three times as often as each other: its holders may change
+    // users without dominating an Admin, the one way to a `not_dominant` refusal, which at
+    // equal weights a half of the run now and then never saw (seen once in 2026-12-06's run).
+    let template =
+        prop_oneof![1 => Just(0u8), 3 => Just(1u8), 1 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8)];
+    (template, prop::collection::vec((0..Module::ALL.len(), 0..Action::ALL.len()), 0..3))
         .prop_map(|(template, extra)| PermPick { template, extra })
 }
 
