@@ -17,12 +17,10 @@ pub fn end_date(text: &str) -> Result<Option<NaiveDate>, Failure> {
         return Ok(None);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d").map(Some).map_err(|_| {
-        Failure::Refused(ErrorBody {
-            code: ErrorCode::InvalidDate,
-            message: format!(
-                "“{text}” is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31), or never."
-            ),
-        })
+        Failure::Refused(ErrorBody::new(
+            ErrorCode::InvalidDate,
+            format!("“{text}” is not a date: write it as YYYY-MM-DD (e.g. 2027-01-31), or never."),
+        ))
     })
 }
 

@@ -105,21 +105,20 @@ fn data_dir(cli: &Cli) -> Result<PathBuf, Failure> {
 fn open(dir: &Path) -> Result<Directory, Failure> {
     let store = gatehouse_core::files::prepare_data_folder(dir).map_err(|e| match e.code() {
         ErrorCode::StoreBehind => {
-            Failure::Unavailable(ErrorBody { code: e.code(), message: with_backup(dir, &e) })
+            Failure::Unavailable(ErrorBody::new(e.code(), with_backup(dir, &e)))
         }
         _ => Failure::Unavailable(e.to_body()),
     })?;
     // Settled: a command run just as the app or another command closes the store waits a
     // moment for sled to let go of its lock (a store another program holds is still refused).
     Directory::open_settled(&store, Arc::new(SystemClock)).map_err(|e| match e.code() {
-        ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody {
-            code: ErrorCode::StoreLocked,
-            message: "The Gatehouse store is open in another program (the app, or another \
-                      gatehouse command). Close it and try again."
-                .into(),
-        }),
+        ErrorCode::StoreLocked => Failure::Unavailable(ErrorBody::new(
+            ErrorCode::StoreLocked,
+            "The Gatehouse store is open in another program (the app, or another \
+             gatehouse command). Close it and try again.",
+        )),
         ErrorCode::StoreBehind | ErrorCode::StoreDamaged => {
-            Failure::Unavailable(ErrorBody { code: e.code(), message: with_backup(dir, &e) })
+            Failure::Unavailable(ErrorBody::new(e.code(), with_backup(dir, &e)))
         }
         _ => Failure::Unavailable(e.to_body()),
     })

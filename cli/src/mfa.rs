@@ -65,7 +65,7 @@ fn new_authenticator_code(me: &Me<'_>) -> Result<String, Failure> {
              run the command on a terminal to be asked for it."
         )
     };
-    Err(Failure::Refused(ErrorBody { code: ErrorCode::SecondFactorRequired, message }))
+    Err(Failure::Refused(ErrorBody::new(ErrorCode::SecondFactorRequired, message)))
 }
 
 /// `account recover EMAIL --recovery-code CODE`: a new password (GATEHOUSE_PASSWORD, or asked

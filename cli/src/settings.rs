@@ -32,7 +32,7 @@ enum Change {
 
 /// `invalid_setting` with a sentence of the command line's (naming the key and its values).
 fn invalid(message: String) -> Failure {
-    Failure::Refused(ErrorBody { code: ErrorCode::InvalidSetting, message })
+    Failure::Refused(ErrorBody::new(ErrorCode::InvalidSetting, message))
 }
 
 /// What each key takes, as the refusal of a bad value says it.

@@ -87,6 +87,23 @@ pub enum ErrorCode {
     TooManyUsers,
 }
 
+/// The field of a form a refusal is about, where its code alone does not say which (every
+/// setting refuses with `invalid_setting`): the UI shows the sentence under that field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    InvitationLifetime,
+    IdleTimeout,
+    PasswordMaxAge,
+    DormantDays,
+    ReviewMonths,
+    MailHost,
+    MailPort,
+    MailSecurity,
+    MailUsername,
+    MailFromAddress,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("Gatehouse is already set up on this computer.")]
@@ -97,8 +114,9 @@ pub enum Error {
     InvalidEmail(String),
     #[error("{0} must be 1 to 100 characters, without control characters.")]
     InvalidName(&'static str),
-    #[error("{0}")]
-    InvalidSetting(&'static str),
+    /// A setting out of its range, naming the field when one form field holds it.
+    #[error("{message}")]
+    InvalidSetting { field: Option<Field>, message: &'static str },
     #[error("The password must be at least {min} characters long.")]
     PasswordTooShort { min: usize },
     #[error("The password must be at most {max} characters long.")]
@@ -298,7 +316,7 @@ impl Error {
             Error::NotSetUp => C::NotSetUp,
             Error::InvalidEmail(_) => C::InvalidEmail,
             Error::InvalidName(_) => C::InvalidName,
-            Error::InvalidSetting(_) => C::InvalidSetting,
+            Error::InvalidSetting { .. } => C::InvalidSetting,
             Error::PasswordTooShort { .. } => C::PasswordTooShort,
             Error::PasswordTooLong { .. } => C::PasswordTooLong,
             Error::WeakPassword { .. } => C::WeakPassword,
@@ -406,9 +424,22 @@ impl Error {
         Error::FileError(format!("Cannot {what} {}: {}.", path.display(), io_reason(cause)))
     }
 
+    /// `invalid_setting` about `field`.
+    pub(crate) fn setting(field: Field, message: &'static str) -> Self {
+        Error::InvalidSetting { field: Some(field), message }
+    }
+
+    /// The form field the refusal is about, when its code does not say.
+    pub fn field(&self) -> Option<Field> {
+        match self {
+            Error::InvalidSetting { field, .. } => *field,
+            _ => None,
+        }
+    }
+
     /// The form sent across a boundary (IPC, `--json`).
     pub fn to_body(&self) -> ErrorBody {
-        ErrorBody { code: self.code(), message: self.to_string() }
+        ErrorBody { code: self.code(), message: self.to_string(), field: self.field() }
     }
 }
 
@@ -444,4 +475,14 @@ impl From<sled::transaction::TransactionError<Error>> for Error {
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
+    /// The form field it is about, when the code does not say (see [`Field`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<Field>,
+}
+
+impl ErrorBody {
+    /// A refusal about no field in particular.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ErrorBody { code, message: message.into(), field: None }
+    }
 }

@@ -19,7 +19,7 @@ pub mod store;
 
 pub use auth::session::{Gate, SessionId};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, ErrorBody, ErrorCode, Result};
+pub use error::{Error, ErrorBody, ErrorCode, Field, Result};
 pub use ops::session::{Actor, SessionInfo, SignedIn};
 pub use ops::{
     AcceptInput, AuditCount, AuditPage, AuditQuery, BulkAction, BulkOutcome, Enrolled, Enrolment,

@@ -5,10 +5,10 @@ use crate::mail_support::{parse_eml, MailServer};
 use crate::support::{accept_input, Org, OWNER_EMAIL};
 use chrono::Duration;
 use gatehouse_core::mail::{
-    deliver_due, MailSettings, MessageState, MessageView, Security, SendStep,
+    deliver_due, MailSettings, MessageAction, MessageState, MessageView, Security, SendStep,
 };
 use gatehouse_core::model::{AuditAction, AuditEvent, Outcome};
-use gatehouse_core::{AuditQuery, ErrorCode, ResetInput};
+use gatehouse_core::{AuditQuery, ErrorCode, Field, ResetInput};
 
 const FROM: &str = "gatehouse@acme.example";
 
@@ -148,14 +148,21 @@ fn a_server_that_is_down_leaves_the_message_queued_until_it_is_up() {
     let mut org = Org::new().with_owner();
     org.dir.update_mail_settings(org.owner(), Some(relay(port))).unwrap();
     let issued = org.invite("ivy@example.com", &["reporting"]);
+    // What core offers on the message: nothing to retry before its first attempt.
+    assert_eq!(outbox(&org)[0].actions, [MessageAction::Save, MessageAction::Discard]);
 
     assert_eq!(deliver(&org, None), 1);
     let waiting = &outbox(&org)[0];
     assert_eq!(waiting.state, MessageState::Queued);
     assert_eq!(waiting.attempts, 1);
+    let offered = [MessageAction::Retry, MessageAction::Save, MessageAction::Discard];
+    assert_eq!(waiting.actions, offered, "a failed attempt may be retried now");
     let failure = waiting.last_failure.clone().unwrap();
     assert_eq!(failure.step, SendStep::Connect);
-    assert!(failure.transient && failure.message.starts_with("Could not connect"), "{failure:?}");
+    assert!(failure.transient, "{failure:?}");
+    let refused = format!("Could not reach 127.0.0.1 on port {port}: connection refused.");
+    assert_eq!(failure.message, refused);
+    assert!(failure.raw.starts_with("Connection refused"), "the network's own words: {failure:?}");
     assert_eq!(waiting.next_attempt_at, Some(org.clock_now() + Duration::minutes(1)));
     assert_eq!(deliver(&org, None), 0, "not due before its next attempt");
     let failed = events(&org, AuditAction::EmailFailed);
@@ -169,6 +176,7 @@ fn a_server_that_is_down_leaves_the_message_queued_until_it_is_up() {
     assert_eq!(received.len(), 1);
     assert_eq!(code_in(&received[0].text), issued.code);
     assert_eq!(outbox(&org)[0].state, MessageState::Sent);
+    assert_eq!(outbox(&org)[0].actions, [], "a sent message is done with");
     org.verify();
 }
 
@@ -258,6 +266,8 @@ fn a_test_email_reports_each_step_and_arrives() {
         &test.bytes,
     ));
     assert_eq!(report.failure, None);
+    assert_eq!(report.summary, format!("Sent to {OWNER_EMAIL}. The server accepted it."));
+    assert!(report.raw.starts_with("250"), "the server's own reply: {report:?}");
     let steps: Vec<SendStep> = report.steps.iter().map(|s| s.step).collect();
     assert_eq!(
         steps,
@@ -355,20 +365,23 @@ fn a_password_reset_is_emailed_and_its_code_sets_the_password() {
 #[test]
 fn mail_settings_are_checked_and_need_settings_update() {
     let org = Org::new().with_owner();
+    // Each refusal names the field it is about, for the form to show it there.
     let refuse = |settings: MailSettings| {
-        org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap_err().code()
+        let body = org.dir.update_mail_settings(org.owner(), Some(settings)).unwrap_err().to_body();
+        (body.code, body.field)
     };
+    let invalid = |field| (ErrorCode::InvalidSetting, Some(field));
     let base = relay(2525);
     let remote_plain = MailSettings { host: "smtp.example.com".into(), ..base.clone() };
-    assert_eq!(refuse(remote_plain), ErrorCode::InvalidSetting);
-    assert_eq!(refuse(MailSettings { port: 0, ..base.clone() }), ErrorCode::InvalidSetting);
+    assert_eq!(refuse(remote_plain), invalid(Field::MailSecurity));
+    assert_eq!(refuse(MailSettings { port: 0, ..base.clone() }), invalid(Field::MailPort));
     assert_eq!(
         refuse(MailSettings { host: "smtp example".into(), ..base.clone() }),
-        ErrorCode::InvalidSetting
+        invalid(Field::MailHost)
     );
     assert_eq!(
         refuse(MailSettings { from_address: "nobody".into(), ..base.clone() }),
-        ErrorCode::InvalidSetting
+        invalid(Field::MailFromAddress)
     );
     assert_eq!(org.dir.organization(org.owner()).unwrap().mail, None, "nothing changed");
 

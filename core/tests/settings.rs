@@ -1,7 +1,7 @@
 use crate::support::Org;
 use chrono::Duration;
 use gatehouse_core::model::Settings;
-use gatehouse_core::{ErrorCode, SettingsInput};
+use gatehouse_core::{ErrorCode, Field, SettingsInput};
 
 fn input(name: &str, hours: u32, minutes: u32) -> SettingsInput {
     SettingsInput {
@@ -19,12 +19,17 @@ fn the_owner_changes_the_settings_within_their_bounds() {
     let org = Org::new().with_owner();
     let org_now = org.dir.update_organization(org.owner(), input("Acme Ltd", 720, 60)).unwrap();
     assert_eq!(org_now.name, "Acme Ltd");
-    for (hours, minutes) in [(0, 15), (721, 15), (24, 0), (24, 61)] {
+    // Each refusal names the field it is about, for the form to show it there.
+    let (lifetime, idle) = (Some(Field::InvitationLifetime), Some(Field::IdleTimeout));
+    for (hours, minutes, field) in
+        [(0, 15, lifetime), (721, 15, lifetime), (24, 0, idle), (24, 61, idle)]
+    {
         let err = org
             .dir
             .update_organization(org.owner(), input("Acme Ltd", hours, minutes))
             .unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidSetting, "{hours} h, {minutes} min");
+        assert_eq!(err.to_body().field, field, "{hours} h, {minutes} min");
     }
     assert_eq!(org.dir.organization(org.owner()).unwrap().settings.invitation_lifetime_hours, 720);
     org.verify();

@@ -52,6 +52,7 @@ fn an_admin_cannot_open_or_save_the_letter_of_an_owner_invitation() {
     let listed = org.dir.outbox(ada.session, 50).unwrap();
     let message = listed.iter().find(|m| m.id == oscar.message_id).unwrap();
     assert!(!message.can_open, "Ada sees that the message exists, not its letter");
+    assert_eq!(message.actions, [], "and may do nothing with it");
     let file = org.tmp.path().join("oscar.eml");
     let err = org.dir.save_message(ada.session, oscar.message_id, &file).unwrap_err();
     assert!(matches!(err.code(), ErrorCode::OwnerOnly | ErrorCode::NotDominant), "{err:?}");

@@ -26,7 +26,7 @@ pub struct AppState {
 }
 
 fn unavailable(message: String) -> ErrorBody {
-    ErrorBody { code: ErrorCode::Internal, message }
+    ErrorBody::new(ErrorCode::Internal, message)
 }
 
 impl AppState {

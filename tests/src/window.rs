@@ -179,6 +179,41 @@ impl App {
         }
     }
 
+    /// Waits until the form field with this `data-testid` shows `expected` as its error: the
+    /// control is `aria-invalid`, described by the sentence (`aria-describedby`), and has the
+    /// focus.
+    pub async fn wait_for_field_error(&self, testid: &str, expected: &str) {
+        let state = self.field_state(testid);
+        let what = format!("[data-testid='{testid}'] showing {expected:?} as its error");
+        self.wait_for_js_where(&state, &what, |v| {
+            v["invalid"] == "true"
+                && v["focused"] == true
+                && v["said"].as_str().is_some_and(|said| said.contains(expected))
+        })
+        .await;
+    }
+
+    /// Waits until the form field with this `data-testid` shows no error.
+    pub async fn wait_for_field_clear(&self, testid: &str) {
+        let state = self.field_state(testid);
+        let what = format!("[data-testid='{testid}'] without an error");
+        self.wait_for_js_where(&state, &what, |v| v["invalid"].is_null() && v["said"] == "").await;
+    }
+
+    /// A script reading a form field's error state: `invalid` (its aria-invalid), `said` (the
+    /// texts of what describes it that are errors) and `focused`.
+    fn field_state(&self, testid: &str) -> String {
+        format!(
+            "const c = document.querySelector({}); if (!c) return null;
+             const ids = (c.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+             const said = ids.map(id => document.getElementById(id))
+               .filter(e => e && e.id.endsWith('-error')).map(e => e.innerText).join(' ');
+             return {{ invalid: c.getAttribute('aria-invalid'), said,
+                       focused: document.activeElement === c }};",
+            Value::from(self::testid(testid))
+        )
+    }
+
     /// The texts of all elements matching `css` now, in document order, read at once: for
     /// reading a list after a wait has seen it complete.
     pub async fn texts(&self, css: &str) -> Vec<String> {

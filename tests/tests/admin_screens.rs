@@ -14,13 +14,14 @@ async fn rename_the_organization_then_find_it_in_the_verified_audit_log() {
     app.type_into("settings-name", "Acme Payments Ltd").await;
     app.type_into("settings-lifetime", "9999").await;
     app.click("settings-save").await;
-    app.wait_for_text(
-        "settings-error",
-        "The invitation lifetime must be between 1 hour and 30 days.",
-    )
-    .await;
+    // Core names the field it refused: the sentence is under it, not above the form.
+    let refused = "The invitation lifetime must be between 1 hour and 30 days.";
+    app.wait_for_field_error("settings-lifetime", refused).await;
+    app.wait_for_count("settings-error", 0).await;
+    app.wait_for_field_clear("settings-idle").await;
     app.screenshot("01-settings-refused").await;
     app.type_into("settings-lifetime", "48").await;
+    app.wait_for_field_clear("settings-lifetime").await;
     app.click("settings-save").await;
     app.wait_for_text("org-name", "Acme Payments Ltd").await;
     app.screenshot("02-settings-saved").await;

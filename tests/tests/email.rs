@@ -7,6 +7,7 @@
 #[path = "../../core/tests/mail_support.rs"]
 mod mail_support;
 
+use gatehouse_e2e::keys::{ENTER, ESCAPE, UP};
 use gatehouse_e2e::{App, OWNER_EMAIL, OWNER_PASSWORD};
 use mail_support::{files_holding, parse_eml, MailServer};
 
@@ -24,20 +25,44 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
 
     app.open_settings().await;
     app.wait_for_text_where("email-state", "email not set up", |t| t.contains("not set up")).await;
-    app.type_into("smtp-host", "127.0.0.1").await;
+    // Without TLS only to this computer: core refuses the security setting, under that field.
+    app.type_into("smtp-host", "mail.acme.example").await;
     app.click_css("[data-testid='smtp-security'] option[value='local_relay']").await;
-    app.type_into("smtp-port", &server.port.to_string()).await;
     app.type_into("smtp-from", "gatehouse@acme.example").await;
     app.click("email-save").await;
-    app.wait_for_text("toast-text", "Email settings saved.").await;
+    let plain = "Sending without TLS is only allowed to a relay on this computer";
+    app.wait_for_field_error("smtp-security", plain).await;
+    app.wait_for_field_clear("smtp-host").await;
+    app.wait_for_count("email-error", 0).await;
+
+    // A port nothing listens on: the test says so in a sentence, the network's words behind it.
+    let down = MailServer::down();
+    app.type_into("smtp-host", "127.0.0.1").await;
+    app.type_into("smtp-port", &down.port.to_string()).await;
+    app.click("email-save").await;
     app.wait_for_text("email-state", "Invitations and reset codes are emailed through 127.0.0.1.")
         .await;
+    app.wait_for_field_clear("smtp-security").await;
     app.click("email-test").await;
-    app.wait_for_text(
-        "email-test-result",
-        "The mail server accepted the test email: it is on its way to you.",
-    )
+    let unreachable =
+        format!("Could not reach 127.0.0.1 on port {}: connection refused.", down.port);
+    app.wait_for_text_where("email-test-result", &unreachable, |t| t.ends_with(&unreachable)).await;
+    app.click_css("[data-testid='email-test-details'] summary").await;
+    app.wait_for_text_where("email-test-raw", "the refusal", |t| {
+        t.starts_with("Connection refused")
+    })
     .await;
+
+    app.type_into("smtp-port", &server.port.to_string()).await;
+    app.click("email-save").await;
+    // Saving disables the test until core has answered.
+    app.wait_for_css("[data-testid='email-test']:not([disabled])").await;
+    app.click("email-test").await;
+    let sent = format!("Sent to {OWNER_EMAIL}. The server accepted it.");
+    app.wait_for_text_where("email-test-result", &sent, |t| t.ends_with(&sent)).await;
+    app.click_css("[data-testid='email-test-details'] summary").await;
+    // aiosmtpd's own reply to the message.
+    app.wait_for_text_where("email-test-raw", "the server's reply", |t| t.starts_with("250")).await;
     app.wait_for_count("email-test-step", 3).await; // found, connected, accepted
     app.screenshot("01-test-email").await;
     let received = server.received();
@@ -88,10 +113,31 @@ async fn without_a_mail_server_an_invitation_saves_as_an_eml_file() {
     assert_eq!(parsed["headers"]["from"], format!("Acme Payments <{OWNER_EMAIL}>"));
     assert_eq!(code_in(parsed["text"].as_str().unwrap()), code);
     app.leave_codes("invite-done").await;
+    app.invite("bo@acme.example", "reporting").await;
 
+    // Each row's ⋯ menu offers what core allows on that message now: nothing on Ana's, sent
+    // by hand; saving or discarding Bo's, never tried (so nothing to retry).
     app.click("nav-outbox").await;
     app.wait_for_css("tr[data-to='ana@acme.example'][data-state='saved']").await;
+    let bo = "tr[data-to='bo@acme.example'][data-state='queued']";
+    app.wait_for_css(bo).await;
+    let menus = app.attrs("[data-testid='outbox-actions']", "aria-label").await;
+    assert_eq!(menus, ["Actions for the email to bo@acme.example"]);
+    app.click_css(&format!("{bo} [data-testid='outbox-actions']")).await;
+    let items = app.texts("[role='menu'] [role='menuitem']").await;
+    assert_eq!(items, ["Save as email…", "Discard"]);
+    app.wait_for_focus("[data-testid='outbox-actions-save']").await;
     app.screenshot("02-outbox-saved").await;
+
+    // By keyboard: Escape back to ⋯, ↑ opens at the last item, Enter discards.
+    app.press(ESCAPE).await;
+    app.wait_for_focus(&format!("{bo} [data-testid='outbox-actions']")).await;
+    app.press(UP).await;
+    app.wait_for_focus("[data-testid='outbox-actions-discard']").await;
+    app.press(ENTER).await;
+    app.wait_for_text("toast-text", "Discarded the email to bo@acme.example.").await;
+    app.wait_for_css("tr[data-to='bo@acme.example'][data-state='discarded']").await;
+    app.wait_for_count("outbox-actions", 0).await;
     app.close().await;
 }
 
@@ -121,7 +167,8 @@ async fn an_unsent_invitation_is_sealed_on_disk_and_still_saves_after_a_restart(
     again.wait_for_css("tr[data-to='ana@acme.example'][data-state='queued']").await;
     let files = tempfile::tempdir().unwrap();
     let file = files.path().join("ana.eml");
-    again.click("outbox-save").await;
+    again.click("outbox-actions").await;
+    again.click("outbox-actions-save").await;
     again.save_in_native_dialog(&file).await;
     again
         .wait_for_text("toast-text", "Saved ana.eml: open it in your mail program to send it.")

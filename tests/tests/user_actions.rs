@@ -102,14 +102,26 @@ async fn everyone_changes_their_own_name_and_password() {
     app.wait_for_text("toast-text", "Your name is saved.").await;
     app.wait_for_text("me-name", "Olivia O. Owner").await;
 
+    // Each refusal shows under the field it is about.
+    app.type_into("account-current-password", "not my password 1").await;
+    app.type_into("account-new-password", "violet anchor meadow drum 3").await;
+    app.wait_for_text_where("password-strength-text", "a verdict", |t| t.ends_with("good to use."))
+        .await;
+    app.click("account-password-save").await;
+    let wrong = "Your current password is not correct.";
+    app.wait_for_field_error("account-current-password", wrong).await;
+    app.wait_for_field_clear("account-new-password").await;
     app.type_into("account-current-password", OWNER_PASSWORD).await;
+    app.wait_for_field_clear("account-current-password").await;
     app.type_into("account-new-password", OWNER_PASSWORD).await;
     // The meter's verdict changes its height and moves the button: click once it has settled.
     app.wait_for_text_where("password-strength-text", "a verdict", |t| t.ends_with("good to use."))
         .await;
     app.click("account-password-save").await;
-    app.wait_for_text("account-password-error", "Choose a password you have not used recently.")
-        .await;
+    let reused = "Choose a password you have not used recently.";
+    app.wait_for_field_error("account-new-password", reused).await;
+    app.wait_for_count("account-password-error", 0).await;
+    app.screenshot("02-password-refused").await;
     app.type_into("account-current-password", OWNER_PASSWORD).await;
     app.type_into("account-new-password", "violet anchor meadow drum 3").await;
     app.click("account-password-save").await;

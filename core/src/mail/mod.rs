@@ -13,13 +13,13 @@ mod smtp;
 
 pub use letter::Letter;
 pub use outbox::{
-    deliver_due, MessageKind, MessageState, MessageView, OutboxMessage, Outgoing, SaveAs,
-    MAX_ATTEMPTS,
+    deliver_due, MessageAction, MessageKind, MessageState, MessageView, OutboxMessage, Outgoing,
+    SaveAs, MAX_ATTEMPTS,
 };
 pub use seal::{kept_note, SealedLetter};
 pub use smtp::{send, test_connection, SendFailure, SendStep, StepResult, TestReport};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::model::email::clean_name;
 use crate::model::Email;
 use serde::{Deserialize, Serialize};
@@ -57,25 +57,35 @@ impl MailSettings {
             || host.len() > 253
             || host.chars().any(|c| c.is_whitespace() || "/\\@?#".contains(c))
         {
-            return Err(Error::InvalidSetting(
+            return Err(Error::setting(
+                Field::MailHost,
                 "The mail server must be a host name such as smtp.example.com.",
             ));
         }
         if self.port == 0 {
-            return Err(Error::InvalidSetting("The port must be between 1 and 65535."));
+            return Err(Error::setting(Field::MailPort, "The port must be between 1 and 65535."));
         }
         if self.security == Security::LocalRelay && !is_loopback(&host) {
-            return Err(Error::InvalidSetting(
+            return Err(Error::setting(
+                Field::MailSecurity,
                 "Sending without TLS is only allowed to a relay on this computer \
                  (127.0.0.1, ::1 or localhost); choose TLS or STARTTLS for another server.",
             ));
         }
         let username = self.username.trim().to_string();
         if username.chars().any(char::is_control) || username.len() > 320 {
-            return Err(Error::InvalidSetting("The user name cannot contain control characters."));
+            return Err(Error::setting(
+                Field::MailUsername,
+                "The user name cannot contain control characters.",
+            ));
         }
         let from_address = Email::parse(&self.from_address)
-            .map_err(|_| Error::InvalidSetting("The sender address is not a valid email address."))?
+            .map_err(|_| {
+                Error::setting(
+                    Field::MailFromAddress,
+                    "The sender address is not a valid email address.",
+                )
+            })?
             .to_string();
         let from_name = match self.from_name.trim() {
             "" => String::new(),

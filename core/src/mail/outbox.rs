@@ -87,6 +87,19 @@ pub struct OutboxMessage {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// What the reader may do with a message, as core decides it: the Outbox offers these and
+/// nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageAction {
+    /// Back in the queue, due now: after a failure, or while it waits to try again.
+    Retry,
+    /// Written as an .eml file to send from any mail program, and out of the queue.
+    Save,
+    /// Dropped unsent (its code keeps working).
+    Discard,
+}
+
 /// What the window shows of a message: never its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct MessageView {
@@ -106,6 +119,8 @@ pub struct MessageView {
     /// Whether the reader may open, save, retry or discard it (rule 7); others only see that it
     /// exists and its state.
     pub can_open: bool,
+    /// What the reader may do with it now, in the order to offer them (none unless `can_open`).
+    pub actions: Vec<MessageAction>,
 }
 
 /// A message claimed for sending: the settings to use, its envelope and bytes.
@@ -171,7 +186,21 @@ impl OutboxMessage {
             note: self.note.clone(),
             finished_at: self.finished_at,
             can_open: false,
+            actions: Vec::new(),
         }
+    }
+
+    /// What may be done with the message as it stands, by someone who may open it: an unsent
+    /// letter (not being sent right now) may be saved or discarded, and retried once an attempt
+    /// failed or it waits after one.
+    fn actions(&self) -> Vec<MessageAction> {
+        let waiting = matches!(self.state, MessageState::Queued | MessageState::Failed);
+        if !waiting || self.sealed.is_none() {
+            return Vec::new();
+        }
+        let retry = (self.state == MessageState::Failed || self.attempts > 0)
+            .then_some(MessageAction::Retry);
+        retry.into_iter().chain([MessageAction::Save, MessageAction::Discard]).collect()
     }
 
     /// The message as it leaves: finished in `state`, its text erased.
@@ -231,7 +260,8 @@ impl Directory {
                 Some(to) => self.judge(&reader, &to, Act::HandleMessage).is_ok(),
                 None => false,
             };
-            views.push(MessageView { can_open, ..message.view() });
+            let actions = if can_open { message.actions() } else { Vec::new() };
+            views.push(MessageView { can_open, actions, ..message.view() });
         }
         Ok(views)
     }
@@ -353,13 +383,12 @@ impl Directory {
             .collect::<Result<_>>()?;
         let now = write.now;
         for message in &interrupted {
-            let failure = SendFailure {
-                step: smtp::SendStep::Message,
-                message: "Gatehouse stopped while sending this message: it may or may not have \
-                          reached the server. Retry to send it again."
-                    .into(),
-                transient: false,
-            };
+            let failure = SendFailure::new(
+                smtp::SendStep::Message,
+                false,
+                "Gatehouse stopped while sending this message: it may or may not have reached \
+                 the server. Retry to send it again.",
+            );
             let failed = OutboxMessage {
                 state: MessageState::Failed,
                 last_failure: Some(failure.clone()),
@@ -416,11 +445,11 @@ impl Directory {
             }
             let Some(letter) = self.open_letter(&message)? else {
                 let this_run = message.sealed.as_ref().is_some_and(SealedLetter::this_run);
-                let failure = SendFailure {
-                    step: smtp::SendStep::Message,
-                    message: unreadable(message.kind, this_run).into(),
-                    transient: false,
-                };
+                let failure = SendFailure::new(
+                    smtp::SendStep::Message,
+                    false,
+                    unreadable(message.kind, this_run),
+                );
                 let failed = OutboxMessage {
                     state: MessageState::Failed,
                     last_failure: Some(failure.clone()),
@@ -574,9 +603,10 @@ fn unsent_only() -> Error {
 }
 
 pub(crate) fn mailbox(name: &str, address: &str) -> Result<Mailbox> {
-    let address: Address = address
-        .parse()
-        .map_err(|_| Error::InvalidSetting("An email address cannot be written into a message."))?;
+    let address: Address = address.parse().map_err(|_| Error::InvalidSetting {
+        field: None,
+        message: "An email address cannot be written into a message.",
+    })?;
     Ok(Mailbox::new((!name.trim().is_empty()).then(|| name.trim().to_string()), address))
 }
 

@@ -53,11 +53,19 @@ pub struct SendFailure {
     pub step: SendStep,
     pub message: String,
     pub transient: bool,
+    /// What the server or the network said, as it said it ("550 5.1.1 No such user",
+    /// "Connection refused (os error 111)"); empty when nothing was said.
+    #[serde(default)]
+    pub raw: String,
 }
 
 impl SendFailure {
-    fn new(step: SendStep, transient: bool, message: impl Into<String>) -> Self {
-        SendFailure { step, message: message.into(), transient }
+    pub(crate) fn new(step: SendStep, transient: bool, message: impl Into<String>) -> Self {
+        SendFailure { step, message: message.into(), transient, raw: String::new() }
+    }
+
+    fn with_raw(self, raw: impl Into<String>) -> Self {
+        SendFailure { raw: raw.into(), ..self }
     }
 
     fn from_smtp(step: SendStep, e: &lettre::transport::smtp::Error) -> Self {
@@ -66,10 +74,21 @@ impl SendFailure {
                 "The secure (TLS) connection failed: {}. Check the security setting and port.",
                 root_cause(e)
             );
-            return SendFailure::new(SendStep::Tls, false, message);
+            return SendFailure::new(SendStep::Tls, false, message).with_raw(reply_text(e));
         }
         let transient = e.is_transient() || e.is_timeout() || !e.is_permanent();
-        SendFailure::new(step, transient, describe(step, e))
+        SendFailure::new(step, transient, describe(step, e)).with_raw(reply_text(e))
+    }
+
+    /// The server at `host` and `port` did not take the connection.
+    fn unreachable(host: &str, port: u16, e: &lettre::transport::smtp::Error) -> Self {
+        if is_tls_failure(e) || e.is_timeout() || e.status().is_some() {
+            return SendFailure::from_smtp(SendStep::Connect, e);
+        }
+        let cause = root_cause(e);
+        let reason = without_os_error(&cause).to_lowercase();
+        let message = format!("Could not reach {host} on port {port}: {reason}.");
+        SendFailure::new(SendStep::Connect, true, message).with_raw(cause)
     }
 }
 
@@ -84,6 +103,12 @@ pub struct StepResult {
 /// The result of "Send test email": each step reached, the last one failed if `failure`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct TestReport {
+    /// Who the test was sent to.
+    pub to: String,
+    /// The outcome in a sentence ("Sent to ada@example.com. The server accepted it.").
+    pub summary: String,
+    /// The server's last reply as it said it, or the failure's own words; may be empty.
+    pub raw: String,
     pub steps: Vec<StepResult>,
     pub failure: Option<SendFailure>,
 }
@@ -107,11 +132,26 @@ pub async fn test_connection(
     message: &[u8],
 ) -> TestReport {
     let (mut steps, result) = timed(settings, password, envelope, message).await;
-    let failure = result.err();
-    if let Some(f) = &failure {
-        steps.push(StepResult { step: f.step, ok: false, detail: f.message.clone() });
+    let to = envelope.to().iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    match result {
+        Ok(reply) => TestReport {
+            summary: format!("Sent to {to}. The server accepted it."),
+            to,
+            raw: reply,
+            steps,
+            failure: None,
+        },
+        Err(f) => {
+            steps.push(StepResult { step: f.step, ok: false, detail: f.message.clone() });
+            TestReport {
+                to,
+                summary: f.message.clone(),
+                raw: f.raw.clone(),
+                steps,
+                failure: Some(f),
+            }
+        }
     }
-    TestReport { steps, failure }
 }
 
 /// The conversation within [`CONVERSATION_TIMEOUT`]: the steps passed, and the outcome (a
@@ -133,7 +173,8 @@ async fn timed(
             steps.last().map_or(SendStep::Connect, |s| s.step),
             true,
             "The mail server stopped answering (timed out).",
-        ))
+        )
+        .with_raw("timed out"))
     });
     (steps, result)
 }
@@ -172,7 +213,7 @@ async fn converse(
     let mut conn =
         AsyncSmtpConnection::connect_tokio1(server, Some(CONNECT_TIMEOUT), &hello, implicit, None)
             .await
-            .map_err(|e| SendFailure::from_smtp(SendStep::Connect, &e))?;
+            .map_err(|e| SendFailure::unreachable(&settings.host, settings.port, &e))?;
     ok(SendStep::Connect, format!("connected to {}:{}", settings.host, settings.port));
     match settings.security {
         Security::Tls => ok(SendStep::Tls, "TLS from the start".into()),
@@ -208,7 +249,8 @@ async fn converse(
                 } else {
                     format!("The server refused the user name or password ({}).", reply_text(&e))
                 },
-            ));
+            )
+            .with_raw(reply_text(&e)));
         }
         ok(SendStep::Authentication, format!("signed in as {}", settings.username));
     }
@@ -250,7 +292,8 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, SendFailure> {
             SendStep::Dns,
             true,
             format!("Could not find the mail server {host} ({e}). Is this computer online?"),
-        )),
+        )
+        .with_raw(e.to_string())),
     }
 }
 
@@ -293,6 +336,11 @@ fn reply_text(e: &lettre::transport::smtp::Error) -> String {
         Some(code) if !text.contains(&code.to_string()) => format!("{code} {text}"),
         _ => text,
     }
+}
+
+/// An I/O error's words without " (os error 111)".
+fn without_os_error(text: &str) -> &str {
+    text.find(" (os error").map_or(text, |i| &text[..i])
 }
 
 fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

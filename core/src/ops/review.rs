@@ -43,7 +43,10 @@ fn clean_note(note: Option<String>) -> Result<Option<String>> {
         .trim()
         .to_string();
     if note.chars().count() > MAX_NOTE {
-        return Err(Error::InvalidSetting("A review note must be at most 500 characters."));
+        return Err(Error::InvalidSetting {
+            field: None,
+            message: "A review note must be at most 500 characters.",
+        });
     }
     Ok((!note.is_empty()).then_some(note))
 }

@@ -1,7 +1,7 @@
 //! The organization's settings.
 
 use crate::auth::session::SessionId;
-use crate::error::{Error, Result};
+use crate::error::{Error, Field, Result};
 use crate::mail::{Letter, MailSettings, TestReport};
 use crate::model::audit::AuditEntry;
 use crate::model::email::clean_name;
@@ -37,31 +37,36 @@ impl Directory {
     ) -> Result<Organization> {
         let name = clean_name(&input.name, "The organization name")?;
         if !LIFETIME_HOURS.contains(&input.settings.invitation_lifetime_hours) {
-            return Err(Error::InvalidSetting(
+            return Err(Error::setting(
+                Field::InvitationLifetime,
                 "The invitation lifetime must be between 1 hour and 30 days.",
             ));
         }
         if !IDLE_MINUTES.contains(&input.settings.session_idle_minutes) {
-            return Err(Error::InvalidSetting(
+            return Err(Error::setting(
+                Field::IdleTimeout,
                 "The idle timeout must be between 1 and 60 minutes.",
             ));
         }
         if let Some(days) = input.settings.password_max_age_days {
             if !PASSWORD_MAX_AGE_DAYS.contains(&days) {
-                return Err(Error::InvalidSetting(
+                return Err(Error::setting(
+                    Field::PasswordMaxAge,
                     "Passwords may expire after 30 to 365 days, or never.",
                 ));
             }
         }
         if let Some(days) = input.settings.dormant_days {
             if !DORMANT_DAYS.contains(&days) {
-                return Err(Error::InvalidSetting(
+                return Err(Error::setting(
+                    Field::DormantDays,
                     "Dormant accounts may be deactivated after 30 to 365 days, or never.",
                 ));
             }
         }
         if !REVIEW_MONTHS.contains(&input.settings.review_months) {
-            return Err(Error::InvalidSetting(
+            return Err(Error::setting(
+                Field::ReviewMonths,
                 "Access reviews must be due every 1 to 12 months (PCI DSS asks for 6 at most).",
             ));
         }
@@ -208,9 +213,10 @@ impl Directory {
     pub fn test_email(&self, session: SessionId) -> Result<TestEmail> {
         let actor = self.authorize(session, Module::Settings, Action::Update)?;
         let org = self.store.organization()?.ok_or(Error::NotSetUp)?;
-        let settings = org.mail.clone().ok_or(Error::InvalidSetting(
-            "Email sending is not set up yet: save the mail server first.",
-        ))?;
+        let settings = org.mail.clone().ok_or(Error::InvalidSetting {
+            field: None,
+            message: "Email sending is not set up yet: save the mail server first.",
+        })?;
         let subject = format!("Gatehouse test email for {}", org.name);
         let text = format!(
             "This is a test email from Gatehouse for {}.\n\nIf you are reading it, \

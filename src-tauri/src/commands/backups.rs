@@ -282,13 +282,17 @@ async fn restore(
 #[specta::specta]
 pub async fn show_kept_aside(state: State<'_, AppState>, kept: String) -> Result<(), ErrorBody> {
     let data = state.data_dir()?;
-    let path = kept_aside(&data, &kept).ok_or_else(|| ErrorBody {
-        code: gatehouse_core::ErrorCode::FileError,
-        message: "That is not a folder a restore kept aside in Gatehouse's data folder.".into(),
+    let path = kept_aside(&data, &kept).ok_or_else(|| {
+        ErrorBody::new(
+            gatehouse_core::ErrorCode::FileError,
+            "That is not a folder a restore kept aside in Gatehouse's data folder.",
+        )
     })?;
-    reveal(&path).map_err(|e| ErrorBody {
-        code: gatehouse_core::ErrorCode::FileError,
-        message: format!("The file manager could not be opened: {e}"),
+    reveal(&path).map_err(|e| {
+        ErrorBody::new(
+            gatehouse_core::ErrorCode::FileError,
+            format!("The file manager could not be opened: {e}"),
+        )
     })
 }
 

@@ -2,7 +2,7 @@
 // it resolves with its data or throws an ApiError carrying the stable code (for branching)
 // and core's sentence (for showing); the UI never writes its own text about why something
 // was refused. The events the shell sends are the generated ones, typed the same way.
-import { commands, type ErrorBody, type ErrorCode } from "./bindings";
+import { commands, type ErrorBody, type ErrorCode, type Field } from "./bindings";
 
 export { events } from "./bindings";
 
@@ -10,10 +10,13 @@ type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
 
 export class ApiError extends Error {
   readonly code: ErrorCode;
+  /** The form field it is about, when its code does not say (see `lib/form.svelte.ts`). */
+  readonly field: Field | null;
 
   constructor(body: ErrorBody) {
     super(body.message);
     this.code = body.code;
+    this.field = body.field ?? null;
   }
 }
 

@@ -490,10 +490,18 @@ export type EntryOutcome =
 export type ErrorBody = {
 	code: ErrorCode,
 	message: string,
+	/**  The form field it is about, when the code does not say (see [`Field`]). */
+	field?: Field | null,
 };
 
 /**  Stable, machine-readable error codes. Never rename one: the UI and scripts depend on them. */
 export type ErrorCode = "already_set_up" | "not_set_up" | "invalid_email" | "invalid_name" | "invalid_setting" | "password_too_short" | "password_too_long" | "weak_password" | "password_needs_letter_and_digit" | "password_reused" | "wrong_password" | "email_taken" | "email_inactive" | "already_invited" | "invalid_credentials" | "locked_out" | "not_signed_in" | "session_expired" | "permission_denied" | "owner_only" | "last_owner" | "own_status" | "own_roles" | "escalation" | "no_roles" | "unknown_role" | "built_in_role" | "role_exists" | "role_in_use" | "user_not_found" | "invalid_transition" | "invalid_code" | "invitation_expired" | "invitation_cancelled" | "invitation_replaced" | "reset_code_expired" | "store_locked" | "store_too_new" | "store_damaged" | "internal" | "invalid_file" | "backup_invalid" | "file_error" | "owner_required" | "message_not_found" | "not_dominant" | "backup_damaged" | "backup_truncated" | "backup_wrong_passphrase" | "backup_passphrase_needed" | "backup_key_missing" | "backup_other_organization" | "backup_unencrypted" | "credential_store_unavailable" | "audit_rewritten" | "audit_chain_broken" | "second_factor_required" | "second_factor_invalid" | "second_factor_unreadable" | "enrolment_required" | "not_enrolling" | "no_second_factor" | "password_expired" | "recovery_code_invalid" | "approval_required" | "invalid_date" | "review_not_found" | "review_signed_off" | "review_in_progress" | "review_incomplete" | "not_in_review" | "store_behind" | "disk_full" | "storage_failed" | "too_many_users";
+
+/**
+ *  The field of a form a refusal is about, where its code alone does not say which (every
+ *  setting refuses with `invalid_setting`): the UI shows the sentence under that field.
+ */
+export type Field = "invitation_lifetime" | "idle_timeout" | "password_max_age" | "dormant_days" | "review_months" | "mail_host" | "mail_port" | "mail_security" | "mail_username" | "mail_from_address";
 
 /**
  *  A step of signing in still to take. A session at a gate is refused by every command but
@@ -629,6 +637,18 @@ export type MailStatus = {
 	password: PasswordState,
 };
 
+/**
+ *  What the reader may do with a message, as core decides it: the Outbox offers these and
+ *  nothing else.
+ */
+export type MessageAction = 
+/**  Back in the queue, due now: after a failure, or while it waits to try again. */
+"retry" | 
+/**  Written as an .eml file to send from any mail program, and out of the queue. */
+"save" | 
+/**  Dropped unsent (its code keeps working). */
+"discard";
+
 export type MessageKind = "invitation" | "password_reset";
 
 export type MessageState = "queued" | "sending" | "sent" | "failed" | 
@@ -657,6 +677,8 @@ export type MessageView = {
 	 *  exists and its state.
 	 */
 	can_open: boolean,
+	/**  What the reader may do with it now, in the order to offer them (none unless `can_open`). */
+	actions: MessageAction[],
 };
 
 /**  A section of the platform that permissions are granted on. */
@@ -906,6 +928,11 @@ export type SendFailure = {
 	step: SendStep,
 	message: string,
 	transient: boolean,
+	/**
+	 *  What the server or the network said, as it said it ("550 5.1.1 No such user",
+	 *  "Connection refused (os error 111)"); empty when nothing was said.
+	 */
+	raw?: string,
 };
 
 /**  Where a send stopped. */
@@ -1030,6 +1057,12 @@ export type Strength = {
 
 /**  The result of "Send test email": each step reached, the last one failed if `failure`. */
 export type TestReport = {
+	/**  Who the test was sent to. */
+	to: string,
+	/**  The outcome in a sentence ("Sent to ada@example.com. The server accepted it."). */
+	summary: string,
+	/**  The server's last reply as it said it, or the failure's own words; may be empty. */
+	raw: string,
 	steps: StepResult[],
 	failure: SendFailure | null,
 };
