@@ -20,8 +20,8 @@ export interface Rows {
  */
 export class Selection {
   readonly ids = new SvelteSet<string>();
-  /** The index in the list that a range starts from: the last row toggled. */
-  #anchor: number | null = null;
+  /** The row a range starts from: the last one toggled, by id and index in the list. */
+  #anchor: { id: string; index: number } | null = null;
   readonly #rows: Rows;
   /** Fetching ids of rows not loaded (a range, "Select all N matching"); core's refusal. */
   readonly fetching = new Task();
@@ -42,7 +42,7 @@ export class Selection {
   toggle(id: string, index: number) {
     if (this.ids.has(id)) this.ids.delete(id);
     else this.ids.add(id);
-    this.#anchor = index;
+    this.#anchor = { id, index };
   }
 
   /**
@@ -54,8 +54,20 @@ export class Selection {
     this.fetching.error = "";
     const anchor = this.#anchor;
     if (!range || anchor === null) return this.toggle(id, index);
-    const [from, to] = [Math.min(anchor, index), Math.max(anchor, index)];
-    void this.fetching.run(async () => this.add(await this.#rows.between(from, to)));
+    const span = (at: number) => [Math.min(at, index), Math.max(at, index)] as const;
+    void this.fetching.run(async () => {
+      if (this.#rows.idAt(anchor.index) === anchor.id) {
+        this.add(await this.#rows.between(...span(anchor.index)));
+        return;
+      }
+      // The anchor moved since (a sort, a change to someone): where core lists it now.
+      const all = await this.#rows.matching();
+      const at = all.indexOf(anchor.id);
+      if (at < 0) return this.toggle(id, index); // it left the list
+      this.#anchor = { id: anchor.id, index: at };
+      const [from, to] = span(at);
+      this.add(all.slice(from, to + 1));
+    });
   }
 
   /** Space (or Shift+Space) on a control of a selectable row: that row. */
