@@ -94,6 +94,7 @@ async fn several_users_selected_by_click_shift_ctrl_and_space_are_deactivated_in
     app.click("bulk-deactivate").await;
     app.get("bulk-dialog").await;
     app.wait_for_text("bulk-confirm", "Deactivate 4 users").await;
+    app.wait_for_text("bulk-who", "Ben Brown, Dan Diaz, Eve Evans and 1 other").await;
     let class = app.attrs(&id("bulk-confirm"), "class").await;
     assert!(class[0].contains("danger"), "the confirming button is red: {class:?}");
     app.type_into("bulk-reason", "left the company").await;

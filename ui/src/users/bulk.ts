@@ -55,6 +55,15 @@ export function consequence(kind: BulkKind, n: number): string {
   }
 }
 
+/** Who is selected, as the confirmation names them: "Ben, Dan and 2 others". */
+export function namedList(names: string[], n: number): string {
+  const others = n - names.length;
+  const parts = [...names]; // a copy: `pop` below must not change the caller's list
+  if (others > 0) parts.push(`${count(others)} ${others === 1 ? "other" : "others"}`);
+  const last = parts.pop() ?? "";
+  return parts.length > 0 ? `${parts.join(", ")} and ${last}` : last;
+}
+
 /** What a user's line in the report says when the action was done. */
 export const doneLabel: Record<BulkKind, string> = {
   deactivate: "Deactivated",

@@ -67,6 +67,16 @@ export class UsersQuery {
     return this.#cache.get(index)?.id;
   }
 
+  /** The names (or emails) of at most `most` of the users `ids` whose rows have arrived. */
+  namesOf(ids: ReadonlySet<string>, most: number): string[] {
+    const names: string[] = [];
+    for (const user of this.#cache.values()) {
+      if (names.length === most) break;
+      if (ids.has(user.id)) names.push(user.name || user.email);
+    }
+    return names;
+  }
+
   /** The ids of the rows `first` to `last` (exclusive) that have arrived. */
   loadedIds(first: number, last: number): string[] {
     const ids: string[] = [];
