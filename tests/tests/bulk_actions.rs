@@ -126,6 +126,8 @@ async fn several_users_selected_by_click_shift_ctrl_and_space_are_deactivated_in
     app.screenshot("03-bulk-report").await;
     app.click("bulk-done").await;
     app.wait_for_css_count("dialog[open]", 0).await;
+    // The bar that opened the dialog is gone: the focus goes on from the list's header box.
+    app.wait_for_focus(&id("select-shown")).await;
 
     // The list shows each of them as core left them, and the selection is gone.
     for email in [BEN, DAN, EVE] {

@@ -1,5 +1,20 @@
+import { tick } from "svelte";
 import { SvelteSet } from "svelte/reactivity";
 import { Task } from "../lib/task.svelte";
+
+/**
+ * Where the focus goes once the bulk bar has gone (cleared, or its action done) and the focus
+ * went with it: to the list's header box, where selecting starts again.
+ */
+export async function focusAfterBar() {
+  await tick();
+  // Lost: on nothing, or still on a control of a dialog that has just closed (hidden now).
+  const active = document.activeElement;
+  const lost = !(active instanceof HTMLElement) || active === document.body || !active.isConnected;
+  if (lost || active.getClientRects().length === 0) {
+    document.querySelector<HTMLElement>("[data-testid='select-shown']")?.focus();
+  }
+}
 
 /** Where the selection reads the list: the query state (query.svelte.ts). */
 export interface Rows {
@@ -103,6 +118,12 @@ export class Selection {
     this.ids.clear();
     this.#anchor = null;
     this.fetching.error = "";
+  }
+
+  /** Clear or Escape: cleared, with the focus kept in the list when the bar took it along. */
+  dismiss() {
+    this.clear();
+    void focusAfterBar();
   }
 
   /** The selected ids, those of `last` at the end (core does the signed-in person last too). */
