@@ -21,6 +21,7 @@ const COMMANDS: &[&str] = &[
     "reset_password",
     "password_strength",
     "query_users",
+    "matching_users",
     "second_factor_reach",
     "user_detail",
     "invite_users",

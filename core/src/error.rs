@@ -275,9 +275,23 @@ pub enum Error {
     DiskFull,
     #[error("Gatehouse could not save to the disk (it reported an error), so this change may not have been saved. Gatehouse will not change anything more until it is started again; check the disk, then reopen Gatehouse.")]
     StorageFailed,
-    /// A bulk request naming more users than one request may (see `ops::bulk`).
-    #[error("One request may name at most {max} users: split it into smaller ones. Nothing was changed.")]
+    /// A bulk request naming more users than one request may (see `ops::bulk`), or a "select
+    /// all matching" that would select more.
+    #[error("At most {} users can be acted on at once: narrow the list with a search or a filter, or split the request into smaller ones. Nothing was changed.", grouped(*max))]
     TooManyUsers { max: usize },
+}
+
+/// `n` with its thousands grouped by commas, as the sentences show numbers: 10,000.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The sentence for [`Error::StoreBehind`].

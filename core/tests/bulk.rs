@@ -217,7 +217,7 @@ fn more_users_than_a_request_may_name_are_refused_before_any_change() {
     let before = all_events(&org);
     let err = org.dir.bulk_users(org.owner(), deactivate(), ids).unwrap_err();
     assert_eq!(err.code(), ErrorCode::TooManyUsers);
-    assert!(err.to_string().contains("10000"), "{err}");
+    assert!(err.to_string().contains("10,000"), "{err}");
     assert_eq!(org.user(rex.id).status, UserStatus::Active);
     assert_eq!(all_events(&org), before);
     org.verify();

@@ -3,8 +3,9 @@
 use crate::support::{Org, MEMBER_PASSWORD};
 use gatehouse_core::model::name_order::name_order;
 use gatehouse_core::model::{UserStatus, UserView};
+use gatehouse_core::ops::MAX_BULK_USERS;
 use gatehouse_core::seed::{person, SeedPlan};
-use gatehouse_core::{Directory, UserQuery, UserSort};
+use gatehouse_core::{Directory, ErrorCode, UserQuery, UserSort};
 use std::collections::HashSet;
 
 const PASSWORD: &str = "correct horse battery staple 7";
@@ -114,7 +115,34 @@ fn paging_through_the_list_matches_a_scan_of_the_store_for_every_filter() {
         assert!(!ids.is_empty(), "{q:?} matches someone");
         assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "no user twice");
         assert_eq!(ids, expected.iter().map(|u| u.id).collect::<Vec<_>>(), "{q:?}");
+        // "Select all N matching" selects exactly the users the pages show, in their order.
+        let matching = org.dir.matching_user_ids(owner, q.clone()).unwrap();
+        assert_eq!(matching, ids, "the matching ids of {q:?}");
     }
+}
+
+#[test]
+fn selecting_all_matching_is_refused_beyond_what_one_bulk_request_may_name() {
+    let org = Org::new();
+    // The Owner and 10,000 people: one more than a bulk request may name.
+    org.dir.seed(&plan(MAX_BULK_USERS as u32, 100, 0), |_, _| {}).unwrap();
+    let owner = org.dir.sign_in("owner@example.com", PASSWORD).unwrap().session;
+    let err = org.dir.matching_user_ids(owner, UserQuery::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TooManyUsers);
+    assert!(err.to_string().contains("narrow the list"), "{err}");
+    // Narrowed, the same list is selectable.
+    let invited = UserQuery { status: Some(UserStatus::Invited), ..Default::default() };
+    assert_eq!(org.dir.matching_user_ids(owner, invited).unwrap().len(), 100);
+}
+
+#[test]
+fn selecting_all_matching_needs_users_read() {
+    let org = Org::new().with_owner();
+    let sam = org.member("sam@example.com", &["system_integrator"]);
+    let err = org.dir.matching_user_ids(sam.session, UserQuery::default()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::PermissionDenied);
+    assert_eq!(org.dir.matching_user_ids(org.owner(), UserQuery::default()).unwrap().len(), 2);
+    org.verify();
 }
 
 #[test]

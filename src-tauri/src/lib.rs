@@ -43,6 +43,7 @@ pub fn specta_builder() -> Builder<tauri::Wry> {
             commands::account::save_recovery_codes,
             commands::users::remove_second_factor,
             commands::users::query_users,
+            commands::users::matching_users,
             commands::users::second_factor_reach,
             commands::users::user_detail,
             commands::users::invite_users,

@@ -3,7 +3,9 @@
 
 use crate::window::answered;
 use crate::{patience, App};
-use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::actions::{
+    Actions, InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
+};
 use std::time::{Duration, Instant};
 
 pub const TAB: &str = "\u{E004}";
@@ -16,6 +18,10 @@ pub const UP: &str = "\u{E013}";
 pub const DOWN: &str = "\u{E015}";
 pub const HOME: &str = "\u{E011}";
 pub const END: &str = "\u{E010}";
+
+/// Shift and Ctrl as modifiers of a click (`click_holding`).
+pub const SHIFT: char = '\u{E008}';
+pub const CTRL: char = '\u{E009}';
 
 /// Shift, Ctrl, Alt and Meta: held down until the end of the keys pressed.
 const MODIFIERS: [char; 4] = ['\u{E008}', '\u{E009}', '\u{E00A}', '\u{E03D}'];
@@ -45,6 +51,30 @@ impl App {
         }
         if let Err(e) = answered(self.client.perform_actions(actions)).await {
             self.fail(&format!("keys not pressed: {e}")).await;
+        }
+    }
+
+    /// Clicks the first element matching `css` with `modifier` (`SHIFT`, `CTRL`) held down, as
+    /// a person Shift-clicks or Ctrl-clicks: the key and the mouse in one WebDriver action,
+    /// the key pressed before the pointer moves and released after the click.
+    pub async fn click_holding(&self, modifier: char, css: &str) {
+        let element = self.wait_for_css(css).await;
+        let tick = Duration::ZERO;
+        let keys = KeyActions::new("keyboard".to_string())
+            .then(KeyAction::Down { value: modifier })
+            .pause(tick)
+            .pause(tick)
+            .pause(tick)
+            .then(KeyAction::Up { value: modifier });
+        let mouse = MouseActions::new("mouse".to_string())
+            .pause(tick)
+            .then(PointerAction::MoveToElement { element, duration: None, x: 0.0, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT })
+            .then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })
+            .pause(tick);
+        let actions = Actions::from(keys).and(mouse);
+        if let Err(e) = answered(self.client.perform_actions(actions)).await {
+            self.fail(&format!("{css} not clicked with a key held: {e}")).await;
         }
     }
 

@@ -8,7 +8,8 @@ use crate::model::{
 };
 use crate::ops::governance;
 use crate::ops::session::Actor;
-use crate::store::UserEntry;
+use crate::ops::MAX_BULK_USERS;
+use crate::store::{Selection, UserEntry, UserIndex};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -113,11 +114,49 @@ impl Directory {
     /// page costs one pass over the list's fields plus the page's own records.
     pub fn query_users(&self, session: SessionId, query: UserQuery) -> Result<UserPage> {
         let viewer = self.authorize(session, Module::Users, Action::Read)?;
+        let index = self.store.index();
+        let selection = self.matching(&index, &query)?;
+        let total = selection.positions.len() as u32;
+        let offset = query.offset.unwrap_or(0) as usize;
+        let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
+        let page: Vec<UserId> = selection
+            .positions
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|&at| index.id_at(at))
+            .collect();
+        let (active, inactive, invited) = (selection.active, selection.inactive, selection.invited);
+        drop(index);
+        let users = page
+            .into_iter()
+            .filter_map(|id| self.store.user(id).transpose())
+            .map(|u| self.view_for(&viewer, &u?))
+            .collect::<Result<_>>()?;
+        Ok(UserPage { users, total, active, inactive, invited })
+    }
+
+    /// The ids of every user `query` matches, in the list's order (its `offset` and `limit`
+    /// are ignored): what "Select all N matching" selects for a bulk action. Needs
+    /// `users:read`. Refused with `too_many_users` when more than [`MAX_BULK_USERS`] match,
+    /// more than one bulk request may name.
+    pub fn matching_user_ids(&self, session: SessionId, query: UserQuery) -> Result<Vec<UserId>> {
+        self.authorize(session, Module::Users, Action::Read)?;
+        let index = self.store.index();
+        let positions = self.matching(&index, &query)?.positions;
+        if positions.len() > MAX_BULK_USERS {
+            return Err(crate::Error::TooManyUsers { max: MAX_BULK_USERS });
+        }
+        Ok(positions.iter().filter_map(|&at| index.id_at(at)).collect())
+    }
+
+    /// The positions in `index` of the users `query` matches, in its order, with the counts by
+    /// status for the tabs.
+    fn matching(&self, index: &UserIndex, query: &UserQuery) -> Result<Selection> {
         let search =
             query.search.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_lowercase);
         let settings = self.store.organization()?.ok_or(crate::Error::NotSetUp)?.settings;
         let now = self.clock.now();
-        let index = self.store.index();
         let lone_owner = index.active_owner_count() <= 1;
         let dormant_soon = query.dormant_soon.unwrap_or(false);
         let ending_soon = query.ending_soon.unwrap_or(false);
@@ -133,14 +172,14 @@ impl Directory {
                     .is_none_or(|since| e.last_sign_in_at.is_none_or(|at| at < since))
         };
         let filtered = dormant_soon || ending_soon || query.no_sign_in_since.is_some();
-        let selection = index.select(
+        let mut selection = index.select(
             query.status,
             query.role.as_deref(),
             search.as_deref(),
             query.no_second_factor.unwrap_or(false),
             filtered.then_some(&keep as &dyn Fn(&UserEntry) -> bool),
         );
-        let mut positions = selection.positions;
+        let positions = &mut selection.positions;
         // Already in name order; the other orders are stable sorts with name order as tie-break.
         let sort = query.sort.unwrap_or(UserSort::Name);
         let descending = query.descending.unwrap_or(false);
@@ -162,19 +201,7 @@ impl Directory {
         if descending && sort != UserSort::LastSignIn {
             positions.reverse();
         }
-        let total = positions.len() as u32;
-        let offset = query.offset.unwrap_or(0) as usize;
-        let limit = query.limit.unwrap_or(100).clamp(1, 1000) as usize;
-        let page: Vec<UserId> =
-            positions.iter().skip(offset).take(limit).filter_map(|&at| index.id_at(at)).collect();
-        let (active, inactive, invited) = (selection.active, selection.inactive, selection.invited);
-        drop(index);
-        let users = page
-            .into_iter()
-            .filter_map(|id| self.store.user(id).transpose())
-            .map(|u| self.view_for(&viewer, &u?))
-            .collect::<Result<_>>()?;
-        Ok(UserPage { users, total, active, inactive, invited })
+        Ok(selection)
     }
 
     /// Who requiring a second factor for `roles` would reach: the Active users holding one of

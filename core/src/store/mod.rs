@@ -9,7 +9,7 @@ mod saved;
 mod tx;
 mod verify;
 
-pub use index::{UserEntry, UserIndex};
+pub use index::{Selection, UserEntry, UserIndex};
 pub use tx::{abort as tx_abort, Tx, TxResult};
 pub use verify::Integrity;
 

@@ -141,6 +141,17 @@ pub async fn query_users(
     signed_in(state, move |dir, s| dir.query_users(s, query)).await
 }
 
+/// The ids of every user `query` matches, in the list's order ("Select all N matching");
+/// refused with `too_many_users` beyond what one bulk request may name.
+#[tauri::command]
+#[specta::specta]
+pub async fn matching_users(
+    state: State<'_, AppState>,
+    query: UserQuery,
+) -> Result<Vec<UserId>, ErrorBody> {
+    signed_in(state, move |dir, s| dir.matching_user_ids(s, query)).await
+}
+
 /// "Import CSV…": the person picks a file in the native dialog; it is kept in the app (the
 /// window never names a path) and judged row by row without changing anything. Null when
 /// cancelled.

@@ -48,6 +48,11 @@ export const commands = {
 	/**  Removes a user's second factor (a lost phone): their sessions end. */
 	removeSecondFactor: (user: string) => typedError<UserView, ErrorBody>(__TAURI_INVOKE("remove_second_factor", { user })),
 	queryUsers: (query: UserQuery) => typedError<UserPage, ErrorBody>(__TAURI_INVOKE("query_users", { query })),
+	/**
+	 *  The ids of every user `query` matches, in the list's order ("Select all N matching");
+	 *  refused with `too_many_users` beyond what one bulk request may name.
+	 */
+	matchingUsers: (query: UserQuery) => typedError<string[], ErrorBody>(__TAURI_INVOKE("matching_users", { query })),
 	/**  The Active users a second-factor requirement for `roles` would reach (no second factor yet). */
 	secondFactorReach: (roles: string[]) => typedError<SecondFactorReach, ErrorBody>(__TAURI_INVOKE("second_factor_reach", { roles })),
 	/**  Profile, effective permissions with the roles granting them, and recent history. */

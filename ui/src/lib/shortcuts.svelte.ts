@@ -5,7 +5,14 @@
 // decides whether its button shows.
 
 /** What a shortcut does. `section-N` opens the Nth section of the sidebar (from 1). */
-export type ShortcutAction = "help" | "search" | "invite" | `section-${number}`;
+export type ShortcutAction =
+  | "help"
+  | "search"
+  | "invite"
+  | "select-row"
+  | "select-range"
+  | "select-clear"
+  | `section-${number}`;
 
 export interface Shortcut {
   action: ShortcutAction;
@@ -44,6 +51,19 @@ function typing(event: KeyboardEvent): boolean {
   return target instanceof HTMLInputElement && !buttons.includes(target.type);
 }
 
+/**
+ * Space (with Shift when `shift`) pressed on a control of a list row that can be selected
+ * (`data-selectable`), other than its open menu's items: the row's selection key, where
+ * Space would otherwise press the focused button.
+ */
+function onSelectableRow(event: KeyboardEvent, shift: boolean): boolean {
+  const target = event.target;
+  if (event.key !== " " || event.shiftKey !== shift) return false;
+  if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return false;
+  if (!(target instanceof HTMLElement) || target.closest("[role='menu']")) return false;
+  return target.closest("tr[data-selectable]") !== null;
+}
+
 /** A section of the sidebar, in its order, that the signed-in person may open. */
 export interface Section {
   label: string;
@@ -72,6 +92,24 @@ class Shortcuts {
         keys: [[MOD, "N"]],
         label: "Invite users",
         matches: (e) => withMod(e, "n"),
+      },
+      {
+        action: "select-row",
+        keys: [["Space"]],
+        label: "Select or unselect the row",
+        matches: (e) => onSelectableRow(e, false),
+      },
+      {
+        action: "select-range",
+        keys: [["Shift", "Space"]],
+        label: "Select the rows up to this one",
+        matches: (e) => onSelectableRow(e, true),
+      },
+      {
+        action: "select-clear",
+        keys: [["Esc"]],
+        label: "Clear the selection",
+        matches: (e) => e.key === "Escape" && !typing(e),
       },
       {
         action: "help",

@@ -62,6 +62,50 @@ export class UsersQuery {
     return this.#cache.get(index);
   }
 
+  /** The id of the user at `index`, once their page has arrived. */
+  idAt(index: number): string | undefined {
+    return this.#cache.get(index)?.id;
+  }
+
+  /** The names (or emails) of at most `most` of the users `ids` whose rows have arrived. */
+  namesOf(ids: ReadonlySet<string>, most: number): string[] {
+    const names: string[] = [];
+    for (const user of this.#cache.values()) {
+      if (names.length === most) break;
+      if (ids.has(user.id)) names.push(user.name || user.email);
+    }
+    return names;
+  }
+
+  /** The ids of the rows `first` to `last` (exclusive) that have arrived. */
+  loadedIds(first: number, last: number): string[] {
+    const ids: string[] = [];
+    for (let i = first; i < last; i++) {
+      const id = this.row(i)?.id;
+      if (id !== undefined) ids.push(id);
+    }
+    return ids;
+  }
+
+  /**
+   * The ids of every user the query matches, in the list's order ("Select all N matching");
+   * throws core's refusal (`too_many_users` beyond what one bulk action may name).
+   */
+  matching(): Promise<string[]> {
+    return api.matchingUsers({ ...this.#query(0), offset: null, limit: null });
+  }
+
+  /** The ids of the rows `from` to `to` (inclusive): from the pages here, or asked of core. */
+  async between(from: number, to: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = from; i <= to; i++) {
+      const id = this.idAt(i);
+      if (id === undefined) return (await this.matching()).slice(from, to + 1);
+      ids.push(id);
+    }
+    return ids;
+  }
+
   /** Whether a filter or the search narrows the list. */
   get narrowed(): boolean {
     return Boolean(
