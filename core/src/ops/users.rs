@@ -188,7 +188,7 @@ impl Directory {
             let by = |at: &usize| entries[*at];
             match sort {
                 UserSort::Name => {}
-                UserSort::Email => positions.sort_by(|a, b| by(a).email.cmp(&by(b).email)),
+                UserSort::Email => positions.sort_by(|a, b| by(a).email.cmp(by(b).email)),
                 UserSort::Status => positions.sort_by_key(|at| by(at).status as u8),
                 UserSort::LastSignIn => positions.sort_by(|a, b| {
                     by_sign_in(by(a).last_sign_in_at, by(b).last_sign_in_at, descending)

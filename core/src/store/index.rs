@@ -716,9 +716,9 @@ mod tests {
         // 100 added, 50 renamed, 20 made Owners, 30 removed: one write of 200 changes.
         let mut changes: Vec<(UserId, Option<User>)> =
             users[200..].iter().map(|u| (u.id, Some(u.clone()))).collect();
-        for n in 0..50 {
-            users[n].name = format!("renamed {}", 50 - n);
-            changes.push((users[n].id, Some(users[n].clone())));
+        for (n, u) in users[..50].iter_mut().enumerate() {
+            u.name = format!("renamed {}", 50 - n);
+            changes.push((u.id, Some(u.clone())));
         }
         for u in &mut users[50..70] {
             u.roles = vec![OWNER.into()];
