@@ -57,6 +57,10 @@ async fn set_up_email_send_a_test_then_an_invitation_arrives() {
     app.click("email-save").await;
     // Saving disables the test until core has answered.
     app.wait_for_css("[data-testid='email-test']:not([disabled])").await;
+    // Saved twice within seconds: one notification says so, not two of the same words.
+    app.wait_for_text("toast-text", "Email settings saved.").await;
+    let saved = app.texts("[data-testid='toast-text']").await;
+    assert_eq!(saved.iter().filter(|t| *t == "Email settings saved.").count(), 1, "{saved:?}");
     app.click("email-test").await;
     let sent = format!("Sent to {OWNER_EMAIL}. The server accepted it.");
     app.wait_for_text_where("email-test-result", &sent, |t| t.ends_with(&sent)).await;

@@ -1,8 +1,8 @@
 /**
  * Short-lived result messages ("Ana was deactivated."), shown by `Toasts.svelte`: at most two at
- * once, the newest first; a success closes by itself after five seconds, an error stays until
- * closed. The app clears them all when the screen changes, at sign-out and after a restore, so
- * none follows the user to where it no longer applies.
+ * once, the newest first, the same words never twice; a success closes by itself after five
+ * seconds, an error stays until closed. The app clears them all when the screen changes, at
+ * sign-out and after a restore, so none follows the user to where it no longer applies.
  */
 export type Toast = { id: number; message: string; kind: "success" | "error" };
 
@@ -29,6 +29,9 @@ export function clearToasts() {
 /** Shows `message` (a success closes by itself; an error stays until closed). */
 export function toast(message: string, kind: Toast["kind"] = "success") {
   const id = next++;
+  // The same words again (a form saved twice) replace the earlier notice rather than stack.
+  const same = toasts.findIndex((t) => t.message === message && t.kind === kind);
+  if (same >= 0) toasts.splice(same, 1);
   toasts.unshift({ id, message, kind });
   if (toasts.length > MOST) toasts.splice(MOST);
   if (kind === "success") setTimeout(() => dismiss(id), SUCCESS_MS);
