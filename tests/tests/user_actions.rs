@@ -98,7 +98,6 @@ async fn everyone_changes_their_own_name_and_password() {
     app.click("nav-account").await;
     app.type_into("account-name-input", "Olivia O. Owner").await;
     app.click("account-name-save").await;
-    app.get("account-name-saved").await;
     app.wait_for_text("toast-text", "Your name is saved.").await;
     app.wait_for_text("me-name", "Olivia O. Owner").await;
 
@@ -125,7 +124,7 @@ async fn everyone_changes_their_own_name_and_password() {
     app.type_into("account-current-password", OWNER_PASSWORD).await;
     app.type_into("account-new-password", "violet anchor meadow drum 3").await;
     app.click("account-password-save").await;
-    app.get("account-password-saved").await;
+    app.wait_for_text("toast-text", "Your password is changed.").await;
     app.screenshot("01-account-changed").await;
 
     app.sign_in_as(OWNER_EMAIL, "violet anchor meadow drum 3").await;
