@@ -115,8 +115,8 @@ fn changed(op: Op, before: &Seen) -> Seen {
 
 /// One run with `fault` at point `k` of `op` (none when `k` is 0): checks the outcome, that
 /// the users list still reads, and what a power cut right after leaves. Returns how many
-/// requests of that kind `op` made.
-fn one(op: Op, fault: Fault, k: u64, base: &Path, work: &Path) -> u64 {
+/// requests of that kind `op` made, and the outcome.
+fn one(op: Op, fault: Fault, k: u64, base: &Path, work: &Path) -> (u64, Outcome) {
     let fs = FaultFs::mount(base).expect("mount faultfs");
     let data = fs.path().to_path_buf();
     let store = gatehouse_core::files::prepare_data_folder(&data).unwrap();
@@ -137,7 +137,14 @@ fn one(op: Op, fault: Fault, k: u64, base: &Path, work: &Path) -> u64 {
     match (k, fault, &result) {
         (0, _, _) => assert_eq!(result, Ok(()), "{context}"),
         (_, _, Ok(())) => {} // the fault hit nothing that mattered: the change must survive
-        (_, Fault::NoSpace, Err(code)) => assert_eq!(*code, ErrorCode::DiskFull, "{context}"),
+        // A full disk says so, but for one case: when sled's own log write is the one refused,
+        // its flush now and then never returns (see `disk_faults.rs`), and the store gives up
+        // after its patience with `storage_failed`, not knowing why. Seen once in `make test`
+        // (2026-12-06). `every_point_of` still asks for `disk_full` at some point of each
+        // operation.
+        (_, Fault::NoSpace, Err(code)) => {
+            assert!([ErrorCode::DiskFull, ErrorCode::StorageFailed].contains(code), "{context}")
+        }
         (_, _, Err(code)) => assert!(
             [ErrorCode::StorageFailed, ErrorCode::DiskFull, ErrorCode::FileError].contains(code),
             "{context}"
@@ -173,13 +180,13 @@ fn one(op: Op, fault: Fault, k: u64, base: &Path, work: &Path) -> u64 {
     let integrity = dir.verify().unwrap();
     assert!(integrity.is_intact(), "{context}: {:?}", integrity.problems);
     let (now, after) = (seen(&dir), changed(op, &before));
-    match result {
+    match &result {
         Ok(()) => assert_eq!(now, after, "{context}: a change reported done is lost"),
         Err(_) => assert!(now == before || now == after, "{context}: half a change: {now:?}"),
     }
     drop(dir);
     let _ = std::fs::remove_dir_all(&image);
-    points
+    (points, result)
 }
 
 /// The files in `dir` with their sizes, for a failure's message.
@@ -213,11 +220,16 @@ fn every_point_of(op: Op) {
     base(&base_dir);
     let mut runs = 0;
     for fault in [Fault::Write, Fault::Sync, Fault::NoSpace] {
-        let n = one(op, fault, 0, &base_dir, tmp.path());
+        let (n, _) = one(op, fault, 0, &base_dir, tmp.path());
         assert!(n > 0, "{op:?} makes {fault:?} requests");
+        let mut full = 0;
         for k in points(n) {
-            one(op, fault, k, &base_dir, tmp.path());
+            let (_, outcome) = one(op, fault, k, &base_dir, tmp.path());
+            full += usize::from(outcome == Err(ErrorCode::DiskFull));
             runs += 1;
+        }
+        if fault == Fault::NoSpace {
+            assert!(full > 0, "{op:?}: no point of a full disk was reported as disk_full");
         }
     }
     println!("faults: {op:?}: {runs} runs, each failed as expected and whole after a cut");
