@@ -139,9 +139,10 @@ fn one(op: Op, fault: Fault, k: u64, base: &Path, work: &Path) -> (u64, Outcome)
         (_, _, Ok(())) => {} // the fault hit nothing that mattered: the change must survive
         // A full disk says so, but for one case: when sled's own log write is the one refused,
         // its flush now and then never returns (see `disk_faults.rs`), and the store gives up
-        // after its patience with `storage_failed`, not knowing why. Seen once in `make test`
-        // (2026-12-06). `every_point_of` still asks for `disk_full` at some point of each
-        // operation.
+        // after its patience. It then asks the disk: a full one reads `disk_full`
+        // (`store::tests`), but here one write is refused on a disk with room, so it is
+        // `storage_failed`. Seen once in `make test` (2026-12-06). `every_point_of` still asks
+        // for `disk_full` at some point of each operation.
         (_, Fault::NoSpace, Err(code)) => {
             assert!([ErrorCode::DiskFull, ErrorCode::StorageFailed].contains(code), "{context}")
         }

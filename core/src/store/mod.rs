@@ -251,7 +251,7 @@ impl Store {
             .map_err(|e| Error::internal("starting a sync", e))?;
         answer.recv_timeout(SYNC_PATIENCE).unwrap_or_else(|_| {
             tracing::error!("the store's flush did not finish within {SYNC_PATIENCE:?}");
-            Err(Error::StorageFailed)
+            Err(if out_of_space(&self.dir) { Error::DiskFull } else { Error::StorageFailed })
         })
     }
 
@@ -597,6 +597,17 @@ fn closing() -> std::sync::MutexGuard<'static, Vec<(PathBuf, std::thread::JoinHa
 /// pages it did not write and calls them clean: what this process would read back is not what
 /// the disk holds, and a log written on after that hole would not open after a power cut. Such
 /// a store is not opened again until Gatehouse is started again (`storage_failed`).
+/// Less free space than this under the store reads as a full disk.
+const LEAST_FREE: u64 = 1 << 20;
+
+/// Whether the disk under `dir` is full. When sled's own log write is refused, its flush now
+/// and then never returns, so the reason never reaches the store: a flush that ran out of
+/// patience on a disk with no room left met a full disk, and the person is told to free some
+/// space rather than to check the disk.
+fn out_of_space(dir: &Path) -> bool {
+    fs2::available_space(dir).is_ok_and(|free| free < LEAST_FREE)
+}
+
 fn failed_here() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     static FAILED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
     FAILED.lock().unwrap_or_else(|p| p.into_inner())
@@ -721,4 +732,23 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<Vec<u8>> {
 
 pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| Error::internal("reading a record", e))
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn a_disk_with_no_room_left_reads_as_full() {
+        if !faultfs::FaultFs::available_for_tests() {
+            return;
+        }
+        let source = tempfile::tempdir().unwrap();
+        let fs = faultfs::FaultFs::mount(source.path()).unwrap();
+        assert!(!super::out_of_space(fs.path()), "room to spare");
+        fs.fail_after_bytes(super::LEAST_FREE - 1);
+        assert!(super::out_of_space(fs.path()), "less than a megabyte left");
+        fs.fail_after_bytes(super::LEAST_FREE * 4);
+        assert!(!super::out_of_space(fs.path()), "four megabytes left");
+    }
 }
