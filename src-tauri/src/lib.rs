@@ -12,7 +12,6 @@ mod shortcuts;
 mod state;
 
 use specta_typescript::Typescript;
-use state::AppState;
 use std::path::PathBuf;
 use tauri::Manager;
 use tauri_specta::{collect_commands, Builder};
@@ -125,6 +124,7 @@ fn data_dir<R: tauri::Runtime>(app: &impl Manager<R>) -> Result<PathBuf, String>
 }
 
 pub fn run_app() {
+    shell::web_page_without_jit();
     // Before anything is written: every file and folder the app makes (the store, backups,
     // logs, the instance socket, exports) is the user's alone, whatever the umask it was
     // launched with (domain.md "Data at rest").
@@ -152,9 +152,7 @@ pub fn run_app() {
         .setup(move |app| {
             shell::init_logging(app);
             shell::install_menu(app)?;
-            let state = AppState::open(data_dir(app));
-            app.manage(state);
-            commands::backups::automatic_backup(app.handle());
+            commands::backups::open_then_back_up(app.handle(), data_dir(app))?;
             courier::start(app.handle().clone());
             access::start(app.handle().clone());
             Ok(())

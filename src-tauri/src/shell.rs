@@ -15,6 +15,17 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
+/// The page runs without JavaScriptCore's just-in-time compilers (Linux, where the page is
+/// WebKitGTK's): no memory of its process is ever both writable and executable, as in WebKit's
+/// Lockdown Mode, and it holds less (about 40 MB less after the Users list is scrolled end to
+/// end, BENCHMARKS.md). The page is Gatehouse's own few hundred kilobytes of code, which the
+/// interpreter runs within the keystroke budget. WebKit's processes inherit the app's
+/// environment, so this runs first thing, before a thread or a web process has started.
+pub fn web_page_without_jit() {
+    #[cfg(target_os = "linux")]
+    std::env::set_var("JSC_useJIT", "false");
+}
+
 /// Keeps the log writer's background thread alive for as long as the app runs.
 pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
 
@@ -37,7 +48,13 @@ pub fn init_logging(app: &App) {
     });
     match file {
         Some(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The writer's queue is allocated whole when it is made: 128,000 lines (5 MB
+            // resident) as tracing-appender comes. The app logs a few lines per action; a full
+            // queue makes the next line wait for the disk rather than dropping it.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(1024)
+                .lossy(false)
+                .finish(appender);
             let file = fmt::layer().with_writer(writer).with_ansi(false).with_filter(filter());
             let _ = tracing_subscriber::registry().with(stderr).with(file).try_init();
             app.manage(LogGuard(guard));

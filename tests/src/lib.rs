@@ -229,32 +229,35 @@ impl App {
     /// As [`App::app_rss_mb`], process by process: each one's name and resident MB, largest
     /// first.
     pub fn app_rss_by_process(&self) -> Vec<(String, f64)> {
+        let mut processes: Vec<(String, f64)> = self
+            .app_processes()
+            .into_iter()
+            .map(|(pid, name)| {
+                let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+                let kb = status.unwrap_or_default().lines().find_map(|line| {
+                    line.strip_prefix("VmRSS:")?.split_whitespace().next()?.parse::<f64>().ok()
+                });
+                (name, kb.unwrap_or(0.0) / 1024.0)
+            })
+            .collect();
+        processes.sort_by(|a, b| b.1.total_cmp(&a.1));
+        processes
+    }
+
+    /// The app and its WebKit processes (everything tauri-driver started except
+    /// WebKitWebDriver itself): each one's pid and name, read from /proc.
+    pub fn app_processes(&self) -> Vec<(u32, String)> {
         let driver = self.children[0].id();
         let mut parent_of = std::collections::HashMap::new();
-        let mut rss = std::collections::HashMap::new();
         let mut name = std::collections::HashMap::new();
         for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
             let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
             let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
             for line in status.lines() {
-                let mut parts = line.split_whitespace();
-                match parts.next() {
-                    Some("PPid:") => {
-                        parent_of.insert(
-                            pid,
-                            parts.next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0),
-                        );
-                    }
-                    Some("VmRSS:") => {
-                        rss.insert(
-                            pid,
-                            parts.next().and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0),
-                        );
-                    }
-                    Some("Name:") => {
-                        name.insert(pid, parts.next().unwrap_or_default().to_string());
-                    }
-                    _ => {}
+                if let Some(parent) = line.strip_prefix("PPid:") {
+                    parent_of.insert(pid, parent.trim().parse::<u32>().unwrap_or(0));
+                } else if let Some(called) = line.strip_prefix("Name:") {
+                    name.insert(pid, called.trim().to_string());
                 }
             }
         }
@@ -267,14 +270,9 @@ impl App {
             }
             false
         };
-        let mut processes: Vec<(String, f64)> = rss
-            .iter()
-            .filter(|(pid, _)| descends(**pid))
-            .filter(|(pid, _)| !name.get(pid).is_some_and(|n| n.starts_with("WebKitWebDrive")))
-            .map(|(pid, kb)| (name.get(pid).cloned().unwrap_or_default(), kb / 1024.0))
-            .collect();
-        processes.sort_by(|a, b| b.1.total_cmp(&a.1));
-        processes
+        name.into_iter()
+            .filter(|(pid, name)| descends(*pid) && !name.starts_with("WebKitWebDrive"))
+            .collect()
     }
 
     /// Saves `FAILED.png` and the page's visible text beside the suite's screenshots, then

@@ -13,35 +13,60 @@ use std::path::PathBuf;
 use tauri::{Manager, State};
 use tauri_plugin_dialog::DialogExt;
 
-/// At start, in the background: a backup of a set-up store into `backups/`, locked with this
-/// computer's key and pruned to the newest 10 plus one a day for 30 days. Why it could not be
-/// made is kept for Settings to say.
+/// At start: opens the store, then writes its automatic backup in the background, both on one
+/// thread; returns once the store is open and in the app's state. The backup reads every record
+/// the opening has just read for the list index, and on the opening's thread the allocator
+/// reuses for it what the opening let go: on a thread of its own it left about 20 MB resident
+/// for as long as the app ran (BENCHMARKS.md, "Where the app's memory goes").
+pub fn open_then_back_up(
+    app: &tauri::AppHandle,
+    data: Result<PathBuf, String>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (opened, state) = std::sync::mpsc::sync_channel(1);
+    let (managed, in_state) = std::sync::mpsc::sync_channel::<()>(1);
+    let handle = app.clone();
+    std::thread::Builder::new().name("store".into()).spawn(move || {
+        if opened.send(AppState::open(data)).is_ok() && in_state.recv().is_ok() {
+            write_automatic_backup(&handle);
+        }
+    })?;
+    app.manage(state.recv().map_err(|_| "the store could not be opened")?);
+    managed.send(())?;
+    Ok(())
+}
+
+/// In the background: the automatic backup (after a restore).
 pub fn automatic_backup(app: &tauri::AppHandle) {
     let app = app.clone();
-    std::thread::spawn(move || {
-        let state = app.state::<AppState>();
-        let (Ok(dir), Ok(data)) = (state.directory(), state.data_dir()) else { return };
-        if !dir.is_set_up().unwrap_or(false) {
-            return;
+    std::thread::spawn(move || write_automatic_backup(&app));
+}
+
+/// A backup of a set-up store into `backups/`, locked with this computer's key and pruned to
+/// the newest 10 plus one a day for 30 days. Why it could not be made is kept for Settings to
+/// say.
+fn write_automatic_backup(app: &tauri::AppHandle) {
+    let state = app.state::<AppState>();
+    let (Ok(dir), Ok(data)) = (state.directory(), state.data_dir()) else { return };
+    if !dir.is_set_up().unwrap_or(false) {
+        return;
+    }
+    let problem = match dir.backup_automatic(&data.join("backups")) {
+        Ok(info) => {
+            tracing::info!(
+                "automatic backup: {} users, {} events; audit chain head #{} {}",
+                info.users,
+                info.audit_events,
+                info.audit_head_seq,
+                info.audit_head_hash
+            );
+            None
         }
-        let problem = match dir.backup_automatic(&data.join("backups")) {
-            Ok(info) => {
-                tracing::info!(
-                    "automatic backup: {} users, {} events; audit chain head #{} {}",
-                    info.users,
-                    info.audit_events,
-                    info.audit_head_seq,
-                    info.audit_head_hash
-                );
-                None
-            }
-            Err(e) => {
-                tracing::warn!("automatic backup failed: {e}");
-                Some(e.to_string())
-            }
-        };
-        state.set_backup_problem(problem);
-    });
+        Err(e) => {
+            tracing::warn!("automatic backup failed: {e}");
+            Some(e.to_string())
+        }
+    };
+    state.set_backup_problem(problem);
 }
 
 /// What Settings shows about backups.
