@@ -17,7 +17,7 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 /// The page runs without JavaScriptCore's just-in-time compilers (Linux, where the page is
 /// WebKitGTK's): no memory of its process is ever both writable and executable, as in WebKit's
-/// Lockdown Mode, and it holds less (about 40 MB less after the Users list is scrolled end to
+/// Lockdown Mode, and it holds less (20-40 MB less after the Users list is scrolled end to
 /// end, BENCHMARKS.md). The page is Gatehouse's own few hundred kilobytes of code, which the
 /// interpreter runs within the keystroke budget. WebKit's processes inherit the app's
 /// environment, so this runs first thing, before a thread or a web process has started.
