@@ -16,14 +16,24 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 /// The page runs without JavaScriptCore's just-in-time compilers (Linux, where the page is
-/// WebKitGTK's): no memory of its process is ever both writable and executable, as in WebKit's
-/// Lockdown Mode, and it holds less (20-40 MB less after the Users list is scrolled end to
+/// WebKitGTK's): JavaScriptCore then makes no memory both writable and executable, as in
+/// WebKit's Lockdown Mode, and the page holds less (20-40 MB less after the Users list is scrolled end to
 /// end, BENCHMARKS.md). The page is Gatehouse's own few hundred kilobytes of code, which the
 /// interpreter runs within the keystroke budget. WebKit's processes inherit the app's
 /// environment, so this runs first thing, before a thread or a web process has started.
 pub fn web_page_without_jit() {
     #[cfg(target_os = "linux")]
-    std::env::set_var("JSC_useJIT", "false");
+    std::env::set_var(WITHOUT_JIT, "false");
+}
+
+const WITHOUT_JIT: &str = "JSC_useJIT";
+
+/// A program the app starts for the person (their file manager): without the app's own
+/// setting for its page, which is no business of theirs.
+pub fn system_command(program: &str) -> std::process::Command {
+    let mut command = std::process::Command::new(program);
+    command.env_remove(WITHOUT_JIT);
+    command
 }
 
 /// Keeps the log writer's background thread alive for as long as the app runs.
@@ -104,7 +114,7 @@ fn show_logs(app: &AppHandle) {
     } else {
         "xdg-open"
     };
-    if let Err(e) = std::process::Command::new(opener).arg(&dir).spawn() {
+    if let Err(e) = system_command(opener).arg(&dir).spawn() {
         tracing::warn!("cannot open {}: {e}", dir.display());
     }
 }
@@ -156,4 +166,22 @@ pub fn save_window_state_soon(app: &AppHandle) {
             tracing::warn!("saving the window's size and position: {e}");
         }
     });
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_started_for_the_person_does_not_inherit_the_pages_setting() {
+        // As the app sets it for its page (on Linux; here on every Unix, for the check).
+        std::env::set_var(WITHOUT_JIT, "false");
+        let out = system_command("env").output().expect("run env");
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(listed.contains("PATH="), "env listed its environment: {listed}");
+        assert!(!listed.contains(WITHOUT_JIT), "{listed}");
+        // Without the removal, the program would have seen it.
+        let plain = std::process::Command::new("env").output().expect("run env");
+        assert!(String::from_utf8_lossy(&plain.stdout).contains("JSC_useJIT=false"));
+    }
 }

@@ -231,16 +231,6 @@ impl UserIndex {
             role_set_of: sets,
             ..UserIndex::default()
         };
-        // Each vector at its size once: grown by doubling, the last copy of each would be up
-        // to twice the size, and every earlier one a large block freed on the way.
-        let n = rows.len();
-        self.ids.reserve_exact(n);
-        self.status.reserve_exact(n);
-        self.bits.reserve_exact(n);
-        self.second_factor.reserve_exact(n);
-        self.details.reserve_exact(n);
-        self.ends.reserve_exact(n);
-        self.text.reserve_exact(rows.iter().map(|r| r.name.len() + r.email.len() + 2).sum());
         for row in rows {
             let at = self.ids.len();
             self.insert(at, row);

@@ -35,7 +35,9 @@ pub fn open_then_back_up(
     Ok(())
 }
 
-/// In the background: the automatic backup (after a restore).
+/// In the background, on a thread of its own: the automatic backup after a restore (whose
+/// reopened store has no opening thread to share; the allocator keeps some of this thread's
+/// pages, as at start before `open_then_back_up`).
 pub fn automatic_backup(app: &tauri::AppHandle) {
     let app = app.clone();
     std::thread::spawn(move || write_automatic_backup(&app));
@@ -332,17 +334,18 @@ pub fn kept_aside(data: &std::path::Path, kept: &str) -> Option<PathBuf> {
 /// Shows `path` in the system's file manager: selected where the platform can (Windows,
 /// macOS), its folder opened otherwise.
 fn reveal(path: &std::path::Path) -> std::io::Result<()> {
-    use std::process::{Command, Stdio};
+    use crate::shell::system_command;
+    use std::process::Stdio;
     let mut command = if cfg!(target_os = "windows") {
-        let mut c = Command::new("explorer");
+        let mut c = system_command("explorer");
         c.arg(format!("/select,{}", path.display()));
         c
     } else if cfg!(target_os = "macos") {
-        let mut c = Command::new("open");
+        let mut c = system_command("open");
         c.arg("-R").arg(path);
         c
     } else {
-        let mut c = Command::new("xdg-open");
+        let mut c = system_command("xdg-open");
         c.arg(path.parent().unwrap_or(path));
         c
     };
