@@ -17,10 +17,11 @@ use tracing_subscriber::{fmt, EnvFilter, Layer};
 
 /// The page runs without JavaScriptCore's just-in-time compilers (Linux, where the page is
 /// WebKitGTK's): JavaScriptCore then makes no memory both writable and executable, as in
-/// WebKit's Lockdown Mode, and the page holds less (20-40 MB less after the Users list is scrolled end to
-/// end, BENCHMARKS.md). The page is Gatehouse's own few hundred kilobytes of code, which the
-/// interpreter runs within the keystroke budget. WebKit's processes inherit the app's
-/// environment, so this runs first thing, before a thread or a web process has started.
+/// WebKit's Lockdown Mode, and the page holds less (20-40 MB less after the Users list is
+/// scrolled end to end, BENCHMARKS.md). The page is Gatehouse's own few hundred kilobytes of
+/// code, which the interpreter runs within the keystroke budget. WebKit's processes inherit
+/// the app's environment, so this runs first thing, before a thread or a web process has
+/// started.
 pub fn web_page_without_jit() {
     #[cfg(target_os = "linux")]
     std::env::set_var(WITHOUT_JIT, "false");
@@ -58,7 +59,7 @@ pub fn init_logging(app: &App) {
     });
     match file {
         Some(appender) => {
-            // The writer's queue is allocated whole when it is made: 128,000 lines (5 MB
+            // The writer's queue is allocated whole when it is made: 128,000 lines (4 MB
             // resident) as tracing-appender comes. The app logs a few lines per action; a full
             // queue makes the next line wait for the disk rather than dropping it.
             let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
