@@ -29,9 +29,20 @@ pub fn web_page_without_jit() {
 
 const WITHOUT_JIT: &str = "JSC_useJIT";
 
-/// A program the app starts for the person (their file manager): without the app's own
-/// setting for its page, which is no business of theirs.
-pub fn system_command(program: &str) -> std::process::Command {
+/// The system's file manager (`explorer`, `open` or `xdg-open`), to be given what to show:
+/// started without the app's own setting for its page, which is no business of the person's.
+pub fn file_manager() -> std::process::Command {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    system_command(program)
+}
+
+fn system_command(program: &str) -> std::process::Command {
     let mut command = std::process::Command::new(program);
     command.env_remove(WITHOUT_JIT);
     command
@@ -108,14 +119,7 @@ pub fn install_menu(app: &App) -> tauri::Result<()> {
 fn show_logs(app: &AppHandle) {
     let Ok(dir) = app.path().app_log_dir() else { return };
     let _ = gatehouse_core::files::private_dir(&dir);
-    let opener = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(windows) {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    if let Err(e) = system_command(opener).arg(&dir).spawn() {
+    if let Err(e) = file_manager().arg(&dir).spawn() {
         tracing::warn!("cannot open {}: {e}", dir.display());
     }
 }

@@ -334,21 +334,15 @@ pub fn kept_aside(data: &std::path::Path, kept: &str) -> Option<PathBuf> {
 /// Shows `path` in the system's file manager: selected where the platform can (Windows,
 /// macOS), its folder opened otherwise.
 fn reveal(path: &std::path::Path) -> std::io::Result<()> {
-    use crate::shell::system_command;
     use std::process::Stdio;
-    let mut command = if cfg!(target_os = "windows") {
-        let mut c = system_command("explorer");
-        c.arg(format!("/select,{}", path.display()));
-        c
+    let mut command = crate::shell::file_manager();
+    if cfg!(target_os = "windows") {
+        command.arg(format!("/select,{}", path.display()));
     } else if cfg!(target_os = "macos") {
-        let mut c = system_command("open");
-        c.arg("-R").arg(path);
-        c
+        command.arg("-R").arg(path);
     } else {
-        let mut c = system_command("xdg-open");
-        c.arg(path.parent().unwrap_or(path));
-        c
-    };
+        command.arg(path.parent().unwrap_or(path));
+    }
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map(drop)
 }
 
